@@ -1,0 +1,19 @@
+using Prometheus;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.Services.AddGrpc();
+builder.Services.AddGrpcReflection();
+builder.Services.AddGrpcHealthChecks();
+builder.Services.AddHealthChecks();
+// Capability registrations (one line each).
+
+var app = builder.Build();
+app.UseHttpMetrics();
+app.MapGrpcHealthChecksService();
+app.MapGrpcReflectionService();
+app.MapHealthChecks("/healthz");
+app.MapHealthChecks("/readyz");
+app.MapMetrics();
+// Capability endpoints (one line each).
+
+await app.RunAsync();

@@ -1,0 +1,93 @@
+namespace Sidecars.Mutation;
+
+/// <summary>Annotation keys read or written by Sidecars.</summary>
+public static class SidecarsAnnotations
+{
+    public const string Prefix = "sidecars.io/";
+
+    /// <summary>"true" opts a pod in where its namespace is not, "false" opts it out.</summary>
+    public const string Inject = "sidecars.io/inject";
+
+    /// <summary>The blessing extension the pod's identity is extended with; asks for the pod-agent sidecar.</summary>
+    public const string Blessing = "sidecars.io/blessing";
+
+    /// <summary>Name of the Kubernetes Secret holding the application's secret; defaults to <c>sidecars-&lt;blessing&gt;</c>.</summary>
+    public const string BlessingSecret = "sidecars.io/blessing-secret";
+
+    /// <summary>JSON object <c>{container: {VAR: value}}</c> of environment variables to set.</summary>
+    public const string Settings = "sidecars.io/settings";
+
+    /// <summary>Full name of the person who owns the pod (written by the webhook).</summary>
+    public const string Owner = "sidecars.io/owner";
+
+    /// <summary>Stamp of the creating user on a workload's pod template (written by the webhook).</summary>
+    public const string CreatedBy = "sidecars.io/created-by";
+
+    /// <summary>JSON record of what the webhook injected, keyed by stable names.</summary>
+    public const string Injected = "sidecars.io/injected";
+
+    /// <summary>Per-pod override of the injected containers' requests, e.g. <c>cpu=50m,memory=32Mi</c>.</summary>
+    public const string SidecarRequests = "sidecars.io/sidecar-requests";
+
+    /// <summary>Per-pod override of the injected containers' limits, e.g. <c>cpu=200m,memory=64Mi</c>.</summary>
+    public const string SidecarLimits = "sidecars.io/sidecar-limits";
+
+    /// <summary>Keys of tokens the pod's first container writes for the user-pods API to collect.</summary>
+    public const string CopyToken = "sciencedata.dk/copy-token";
+}
+
+/// <summary>Label keys read or written by Sidecars.</summary>
+public static class SidecarsLabels
+{
+    /// <summary>Namespace label that opts every pod in the namespace in (value <c>enabled</c>).</summary>
+    public const string NamespaceInjection = "sidecars.io/injection";
+    public const string NamespaceInjectionEnabled = "enabled";
+
+    /// <summary>Sanitised owner (a valid label value); the full name is in <see cref="SidecarsAnnotations.Owner"/>.</summary>
+    public const string Owner = "sidecars.io/owner";
+
+    /// <summary>Set to "true" when the pod-agent sidecar was injected.</summary>
+    public const string PodAgent = "sidecars.io/pod-agent";
+
+    /// <summary>Set to "true" when the lightpeer sidecar was injected.</summary>
+    public const string Lightpeer = "sidecars.io/lightpeer";
+
+    /// <summary>The peer network a pod's lightpeer joins.</summary>
+    public const string NetworkId = "klight.networkId";
+
+    public const string ManagedBy = "app.kubernetes.io/managed-by";
+    public const string ManagedByValue = "sidecars";
+}
+
+/// <summary>Names of the objects the webhook injects; stable so reinvocation can recognise them.</summary>
+public static class SidecarsNames
+{
+    public const string PodAgentContainer = "sidecars-pod-agent";
+    public const string LightpeerContainer = "sidecars-lightpeer";
+    public const string SocketVolume = "sidecars-socket";
+    public const string SecretVolume = "sidecars-blessing-secret";
+    public const string TokenVolume = "sidecars-token";
+    public const string LightpeerPortName = "klightPort";
+    public const int LightpeerDefaultPort = 9081;
+    public const string PodAgentHealthPortName = "agent-health";
+    public const int PodAgentHealthPort = 9090;
+    public const string LightpeerHealthPortName = "peer-health";
+    public const int LightpeerHealthPort = 9091;
+
+    /// <summary>Directory of the shared socket volume in every container.</summary>
+    public const string SocketDirectory = "/var/run/sidecars";
+    public const string SocketPath = "/var/run/sidecars/agent.sock";
+
+    /// <summary>Where the pod-agent (only) sees the application's secret.</summary>
+    public const string SecretDirectory = "/var/run/sidecars-secret";
+    public const string SecretKey = "secret";
+
+    /// <summary>Environment variable that tells apps where the pod-agent's socket is.</summary>
+    public const string SocketEnv = "SIDECARS_AGENT_SOCKET";
+    public const string ClusterAgentEnv = "SIDECARS_CLUSTER_AGENT";
+    public const string PodIpEnv = "POD_IP";
+    public const string PodNameEnv = "POD_NAME";
+    public const string PodNamespaceEnv = "POD_NAMESPACE";
+
+    public static string DefaultSecretName(string blessingExtension) => "sidecars-" + blessingExtension;
+}

@@ -1,0 +1,126 @@
+using System.Buffers;
+using System.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Sidecars.Mutation;
+using Sidecars.Webhook.Metrics;
+
+namespace Sidecars.Webhook.Admission;
+
+/// <summary>
+/// Serves one AdmissionReview: reads a bounded body, asks the mutation engine, answers. Never throws to the caller:
+/// unreadable requests get a 4xx with the reason, undecidable ones an allowed response with a warning.
+/// </summary>
+public sealed partial class AdmissionHandler(
+    MutationEngine engine,
+    INamespaceLabelSource namespaces,
+    IOptions<WebhookOptions> options,
+    ILogger<AdmissionHandler> logger)
+{
+    private readonly long _maxBytes = options.Value.MaxRequestBytes;
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var outcome = await HandleCoreAsync(context);
+        WebhookMetrics.AdmissionDuration.WithLabels(outcome).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+    }
+
+    private async Task<string> HandleCoreAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var cancellationToken = context.RequestAborted;
+        if (!HttpMethods.IsPost(request.Method))
+        {
+            return await RejectAsync(context, StatusCodes.Status405MethodNotAllowed, "method-not-allowed", "admission reviews are POSTed");
+        }
+
+        if (request.ContentType is not { } contentType || !contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            return await RejectAsync(context, StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "content type must be application/json");
+        }
+
+        if (request.ContentLength > _maxBytes)
+        {
+            return await RejectAsync(context, StatusCodes.Status413PayloadTooLarge, "body-too-large", $"body exceeds {_maxBytes} bytes");
+        }
+
+        var body = await BoundedBody.ReadAsync(request.Body, _maxBytes, cancellationToken);
+        if (body is null)
+        {
+            return await RejectAsync(context, StatusCodes.Status413PayloadTooLarge, "body-too-large", $"body exceeds {_maxBytes} bytes");
+        }
+
+        try
+        {
+            if (!AdmissionReviewCodec.TryRead(body.Memory.Span, out var input, out var error))
+            {
+                return await RejectAsync(context, StatusCodes.Status400BadRequest, "malformed-review", error);
+            }
+
+            var labels = await namespaces.GetLabelsAsync(input.Namespace, cancellationToken);
+            var decision = engine.Decide(input with { NamespaceLabels = labels });
+            Record(input, decision);
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            context.Response.ContentType = "application/json";
+            await context.Response.Body.WriteAsync(AdmissionReviewCodec.WriteResponse(input.Uid, decision), cancellationToken);
+            return OutcomeLabel(decision.Outcome);
+        }
+        finally
+        {
+            body.Dispose();
+        }
+    }
+
+    private void Record(AdmissionInput input, AdmissionDecision decision)
+    {
+        var outcome = OutcomeLabel(decision.Outcome);
+        var primary = decision.Reasons.FirstOrDefault(r => r.Applied) ?? decision.Reasons.FirstOrDefault();
+        var reason = primary?.Code ?? "none";
+        WebhookMetrics.AdmissionRequests.WithLabels(outcome, reason).Inc();
+        foreach (var (kind, count) in decision.Injected)
+        {
+            WebhookMetrics.SidecarsInjected.WithLabels(kind).Inc(count);
+        }
+
+        foreach (var (kind, count) in decision.Rewrites)
+        {
+            WebhookMetrics.Rewrites.WithLabels(kind).Inc(count);
+        }
+
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            Log.Decided(logger, input.Kind.Kind, input.Namespace, input.Name ?? "(generated)", input.Operation, outcome,
+                string.Join("; ", decision.Reasons.Select(r => $"{r.Feature}: {r.Message}")));
+        }
+    }
+
+    private async Task<string> RejectAsync(HttpContext context, int status, string reason, string message)
+    {
+        WebhookMetrics.AdmissionRequests.WithLabels("rejected", reason).Inc();
+        Log.Rejected(logger, status, reason, message);
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        await context.Response.WriteAsync($"{reason}: {message}\n", context.RequestAborted);
+        return "rejected";
+    }
+
+    private static string OutcomeLabel(AdmissionOutcome outcome) => outcome switch
+    {
+        AdmissionOutcome.Mutated => "mutated",
+        AdmissionOutcome.Unchanged => "unchanged",
+        AdmissionOutcome.Skipped => "skipped",
+        AdmissionOutcome.Denied => "denied",
+        _ => "unknown",
+    };
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "{Kind} {Namespace}/{Name} {Operation}: {Outcome} ({Reasons})")]
+        public static partial void Decided(ILogger logger, string kind, string @namespace, string name, string operation, string outcome, string reasons);
+
+        [LoggerMessage(2, LogLevel.Warning, "Rejected admission request with {Status} {Reason}: {Message}")]
+        public static partial void Rejected(ILogger logger, int status, string reason, string message);
+    }
+}

@@ -1,0 +1,173 @@
+using System.Net;
+using System.Text;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Sidecars.Webhook.Leadership;
+using Sidecars.Webhook.Metrics;
+
+namespace Sidecars.Webhook.Tls;
+
+/// <summary>
+/// Keeps the webhook's TLS current with no extra component: the elected replica issues CA and serving certificates
+/// into a Secret and patches the caBundle (old and new CA together during rollover); every replica writes the serving
+/// pair to its certificate files, where <see cref="CertificateReloader"/> picks it up.
+/// </summary>
+public sealed partial class CertificateRotator(
+    IKubernetes client,
+    WebhookLeadership leadership,
+    IOptions<WebhookOptions> webhookOptions,
+    IOptions<RotationOptions> rotationOptions,
+    TimeProvider time,
+    ILogger<CertificateRotator> logger) : BackgroundService
+{
+    private readonly WebhookOptions _webhook = webhookOptions.Value;
+    private readonly RotationOptions _rotation = rotationOptions.Value;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var leading = new SemaphoreSlim(0);
+        void OnLeading() => leading.Release();
+        leadership.StartedLeading += OnLeading;
+        using var timer = new PeriodicTimer(_rotation.CheckInterval, time);
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                await TickAsync(leadership.IsLeader, stoppingToken);
+                // Wake on the next tick, or at once when this replica becomes leader.
+                var tick = timer.WaitForNextTickAsync(stoppingToken).AsTask();
+                await Task.WhenAny(tick, leading.WaitAsync(stoppingToken));
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            leadership.StartedLeading -= OnLeading;
+        }
+    }
+
+    /// <summary>One pass: rotate when leading, then bring this replica's files in line with the Secret.</summary>
+    internal async Task TickAsync(bool leader, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var secret = await ReadSecretAsync(cancellationToken);
+            var material = TlsMaterial.FromData(secret?.Data);
+            if (leader)
+            {
+                var planned = RotationPlanner.Plan(material, time.GetUtcNow(), _rotation);
+                if (planned != material && !SameData(planned, material))
+                {
+                    await PublishAsync(secret, planned, cancellationToken);
+                    WebhookMetrics.CertificateRotations.WithLabels("success").Inc();
+                    Log.Rotated(logger, _rotation.SecretName);
+                }
+
+                material = planned;
+            }
+
+            if (_rotation.WriteFiles && material.Serving is { } serving)
+            {
+                await WriteFilesAsync(serving, cancellationToken);
+            }
+        }
+        catch (Exception e) when (e is HttpOperationException or HttpRequestException or IOException)
+        {
+            WebhookMetrics.CertificateRotations.WithLabels("failure").Inc();
+            Log.RotationFailed(logger, e.Message);
+        }
+    }
+
+    private async Task<V1Secret?> ReadSecretAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await client.CoreV1.ReadNamespacedSecretAsync(_rotation.SecretName, _webhook.Namespace, cancellationToken: cancellationToken);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    private async Task PublishAsync(V1Secret? existing, TlsMaterial material, CancellationToken cancellationToken)
+    {
+        // The bundle goes out first so that no client sees a certificate from a CA it does not trust yet.
+        await PatchCaBundleAsync(material.Bundle, cancellationToken);
+        var secret = existing ?? new V1Secret
+        {
+            Metadata = new V1ObjectMeta
+            {
+                Name = _rotation.SecretName,
+                NamespaceProperty = _webhook.Namespace,
+                Labels = new Dictionary<string, string> { [Mutation.SidecarsLabels.ManagedBy] = Mutation.SidecarsLabels.ManagedByValue },
+            },
+            Type = "kubernetes.io/tls",
+        };
+        secret.Data = material.ToData();
+        if (existing is null)
+        {
+            await client.CoreV1.CreateNamespacedSecretAsync(secret, _webhook.Namespace, cancellationToken: cancellationToken);
+        }
+        else
+        {
+            // Replace carries the resourceVersion read, so a concurrent writer makes this fail rather than be lost.
+            await client.CoreV1.ReplaceNamespacedSecretAsync(secret, _rotation.SecretName, _webhook.Namespace, cancellationToken: cancellationToken);
+        }
+    }
+
+    private async Task PatchCaBundleAsync(string bundle, CancellationToken cancellationToken)
+    {
+        V1MutatingWebhookConfiguration configuration;
+        try
+        {
+            configuration = await client.AdmissionregistrationV1.ReadMutatingWebhookConfigurationAsync(_webhook.WebhookConfigurationName, cancellationToken: cancellationToken);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            Log.NoWebhookConfiguration(logger, _webhook.WebhookConfigurationName);
+            return;
+        }
+
+        var bytes = Encoding.UTF8.GetBytes(bundle);
+        foreach (var webhook in configuration.Webhooks ?? [])
+        {
+            webhook.ClientConfig.CaBundle = bytes;
+        }
+
+        await client.AdmissionregistrationV1.ReplaceMutatingWebhookConfigurationAsync(configuration, configuration.Metadata.Name, cancellationToken: cancellationToken);
+    }
+
+    private async Task WriteFilesAsync(PemPair serving, CancellationToken cancellationToken)
+    {
+        if (File.Exists(_webhook.CertificateFile) && await File.ReadAllTextAsync(_webhook.CertificateFile, cancellationToken) == serving.CertificatePem)
+        {
+            return;
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(_webhook.CertificateFile))!);
+        await AtomicFile.WriteAsync(_webhook.KeyFile, serving.KeyPem, cancellationToken);
+        await AtomicFile.WriteAsync(_webhook.CertificateFile, serving.CertificatePem, cancellationToken);
+    }
+
+    private static bool SameData(TlsMaterial a, TlsMaterial b)
+        => a.Bundle == b.Bundle && a.Authority == b.Authority && a.Serving == b.Serving;
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Issued new webhook TLS material into Secret {Secret}")]
+        public static partial void Rotated(ILogger logger, string secret);
+
+        [LoggerMessage(2, LogLevel.Warning, "Webhook TLS rotation failed, will retry: {Reason}")]
+        public static partial void RotationFailed(ILogger logger, string reason);
+
+        [LoggerMessage(3, LogLevel.Warning, "MutatingWebhookConfiguration {Name} not found; caBundle not patched")]
+        public static partial void NoWebhookConfiguration(ILogger logger, string name);
+    }
+}

@@ -1,0 +1,132 @@
+using System.Net;
+using k8s;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Prometheus;
+using Sidecars.Mutation;
+using Sidecars.Webhook.Admission;
+using Sidecars.Webhook.Leadership;
+using Sidecars.Webhook.Repair;
+using Sidecars.Webhook.Tls;
+
+namespace Sidecars.Webhook;
+
+/// <summary>Wires the webhook into a host: options, the engine, Kestrel with reloadable TLS, background loops.</summary>
+public static class WebhookHostingExtensions
+{
+    public const string MutatePath = "/mutate";
+
+    public static WebApplicationBuilder AddSidecarsWebhook(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<WebhookOptions>().Bind(builder.Configuration.GetSection(WebhookOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RotationOptions>().Bind(builder.Configuration.GetSection(RotationOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RepairOptions>().Bind(builder.Configuration.GetSection(RepairOptions.Section)).ValidateOnStart();
+        services.AddOptions<InjectionOptions>().Bind(builder.Configuration.GetSection("Injection")).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<InjectionOptions>, InjectionOptionsValidator>();
+        services.PostConfigure<InjectionOptions>(injection =>
+        {
+            var own = builder.Configuration.GetSection(WebhookOptions.Section).Get<WebhookOptions>()?.Namespace ?? new WebhookOptions().Namespace;
+            injection.ExcludedNamespaces = [.. injection.ExcludedNamespaces.Union(["kube-system", "kube-public", own], StringComparer.Ordinal)];
+        });
+        services.AddSingleton(sp => new MutationEngine(sp.GetRequiredService<IOptions<InjectionOptions>>().Value));
+        services.AddSingleton<AdmissionHandler>();
+        services.AddSingleton<CertificateReloader>();
+        services.AddSingleton<RepairPlanner>();
+        services.AddSingleton(TimeProvider.System);
+        services.AddHealthChecks().AddCheck<ServingCertificateHealthCheck>("serving-certificate", tags: ["ready"]);
+
+        var kubernetes = KubernetesConfiguration(builder.Configuration);
+        var webhook = builder.Configuration.GetSection(WebhookOptions.Section).Get<WebhookOptions>() ?? new WebhookOptions();
+        if (kubernetes is null)
+        {
+            services.AddSingleton<INamespaceLabelSource, NoNamespaceLabels>();
+        }
+        else
+        {
+            services.AddSingleton<IKubernetes>(_ => new Kubernetes(kubernetes));
+            if (webhook.WatchNamespaces)
+            {
+                services.AddSingleton<NamespaceLabelCache>();
+                services.AddSingleton<INamespaceLabelSource>(sp => sp.GetRequiredService<NamespaceLabelCache>());
+                services.AddHostedService(sp => sp.GetRequiredService<NamespaceLabelCache>());
+            }
+            else
+            {
+                services.AddSingleton<INamespaceLabelSource, NoNamespaceLabels>();
+            }
+
+            services.AddSingleton<WebhookLeadership>();
+            services.AddHostedService(sp => sp.GetRequiredService<WebhookLeadership>());
+            if (builder.Configuration.GetSection(RotationOptions.Section).Get<RotationOptions>()?.Enabled == true)
+            {
+                services.AddHostedService<CertificateRotator>();
+            }
+
+            if (builder.Configuration.GetSection(RepairOptions.Section).Get<RepairOptions>()?.Enabled ?? true)
+            {
+                services.AddSingleton<RepairLoop>();
+                services.AddHostedService(sp => sp.GetRequiredService<RepairLoop>());
+            }
+        }
+
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = webhook.MaxRequestBytes;
+            var address = IPAddress.Parse(webhook.Address);
+            kestrel.Listen(address, webhook.Port, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(https =>
+                {
+                    var reloader = kestrel.ApplicationServices.GetRequiredService<CertificateReloader>();
+                    https.ServerCertificateSelector = (_, _) => reloader.Current;
+                });
+            });
+            if (webhook.MetricsPort > 0)
+            {
+                kestrel.Listen(address, webhook.MetricsPort);
+            }
+        });
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapSidecarsWebhook(this IEndpointRouteBuilder endpoints)
+    {
+        var handler = endpoints.ServiceProvider.GetRequiredService<AdmissionHandler>();
+        endpoints.MapPost(MutatePath, handler.HandleAsync);
+        endpoints.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        endpoints.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        endpoints.MapMetrics();
+        return endpoints;
+    }
+
+    /// <summary>A kubeconfig from Kubernetes:Kubeconfig, in-cluster configuration inside a pod, otherwise none.</summary>
+    private static KubernetesClientConfiguration? KubernetesConfiguration(IConfiguration configuration)
+    {
+        var kubeconfig = configuration["Kubernetes:Kubeconfig"];
+        if (!string.IsNullOrEmpty(kubeconfig))
+        {
+            return KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig);
+        }
+
+        return KubernetesClientConfiguration.IsInCluster() ? KubernetesClientConfiguration.InClusterConfig() : null;
+    }
+}
+
+/// <summary>Ready once a serving certificate is loaded.</summary>
+internal sealed class ServingCertificateHealthCheck(CertificateReloader reloader) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        => Task.FromResult(reloader.HasCertificate || reloader.TryReload()
+            ? HealthCheckResult.Healthy()
+            : HealthCheckResult.Unhealthy("no serving certificate loaded yet"));
+}

@@ -1,0 +1,43 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Sidecars.Webhook;
+
+/// <summary>How the webhook serves: address, TLS material, request limits and its own namespace.</summary>
+public sealed class WebhookOptions
+{
+    public const string Section = "Webhook";
+
+    /// <summary>Address Kestrel binds the HTTPS admission endpoint to.</summary>
+    [Required]
+    public string Address { get; set; } = "0.0.0.0";
+
+    [Range(0, 65535)]
+    public int Port { get; set; } = 8443;
+
+    /// <summary>Plain HTTP port for /healthz, /readyz and /metrics (0 disables; then they are served on the HTTPS port).</summary>
+    [Range(0, 65535)]
+    public int MetricsPort { get; set; } = 9090;
+
+    /// <summary>PEM serving certificate, reloaded when the file changes.</summary>
+    [Required]
+    public string CertificateFile { get; set; } = "/etc/sidecars/tls/tls.crt";
+
+    /// <summary>PEM private key of the serving certificate.</summary>
+    [Required]
+    public string KeyFile { get; set; } = "/etc/sidecars/tls/tls.key";
+
+    /// <summary>Largest AdmissionReview body accepted; Kubernetes objects are at most ~1.5 MiB.</summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public long MaxRequestBytes { get; set; } = 3 * 1024 * 1024;
+
+    /// <summary>The webhook's own namespace; never mutated.</summary>
+    [Required]
+    public string Namespace { get; set; } = "sidecars-system";
+
+    /// <summary>Name of the MutatingWebhookConfiguration whose caBundle the rotator keeps current.</summary>
+    [Required]
+    public string WebhookConfigurationName { get; set; } = "sidecars-webhook";
+
+    /// <summary>Whether to watch namespaces for the opt-in label (off when running without a cluster).</summary>
+    public bool WatchNamespaces { get; set; } = true;
+}

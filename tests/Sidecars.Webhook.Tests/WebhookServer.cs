@@ -1,0 +1,97 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Sidecars.Webhook.Tests;
+
+/// <summary>The real webhook host, started in-process on a loopback port with HTTPS.</summary>
+internal sealed class WebhookServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private WebhookServer(WebApplication app, Uri address, TestCertificates certificates)
+    {
+        _app = app;
+        Address = address;
+        Certificates = certificates;
+    }
+
+    public Uri Address { get; }
+
+    public TestCertificates Certificates { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public X509Certificate2? LastServerCertificate { get; private set; }
+
+    public static async Task<WebhookServer> StartAsync(TestCertificates certificates, IDictionary<string, string?>? settings = null, string address = "127.0.0.1", int port = 0)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Test" });
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Webhook:Address"] = address,
+            ["Webhook:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Webhook:MetricsPort"] = "0",
+            ["Webhook:CertificateFile"] = certificates.CertificateFile,
+            ["Webhook:KeyFile"] = certificates.KeyFile,
+            ["Webhook:MaxRequestBytes"] = "65536",
+            ["Injection:Registry"] = "registry.test/team",
+            ["Injection:ImagePullSecret"] = "regcred",
+            ["Injection:ClusterAgentAddress"] = "http://127.0.0.1:1",
+        });
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
+        builder.AddSidecarsWebhook();
+        var app = builder.Build();
+        app.MapSidecarsWebhook();
+        await app.StartAsync();
+        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new WebhookServer(app, new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)), certificates);
+    }
+
+    /// <summary>An HTTPS client that trusts only the test CA and remembers the certificate the server presented.</summary>
+    public HttpClient CreateClient()
+    {
+        using var authority = Certificates.Authority.Load();
+        var trusted = X509CertificateLoader.LoadCertificate(authority.RawData);
+        var handler = new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = TimeSpan.Zero,
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                {
+                    if (certificate is null)
+                    {
+                        return false;
+                    }
+
+                    var presented = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+                    LastServerCertificate = presented;
+                    using var chain = new X509Chain();
+                    chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                    chain.ChainPolicy.CustomTrustStore.Add(trusted);
+                    chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                    return chain.Build(presented);
+                },
+            },
+        };
+        return new HttpClient(handler) { BaseAddress = Address };
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Sidecars.Webhook.Benchmarks;
+using Sidecars.Webhook.Tls;
+
+// Usage:
+//   run   --webhook <sidecars-webhook.dll> --review <AdmissionReview.json> [--rate 2000] [--seconds 10]
+//   noop  --port <p> --cert <file> --key <file>
+var options = Arguments.Parse(args.Skip(1));
+using var stop = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+
+switch (args.FirstOrDefault())
+{
+    case "noop":
+        await NoopAdmissionServer.RunAsync(int.Parse(options["port"], CultureInfo.InvariantCulture), options["cert"], options["key"], stop.Token);
+        return 0;
+    case "run":
+        return await RunAsync(options, stop.Token);
+    default:
+        Console.Error.WriteLine("usage: run --webhook <dll> --review <json> [--rate N] [--seconds N] | noop --port P --cert F --key F");
+        return 2;
+}
+
+static async Task<int> RunAsync(IReadOnlyDictionary<string, string> options, CancellationToken cancellationToken)
+{
+    var rate = int.Parse(options.GetValueOrDefault("rate", "2000"), CultureInfo.InvariantCulture);
+    var seconds = int.Parse(options.GetValueOrDefault("seconds", "10"), CultureInfo.InvariantCulture);
+    var directory = Directory.CreateTempSubdirectory("sidecars-bench-").FullName;
+    var authority = CertificateIssuer.CreateAuthority("bench-ca", DateTimeOffset.UtcNow.AddMinutes(-5), TimeSpan.FromDays(1));
+    var serving = CertificateIssuer.IssueServing(authority, ["localhost"], [IPAddress.Loopback], DateTimeOffset.UtcNow.AddMinutes(-5), TimeSpan.FromHours(2));
+    var cert = Path.Combine(directory, "tls.crt");
+    var key = Path.Combine(directory, "tls.key");
+    await File.WriteAllTextAsync(cert, serving.CertificatePem, cancellationToken);
+    await File.WriteAllTextAsync(key, serving.KeyPem, cancellationToken);
+
+    // A typical opted-in pod: identity, peer network, registry rewrites, PVC, env settings.
+    var review = JsonNode.Parse(await File.ReadAllTextAsync(options["review"], cancellationToken))!;
+    var metadata = review["request"]!["object"]!["metadata"]!;
+    metadata["annotations"] ??= new JsonObject();
+    metadata["annotations"]!["sidecars.io/inject"] = "true";
+    metadata["annotations"]!["sidecars.io/blessing"] = "jupyter";
+    metadata["annotations"]!["sidecars.io/settings"] = "{\"jupyter\":{\"HOME_SERVER_HOSTNAME\":\"new\"}}";
+    metadata["labels"] ??= new JsonObject();
+    metadata["labels"]!["klight.networkId"] = "net-1";
+    var body = review.ToJsonString();
+
+    var webhookPort = FreePort();
+    var noopPort = FreePort();
+    using var webhook = Start("dotnet", [options["webhook"], "--Webhook:Address=127.0.0.1", $"--Webhook:Port={webhookPort}", "--Webhook:MetricsPort=0",
+        $"--Webhook:CertificateFile={cert}", $"--Webhook:KeyFile={key}", "--Injection:Registry=registry.bench/team", "--Injection:ImagePullSecret=regcred",
+        "--Injection:ClusterAgentAddress=http://127.0.0.1:1", "--Logging:LogLevel:Default=Warning"]);
+    using var noop = Start("dotnet", [typeof(LoadDriver).Assembly.Location, "noop", "--port", noopPort.ToString(CultureInfo.InvariantCulture), "--cert", cert, "--key", key]);
+    try
+    {
+        using var ca = authority.Load();
+        var webhookUrl = new Uri($"https://127.0.0.1:{webhookPort}/mutate");
+        var noopUrl = new Uri($"https://127.0.0.1:{noopPort}/mutate");
+        await WaitListeningAsync(webhookPort, cancellationToken);
+        await WaitListeningAsync(noopPort, cancellationToken);
+
+        var duration = TimeSpan.FromSeconds(seconds);
+        var baseline = await LoadDriver.RunAsync("no-op endpoint", noopUrl, body, ca, rate, duration, cancellationToken);
+        var ours = await LoadDriver.RunAsync("sidecars webhook", webhookUrl, body, ca, rate, duration, cancellationToken);
+
+        Console.WriteLine($"offered load: {rate} requests/s for {seconds} s, HTTPS on loopback, body {body.Length} bytes");
+        Console.WriteLine($"{"endpoint",-18} {"sent",7} {"failed",7} {"req/s",9} {"p50 ms",8} {"p99 ms",8} {"max ms",8}");
+        foreach (var r in new[] { baseline, ours })
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Name,-18} {r.Sent,7} {r.Failed,7} {r.RequestsPerSecond,9:F0} {r.P50Ms,8:F3} {r.P99Ms,8:F3} {r.MaxMs,8:F3}"));
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"p99 ratio (webhook / no-op): {ours.P99Ms / baseline.P99Ms:F2}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput ratio (webhook / no-op): {ours.RequestsPerSecond / baseline.RequestsPerSecond:F2}"));
+        return ours.Failed == 0 && baseline.Failed == 0 ? 0 : 1;
+    }
+    finally
+    {
+        Kill(webhook);
+        Kill(noop);
+        Directory.Delete(directory, true);
+    }
+}
+
+static Process Start(string file, IEnumerable<string> arguments)
+{
+    var info = new ProcessStartInfo(file) { RedirectStandardOutput = false, RedirectStandardError = false };
+    foreach (var argument in arguments)
+    {
+        info.ArgumentList.Add(argument);
+    }
+
+    return Process.Start(info)!;
+}
+
+static void Kill(Process process)
+{
+    if (!process.HasExited)
+    {
+        process.Kill(entireProcessTree: true);
+        process.WaitForExit();
+    }
+}
+
+static int FreePort()
+{
+    using var listener = new TcpListener(IPAddress.Loopback, 0);
+    listener.Start();
+    return ((IPEndPoint)listener.LocalEndpoint).Port;
+}
+
+static async Task WaitListeningAsync(int port, CancellationToken cancellationToken)
+{
+    for (var attempt = 0; attempt < 300; attempt++)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, port, cancellationToken);
+            return;
+        }
+        catch (SocketException)
+        {
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+
+    throw new TimeoutException($"nothing listens on 127.0.0.1:{port} after 30 s");
+}
+
+internal static class Arguments
+{
+    public static Dictionary<string, string> Parse(IEnumerable<string> args)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? key = null;
+        foreach (var arg in args)
+        {
+            if (arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                key = arg[2..];
+                result[key] = "true";
+            }
+            else if (key is not null)
+            {
+                result[key] = arg;
+                key = null;
+            }
+        }
+
+        return result;
+    }
+}

@@ -67,7 +67,11 @@ public static class SidecarsNames
     public const string SocketVolume = "sidecars-socket";
     public const string SecretVolume = "sidecars-blessing-secret";
     public const string TokenVolume = "sidecars-token";
-    public const string LightpeerPortName = "klightPort";
+    /// <summary>
+    /// Container port of the lightpeer's gRPC endpoint. Kubernetes port names allow only <c>[-a-z0-9]</c> (at most 15),
+    /// so the apiserver would reject a pod with a port named <c>klightPort</c>.
+    /// </summary>
+    public const string LightpeerPortName = "klight-port";
     public const int LightpeerDefaultPort = 9081;
     public const string PodAgentHealthPortName = "agent-health";
     public const int PodAgentHealthPort = 9090;

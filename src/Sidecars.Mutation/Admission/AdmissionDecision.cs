@@ -1,0 +1,30 @@
+namespace Sidecars.Mutation;
+
+/// <summary>The engine's answer to one request: allowed or not, the patch, and why.</summary>
+public sealed record AdmissionDecision
+{
+    private static readonly IReadOnlyDictionary<string, int> NoCounts = new Dictionary<string, int>();
+
+    public bool Allowed { get; init; } = true;
+
+    public AdmissionOutcome Outcome { get; init; }
+
+    public IReadOnlyList<JsonPatchOperation> Patch { get; init; } = [];
+
+    /// <summary>The patch serialised once as a JSON array (UTF-8); empty when there is no patch.</summary>
+    public ReadOnlyMemory<byte> PatchJson { get; init; }
+
+    /// <summary>Short human-readable notes returned to kubectl as admission warnings.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    public IReadOnlyList<DecisionReason> Reasons { get; init; } = [];
+
+    /// <summary>Status message when denied.</summary>
+    public string? Message { get; init; }
+
+    /// <summary>Sidecars injected by this decision, by kind (<c>pod-agent</c>, <c>lightpeer</c>).</summary>
+    public IReadOnlyDictionary<string, int> Injected { get; init; } = NoCounts;
+
+    /// <summary>Rewrites made by this decision, by kind (<c>registry</c>, <c>pull-secret</c>, <c>volume</c>, <c>env</c>, <c>owner</c>, <c>stamp</c>).</summary>
+    public IReadOnlyDictionary<string, int> Rewrites { get; init; } = NoCounts;
+}

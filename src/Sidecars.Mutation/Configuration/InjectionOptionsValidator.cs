@@ -1,0 +1,80 @@
+using Microsoft.Extensions.Options;
+
+namespace Sidecars.Mutation;
+
+/// <summary>Rules of <see cref="InjectionOptions"/> that span fields or need parsing; each failure names its key.</summary>
+public sealed class InjectionOptionsValidator : IValidateOptions<InjectionOptions>
+{
+    public ValidateOptionsResult Validate(string? name, InjectionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        var prefix = InjectionOptions.Section + ":";
+
+        if (string.IsNullOrWhiteSpace(options.AgentImage) || options.AgentImage.Any(char.IsWhiteSpace))
+        {
+            failures.Add($"{prefix}AgentImage must be an image reference without spaces");
+        }
+
+        if (options.Registry.Length > 0 && !KubernetesNames.IsRegistry(options.Registry))
+        {
+            failures.Add($"{prefix}Registry '{options.Registry}' must be host[:port][/path] without scheme or trailing '/'");
+        }
+
+        if (!string.IsNullOrEmpty(options.ImagePullSecret) && !KubernetesNames.IsDnsSubdomain(options.ImagePullSecret))
+        {
+            failures.Add($"{prefix}ImagePullSecret '{options.ImagePullSecret}' is not a valid Secret name");
+        }
+
+        if (!KubernetesNames.IsDnsLabel(options.VolumeName))
+        {
+            failures.Add($"{prefix}VolumeName '{options.VolumeName}' is not a valid volume name");
+        }
+
+        ValidateClaimTemplate(options.ClaimNameTemplate, prefix, failures);
+
+        if (options.LightpeerPort is SidecarsNames.PodAgentHealthPort or SidecarsNames.LightpeerHealthPort)
+        {
+            failures.Add($"{prefix}LightpeerPort {options.LightpeerPort} collides with a sidecar health port");
+        }
+
+        if (options.ExcludedNamespaces.Any(string.IsNullOrWhiteSpace))
+        {
+            failures.Add($"{prefix}ExcludedNamespaces must not contain empty names");
+        }
+
+        if (options.TrustedControllers.Any(string.IsNullOrWhiteSpace))
+        {
+            failures.Add($"{prefix}TrustedControllers must not contain empty names");
+        }
+
+        ValidateResources(options.PodAgent, prefix + "PodAgent", failures);
+        ValidateResources(options.Lightpeer, prefix + "Lightpeer", failures);
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateClaimTemplate(string template, string prefix, List<string> failures)
+    {
+        var probe = template.Replace("{owner}", "owner", StringComparison.Ordinal)
+            .Replace("{namespace}", "namespace", StringComparison.Ordinal);
+        if (!KubernetesNames.IsDnsSubdomain(probe))
+        {
+            failures.Add($"{prefix}ClaimNameTemplate '{template}' must give a valid claim name (placeholders {{owner}}, {{namespace}})");
+        }
+    }
+
+    private static void ValidateResources(SidecarResources resources, string key, List<string> failures)
+    {
+        foreach (var (side, map) in new[] { ("Requests", resources.Requests), ("Limits", resources.Limits) })
+        {
+            foreach (var (resource, quantity) in map)
+            {
+                if (!KubernetesNames.IsResourceName(resource) || !KubernetesNames.IsQuantity(quantity))
+                {
+                    failures.Add($"{key}:{side}:{resource} '{quantity}' is not a valid resource quantity");
+                }
+            }
+        }
+    }
+}

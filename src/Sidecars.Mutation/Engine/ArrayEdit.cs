@@ -1,0 +1,98 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Sidecars.Mutation;
+
+/// <summary>
+/// Pending changes to one array of named objects (env, volumes, volumeMounts, containers, pull secrets).
+/// Changes are keyed by name so setting the same item twice yields one operation; <see cref="Flush"/> emits
+/// replacements first, then appends, then insertions at the front, and creates the array when it is missing.
+/// </summary>
+internal sealed class ArrayEdit(string path, JsonElement? existing, string key = "name")
+{
+    private readonly JsonElement? _existing = existing is { ValueKind: JsonValueKind.Array } ? existing : null;
+    private SortedDictionary<int, JsonNode>? _replacements;
+    private List<(string Key, JsonNode Node)>? _appends;
+    private List<JsonNode>? _prepends;
+
+    public string Path { get; } = path;
+
+    public bool HasChanges => _replacements is not null || _appends is not null || _prepends is not null;
+
+    public int IndexOf(string name) => _existing.IndexOf(key, name);
+
+    public JsonElement? Existing(string name) => IndexOf(name) is >= 0 and var i ? _existing!.Value[i] : null;
+
+    public bool Contains(string name) => IndexOf(name) >= 0 || PendingIndex(name) >= 0 ||
+        (_prepends?.Exists(n => n[key]?.GetValue<string>() == name) ?? false);
+
+    /// <summary>Replaces the existing item of that name, or appends (or replaces a pending append).</summary>
+    public void Upsert(string name, JsonNode node)
+    {
+        var index = IndexOf(name);
+        if (index >= 0)
+        {
+            (_replacements ??= [])[index] = node;
+            return;
+        }
+
+        var pending = PendingIndex(name);
+        if (pending >= 0)
+        {
+            _appends![pending] = (name, node);
+            return;
+        }
+
+        (_appends ??= []).Add((name, node));
+    }
+
+    public void Replace(int index, JsonNode node) => (_replacements ??= [])[index] = node;
+
+    /// <summary>Inserts at the front; several prepends keep the order they were made in.</summary>
+    public void Prepend(JsonNode node) => (_prepends ??= []).Add(node);
+
+    public void Flush(PatchBuilder patch)
+    {
+        if (!HasChanges)
+        {
+            return;
+        }
+
+        if (_existing is null)
+        {
+            var items = new JsonArray();
+            foreach (var node in _prepends ?? [])
+            {
+                items.Add(node);
+            }
+
+            foreach (var (_, node) in _appends ?? [])
+            {
+                items.Add(node);
+            }
+
+            patch.Add(Path, items);
+            return;
+        }
+
+        foreach (var (index, node) in _replacements ?? [])
+        {
+            patch.Replace(Path + "/" + index.ToString(System.Globalization.CultureInfo.InvariantCulture), node);
+        }
+
+        foreach (var (_, node) in _appends ?? [])
+        {
+            patch.Add(Path + "/-", node);
+        }
+
+        if (_prepends is not null)
+        {
+            for (var i = _prepends.Count - 1; i >= 0; i--)
+            {
+                patch.Add(Path + "/0", _prepends[i]);
+            }
+        }
+    }
+
+    private int PendingIndex(string name) => _appends?.FindIndex(a => a.Key == name) ?? -1;
+}

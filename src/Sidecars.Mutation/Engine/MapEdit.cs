@@ -1,0 +1,67 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Sidecars.Mutation;
+
+/// <summary>Pending changes to a string map (labels, annotations); creates the map when it is missing.</summary>
+internal sealed class MapEdit(string path, JsonElement? existing)
+{
+    private readonly JsonElement? _existing = existing is { ValueKind: JsonValueKind.Object } ? existing : null;
+    private readonly List<KeyValuePair<string, string>> _changes = [];
+
+    public string Path { get; } = path;
+
+    public bool HasChanges => _changes.Count > 0;
+
+    public string? Get(string key)
+    {
+        var pending = _changes.FindLastIndex(c => c.Key == key);
+        return pending >= 0 ? _changes[pending].Value : _existing.String(key);
+    }
+
+    /// <summary>Sets <paramref name="key"/>; returns false when it already had that value.</summary>
+    public bool Set(string key, string value)
+    {
+        if (Get(key) == value)
+        {
+            return false;
+        }
+
+        _changes.RemoveAll(c => c.Key == key);
+        _changes.Add(new(key, value));
+        return true;
+    }
+
+    public void Flush(PatchBuilder patch)
+    {
+        if (_changes.Count == 0)
+        {
+            return;
+        }
+
+        if (_existing is null)
+        {
+            var map = new JsonObject();
+            foreach (var (key, value) in _changes)
+            {
+                map[key] = value;
+            }
+
+            patch.Add(Path, map);
+            return;
+        }
+
+        foreach (var (key, value) in _changes)
+        {
+            var member = Path + "/" + JsonPointer.Escape(key);
+            if (_existing.Value.TryGetProperty(key, out _))
+            {
+                patch.Replace(member, value);
+            }
+            else
+            {
+                patch.Add(member, value);
+            }
+        }
+    }
+}

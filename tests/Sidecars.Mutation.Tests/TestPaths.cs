@@ -1,0 +1,15 @@
+using System.Runtime.CompilerServices;
+
+namespace Sidecars.Mutation.Tests;
+
+/// <summary>Locates files beside the test sources (goldens are read from and regenerated into the source tree).</summary>
+internal static class TestPaths
+{
+    public static string ProjectDirectory { get; } = Locate();
+
+    public static string Fixture(string name) => Path.Combine(ProjectDirectory, "fixtures", name);
+
+    public static string Golden(string name) => Path.Combine(ProjectDirectory, "golden", name + ".json");
+
+    private static string Locate([CallerFilePath] string path = "") => Path.GetDirectoryName(path)!;
+}

@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Prometheus;
+using Sidecars.Kubernetes;
 using Sidecars.Mutation;
 using Sidecars.Webhook.Admission;
 using Sidecars.Webhook.Leadership;
@@ -51,7 +52,8 @@ public static class WebhookHostingExtensions
         }
         else
         {
-            services.AddSingleton<IKubernetes>(_ => new Kubernetes(kubernetes));
+            services.AddSingleton<IKubernetes>(_ => new k8s.Kubernetes(kubernetes));
+            services.AddSingleton<SharedInformerFactory>();
             if (webhook.WatchNamespaces)
             {
                 services.AddSingleton<NamespaceLabelCache>();
@@ -80,7 +82,9 @@ public static class WebhookHostingExtensions
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = webhook.MaxRequestBytes;
+            // Kestrel's own cap sits above ours so a moderately oversized review is drained and answered 413 with the
+            // reason (the handler refuses it); a huge one is cut off by Kestrel.
+            kestrel.Limits.MaxRequestBodySize = webhook.MaxRequestBytes * 4;
             var address = IPAddress.Parse(webhook.Address);
             kestrel.Listen(address, webhook.Port, listen =>
             {
@@ -110,7 +114,7 @@ public static class WebhookHostingExtensions
     }
 
     /// <summary>A kubeconfig from Kubernetes:Kubeconfig, in-cluster configuration inside a pod, otherwise none.</summary>
-    private static KubernetesClientConfiguration? KubernetesConfiguration(IConfiguration configuration)
+    private static KubernetesClientConfiguration? KubernetesConfiguration(ConfigurationManager configuration)
     {
         var kubeconfig = configuration["Kubernetes:Kubeconfig"];
         if (!string.IsNullOrEmpty(kubeconfig))

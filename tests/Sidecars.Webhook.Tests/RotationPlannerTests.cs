@@ -91,7 +91,7 @@ public sealed class RotationPlannerTests
     {
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange([.. Bundle(bundle)]);
+        chain.ChainPolicy.CustomTrustStore.AddRange(Bundle(bundle).ToArray());
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         chain.ChainPolicy.VerificationTime = at.UtcDateTime;
         return chain.Build(leaf);

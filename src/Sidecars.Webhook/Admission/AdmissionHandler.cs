@@ -46,7 +46,17 @@ public sealed partial class AdmissionHandler(
             return await RejectAsync(context, StatusCodes.Status413PayloadTooLarge, "body-too-large", $"body exceeds {_maxBytes} bytes");
         }
 
-        var body = await BoundedBody.ReadAsync(request.Body, _maxBytes, cancellationToken);
+        BoundedBody? body;
+        try
+        {
+            body = await BoundedBody.ReadAsync(request.Body, _maxBytes, cancellationToken);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            // Kestrel's own limit fired first on a chunked body.
+            body = null;
+        }
+
         if (body is null)
         {
             return await RejectAsync(context, StatusCodes.Status413PayloadTooLarge, "body-too-large", $"body exceeds {_maxBytes} bytes");
@@ -76,7 +86,7 @@ public sealed partial class AdmissionHandler(
     private void Record(AdmissionInput input, AdmissionDecision decision)
     {
         var outcome = OutcomeLabel(decision.Outcome);
-        var primary = decision.Reasons.FirstOrDefault(r => r.Applied) ?? decision.Reasons.FirstOrDefault();
+        var primary = decision.Reasons.FirstOrDefault(r => r.Applied) ?? (decision.Reasons.Count > 0 ? decision.Reasons[0] : null);
         var reason = primary?.Code ?? "none";
         WebhookMetrics.AdmissionRequests.WithLabels(outcome, reason).Inc();
         foreach (var (kind, count) in decision.Injected)

@@ -32,7 +32,7 @@ public sealed class RepairPlanner(MutationEngine engine)
             Name = pod.Metadata.Name,
             UserName = RepairUser,
             UserGroups = [],
-            Object = JsonSerializer.SerializeToElement(pod, KubernetesJson.Options),
+            Object = JsonDocument.Parse(KubernetesJson.Serialize(pod)).RootElement,
             NamespaceLabels = namespaceLabels,
         };
         var decision = engine.Decide(input);

@@ -1,0 +1,91 @@
+using k8s;
+using k8s.Models;
+
+namespace Sidecars.Kubernetes;
+
+/// <summary>Resource sources over the Kubernetes API for the kinds Sidecars watches.</summary>
+public static class KubernetesResourceSources
+{
+    /// <summary>Watch requests end after this long on the server; the informer then resumes from its resourceVersion.</summary>
+    private const int WatchTimeoutSeconds = 300;
+
+    /// <param name="namespace">Null or empty for all namespaces.</param>
+    public static IResourceSource<V1Pod> Pods(IKubernetes client, string? @namespace, string? labelSelector)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var all = string.IsNullOrEmpty(@namespace);
+        return new DelegateSource<V1Pod>(
+            Describe("pods", @namespace, labelSelector),
+            async ct =>
+            {
+                var list = all
+                    ? await client.CoreV1.ListPodForAllNamespacesAsync(labelSelector: labelSelector, cancellationToken: ct)
+                    : await client.CoreV1.ListNamespacedPodAsync(@namespace, labelSelector: labelSelector, cancellationToken: ct);
+                return new ResourceList<V1Pod>([.. list.Items], list.Metadata.ResourceVersion);
+            },
+            (rv, onError, ct) => all
+                ? client.CoreV1.WatchListPodForAllNamespacesAsync(
+                    allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: rv,
+                    timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct)
+                : client.CoreV1.WatchListNamespacedPodAsync(
+                    @namespace, allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: rv,
+                    timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
+    }
+
+    /// <param name="namespace">Null or empty for all namespaces.</param>
+    public static IResourceSource<V1Deployment> Deployments(IKubernetes client, string? @namespace, string? labelSelector)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var all = string.IsNullOrEmpty(@namespace);
+        return new DelegateSource<V1Deployment>(
+            Describe("deployments", @namespace, labelSelector),
+            async ct =>
+            {
+                var list = all
+                    ? await client.AppsV1.ListDeploymentForAllNamespacesAsync(labelSelector: labelSelector, cancellationToken: ct)
+                    : await client.AppsV1.ListNamespacedDeploymentAsync(@namespace, labelSelector: labelSelector, cancellationToken: ct);
+                return new ResourceList<V1Deployment>([.. list.Items], list.Metadata.ResourceVersion);
+            },
+            (rv, onError, ct) => all
+                ? client.AppsV1.WatchListDeploymentForAllNamespacesAsync(
+                    allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: rv,
+                    timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct)
+                : client.AppsV1.WatchListNamespacedDeploymentAsync(
+                    @namespace, allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: rv,
+                    timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
+    }
+
+    public static IResourceSource<V1Namespace> Namespaces(IKubernetes client, string? labelSelector)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        return new DelegateSource<V1Namespace>(
+            Describe("namespaces", null, labelSelector),
+            async ct =>
+            {
+                var list = await client.CoreV1.ListNamespaceAsync(labelSelector: labelSelector, cancellationToken: ct);
+                return new ResourceList<V1Namespace>([.. list.Items], list.Metadata.ResourceVersion);
+            },
+            (rv, onError, ct) => client.CoreV1.WatchListNamespaceAsync(
+                allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: rv,
+                timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
+    }
+
+    private static string Describe(string kind, string? ns, string? selector) =>
+        $"{kind} in {(string.IsNullOrEmpty(ns) ? "all namespaces" : "namespace " + ns)}" +
+        (string.IsNullOrEmpty(selector) ? string.Empty : $" matching '{selector}'");
+
+    private sealed class DelegateSource<T>(
+        string description,
+        Func<CancellationToken, Task<ResourceList<T>>> list,
+        Func<string, Action<Exception>, CancellationToken, IAsyncEnumerable<(WatchEventType, T)>> watch) : IResourceSource<T>
+        where T : class
+    {
+        public string Description => description;
+
+        public Task<ResourceList<T>> ListAsync(CancellationToken cancellationToken) => list(cancellationToken);
+
+        public IAsyncEnumerable<(WatchEventType Type, T Object)> WatchAsync(
+            string resourceVersion, Action<Exception> onError, CancellationToken cancellationToken) =>
+            watch(resourceVersion, onError, cancellationToken);
+    }
+}

@@ -6,6 +6,7 @@ builder.Services.AddGrpcReflection();
 builder.Services.AddGrpcHealthChecks();
 builder.Services.AddHealthChecks();
 // Capability registrations (one line each).
+builder.AddSidecarsUserPods();
 
 var app = builder.Build();
 app.UseHttpMetrics();
@@ -15,5 +16,6 @@ app.MapHealthChecks("/healthz");
 app.MapHealthChecks("/readyz");
 app.MapMetrics();
 // Capability endpoints (one line each).
+app.MapSidecarsUserPods();
 
 await app.RunAsync();

@@ -34,6 +34,12 @@ public static class SidecarsAnnotations
 
     /// <summary>Keys of tokens the pod's first container writes for the user-pods API to collect.</summary>
     public const string CopyToken = "sciencedata.dk/copy-token";
+
+    /// <summary>
+    /// Full user_id of a pod created through the user-pods API. The cluster agent creates those pods with its own
+    /// identity, so <see cref="Owner"/> (stamped by the webhook) names the cluster agent, not the user.
+    /// </summary>
+    public const string User = "sidecars.io/user";
 }
 
 /// <summary>Label keys read or written by Sidecars.</summary>
@@ -45,6 +51,9 @@ public static class SidecarsLabels
 
     /// <summary>Sanitised owner (a valid label value); the full name is in <see cref="SidecarsAnnotations.Owner"/>.</summary>
     public const string Owner = "sidecars.io/owner";
+
+    /// <summary>Sanitised user_id of a user-pods API pod; the full value is in <see cref="SidecarsAnnotations.User"/>.</summary>
+    public const string User = "sidecars.io/user";
 
     /// <summary>Set to "true" when the pod-agent sidecar was injected.</summary>
     public const string PodAgent = "sidecars.io/pod-agent";

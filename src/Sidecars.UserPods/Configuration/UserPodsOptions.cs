@@ -1,0 +1,72 @@
+namespace Sidecars.UserPods.Configuration;
+
+/// <summary>
+/// Settings of the user-pods API, from the YAML file named by <c>--config</c> / <c>SIDECARS_CONFIG</c>, each
+/// overridable by an environment variable <c>SIDECARS_&lt;KEY&gt;</c> (e.g. <c>SIDECARS_INGRESSDOMAIN</c>; nested
+/// keys with <c>__</c>, e.g. <c>SIDECARS_CALLERS__0__KEY</c>). Durations use the <c>hh:mm:ss</c> form.
+/// </summary>
+public sealed class UserPodsOptions
+{
+    /// <summary>Namespace the user pods and their Services, Ingresses and token Secrets live in.</summary>
+    public string Namespace { get; set; } = "sidecars-user-pods";
+
+    /// <summary>How long a created pod has to become Ready before it and its resources are deleted.</summary>
+    public TimeSpan CreateTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long watch_delete_pod waits for a pod to disappear.</summary>
+    public TimeSpan DeleteTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Grace period given to a deleted pod's containers.</summary>
+    public TimeSpan DeleteGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Regular expression the whole manifest URL must match; anything else is refused.</summary>
+    public string ManifestWhitelist { get; set; } = @"https://raw\.githubusercontent\.com/deic-dk/pod_manifests/[A-Za-z0-9._/-]+\.yaml";
+
+    public TimeSpan ManifestFetchTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Largest manifest accepted, in bytes.</summary>
+    public int ManifestByteLimit { get; set; } = 256 * 1024;
+
+    /// <summary>Largest token accepted, in bytes; a larger one is refused and not cached.</summary>
+    public int TokenByteLimit { get; set; } = 4096;
+
+    public TimeSpan TokenFetchTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Port of the pod-agent's HTTP server that serves <c>GET /token/&lt;key&gt;</c> on the pod IP.</summary>
+    public int TokenPort { get; set; } = Mutation.SidecarsNames.PodAgentHealthPort;
+
+    /// <summary>Registry that replaces the <c>LOCALREGISTRY/</c> image prefix; empty leaves images alone.</summary>
+    public string RegistryUrl { get; set; } = string.Empty;
+
+    /// <summary>Image pull secret added to every pod when set.</summary>
+    public string RegistryPullSecret { get; set; } = string.Empty;
+
+    /// <summary>Ingresses get the host <c>&lt;pod&gt;.&lt;IngressDomain&gt;</c>.</summary>
+    public string IngressDomain { get; set; } = "pods.sidecars.local";
+
+    /// <summary>Wildcard TLS secret for <c>*.&lt;IngressDomain&gt;</c>; empty serves the Ingress without TLS.</summary>
+    public string IngressTlsSecret { get; set; } = string.Empty;
+
+    /// <summary>Ingress class of created Ingresses; empty uses the cluster default.</summary>
+    public string IngressClassName { get; set; } = string.Empty;
+
+    /// <summary>Name of the manifest volume that becomes the user's storage claim.</summary>
+    public string StorageVolumeName { get; set; } = "sciencedata";
+
+    /// <summary>Claim name of a user's storage; <c>{user}</c> is replaced by the user's label-safe name.</summary>
+    public string StorageClaimTemplate { get; set; } = "sciencedata-{user}";
+
+    /// <summary>API keys of the callers (portals, operators).</summary>
+    public IList<UserPodsCaller> Callers { get; } = [];
+}
+
+/// <summary>A caller presenting <c>authorization: Bearer &lt;Key&gt;</c> acts as <see cref="UserId"/>.</summary>
+public sealed class UserPodsCaller
+{
+    public string Key { get; set; } = string.Empty;
+
+    public string UserId { get; set; } = string.Empty;
+
+    /// <summary>An operator may act for every user.</summary>
+    public bool Operator { get; set; }
+}

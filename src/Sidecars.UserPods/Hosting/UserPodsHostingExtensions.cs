@@ -1,0 +1,68 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Sidecars.Kubernetes;
+using Sidecars.UserPods.Configuration;
+using Sidecars.UserPods.Grpc;
+using Sidecars.UserPods.Hosting;
+using Sidecars.UserPods.Manifests;
+using Sidecars.UserPods.Pods;
+using Sidecars.UserPods.Security;
+using Sidecars.UserPods.Tokens;
+
+// Extension methods live in the namespace of the types they extend so the host needs no extra using.
+#pragma warning disable IDE0130
+namespace Microsoft.Extensions.Hosting;
+#pragma warning restore IDE0130
+
+public static class UserPodsHostingExtensions
+{
+    /// <summary>
+    /// Registers the user-pods API. Its settings come from the YAML file named by <c>--config</c> (or
+    /// <c>SIDECARS_CONFIG</c>), overridden by <c>SIDECARS_*</c> environment variables, then by <paramref name="configure"/>;
+    /// they are validated when the host starts.
+    /// </summary>
+    public static IHostApplicationBuilder AddSidecarsUserPods(this IHostApplicationBuilder builder, Action<IConfigurationBuilder>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var path = builder.Configuration["config"] ?? builder.Configuration[UserPodsConfiguration.ConfigFileEnvironmentVariable]
+                   ?? Environment.GetEnvironmentVariable(UserPodsConfiguration.ConfigFileEnvironmentVariable);
+        var configuration = UserPodsConfiguration.Build(path, configure);
+        var services = builder.Services;
+
+        services.AddOptions<UserPodsOptions>().Bind(configuration).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<UserPodsOptions>, UserPodsOptionsValidator>();
+        services.AddSidecarsKubernetes(builder.Configuration);
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddSingleton<KubernetesAccess>();
+        services.AddSingleton<RequestWork>();
+        services.AddSingleton<UserPodCache>();
+        services.AddSingleton<UserPodResources>();
+        services.AddSingleton<TokenCache>();
+        services.AddSingleton<UserPodsManager>();
+        services.AddSingleton<UserPodsDiagnostics>();
+        services.AddSingleton<ApiKeyAuthenticator>();
+        services.AddSingleton<UserPodsCallInterceptor>();
+        services.AddSingleton(sp => new ManifestFetcher(
+            new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(2) }),
+            sp.GetRequiredService<IOptions<UserPodsOptions>>()));
+        services.TryAddSingleton<ITokenSource>(sp => new HttpTokenSource(
+            new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(2) }),
+            sp.GetRequiredService<IOptions<UserPodsOptions>>()));
+        services.AddHostedService<UserPodLifecycle>();
+
+        services.AddGrpc()
+            .AddJsonTranscoding()
+            .AddServiceOptions<UserPodsGrpcService>(o => o.Interceptors.Add<UserPodsCallInterceptor>());
+        return builder;
+    }
+
+    /// <summary>Serves the UserPods gRPC service and its HTTP/JSON routes (POST /create_pod, ...).</summary>
+    public static IEndpointConventionBuilder MapSidecarsUserPods(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapGrpcService<UserPodsGrpcService>();
+}

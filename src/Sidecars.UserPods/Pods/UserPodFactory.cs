@@ -1,0 +1,193 @@
+using System.Text.Json;
+using k8s.Models;
+using Sidecars.Mutation;
+using Sidecars.UserPods.Configuration;
+using Sidecars.UserPods.Manifests;
+
+namespace Sidecars.UserPods.Pods;
+
+/// <summary>Turns a user's manifest into the objects to create. Pure: no I/O.</summary>
+internal static class UserPodFactory
+{
+    private const string LocalRegistry = "LOCALREGISTRY/";
+
+    /// <summary>The pod to create, named by generateName from the manifest's name and the user.</summary>
+    public static V1Pod BuildPod(
+        UserPodManifest manifest, string userId, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>>? settings,
+        UserPodsOptions options, string instance)
+    {
+        var pod = manifest.Pod;
+        var meta = pod.Metadata ??= new V1ObjectMeta();
+        var baseName = string.IsNullOrEmpty(meta.Name) ? meta.GenerateName!.TrimEnd('-') : meta.Name;
+        meta.GenerateName = GenerateName(baseName, userId);
+        meta.Name = null;
+        meta.NamespaceProperty = options.Namespace;
+        meta.ResourceVersion = null;
+        meta.Uid = null;
+        meta.OwnerReferences = null;
+
+        var labels = meta.Labels ??= new Dictionary<string, string>();
+        labels[SidecarsLabels.ManagedBy] = SidecarsLabels.ManagedByValue;
+        labels[SidecarsLabels.User] = KubernetesNames.LabelValue(userId);
+        labels[UserPodKeys.Instance] = instance;
+
+        var annotations = meta.Annotations ??= new Dictionary<string, string>();
+        annotations[SidecarsAnnotations.User] = userId;
+        annotations.Remove(UserPodKeys.ReadyAt);
+        annotations.Remove(UserPodKeys.Ingress);
+        if (manifest.Ingress is not null)
+        {
+            annotations[UserPodKeys.Ingress] = "true";
+        }
+
+        if (settings is { Count: > 0 })
+        {
+            var names = pod.Spec.Containers.Select(c => c.Name).Concat(pod.Spec.InitContainers?.Select(c => c.Name) ?? []).ToHashSet(StringComparer.Ordinal);
+            foreach (var container in settings.Keys.Where(c => !names.Contains(c)))
+            {
+                throw new UserPodsException(UserPodsError.InvalidArgument, $"settings name container '{container}', which the manifest does not have");
+            }
+
+            annotations[SidecarsAnnotations.Settings] = JsonSerializer.Serialize(settings);
+        }
+
+        RewriteRegistry(pod, options);
+        PointStorage(pod, userId, options);
+        return pod;
+    }
+
+    /// <summary>The manifest's Service, named after the created pod, selecting only it and owned by it.</summary>
+    public static V1Service BuildService(V1Service manifest, V1Pod created)
+    {
+        var spec = manifest.Spec;
+        spec.Selector = new Dictionary<string, string> { [UserPodKeys.Instance] = created.Metadata.Labels[UserPodKeys.Instance] };
+        spec.ClusterIP = null;
+        spec.ClusterIPs = null;
+        return new V1Service
+        {
+            ApiVersion = "v1",
+            Kind = "Service",
+            Metadata = OwnedMetadata(manifest.Metadata, created),
+            Spec = spec,
+        };
+    }
+
+    /// <summary>The manifest's Ingress at <c>&lt;pod&gt;.&lt;ingressDomain&gt;</c>, routed to the pod's Service, with the wildcard TLS secret.</summary>
+    public static V1Ingress BuildIngress(V1Ingress manifest, V1Service service, V1Pod created, UserPodsOptions options)
+    {
+        var host = Host(created.Metadata.Name, options);
+        var firstPort = service.Spec.Ports[0];
+        var paths = manifest.Spec?.Rules?.FirstOrDefault(r => r.Http?.Paths is { Count: > 0 })?.Http.Paths
+                    ?? [new V1HTTPIngressPath { Path = "/", PathType = "Prefix" }];
+        foreach (var path in paths)
+        {
+            var port = path.Backend?.Service?.Port;
+            path.PathType ??= "Prefix";
+            path.Backend = new V1IngressBackend
+            {
+                Service = new V1IngressServiceBackend
+                {
+                    Name = service.Metadata.Name,
+                    Port = port is { Number: not null } or { Name.Length: > 0 } ? port : new V1ServiceBackendPort { Number = firstPort.Port },
+                },
+            };
+        }
+
+        var className = string.IsNullOrEmpty(options.IngressClassName) ? manifest.Spec?.IngressClassName : options.IngressClassName;
+        return new V1Ingress
+        {
+            ApiVersion = "networking.k8s.io/v1",
+            Kind = "Ingress",
+            Metadata = OwnedMetadata(manifest.Metadata, created),
+            Spec = new V1IngressSpec
+            {
+                IngressClassName = className,
+                Rules = [new V1IngressRule { Host = host, Http = new V1HTTPIngressRuleValue { Paths = paths } }],
+                Tls = string.IsNullOrEmpty(options.IngressTlsSecret)
+                    ? null
+                    : [new V1IngressTLS { Hosts = [host], SecretName = options.IngressTlsSecret }],
+            },
+        };
+    }
+
+    public static string Host(string podName, UserPodsOptions options) => podName + "." + options.IngressDomain;
+
+    /// <summary>Owner reference that lets the garbage collector delete an object with its pod.</summary>
+    public static V1OwnerReference OwnerReference(V1Pod pod) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "Pod",
+        Name = pod.Metadata.Name,
+        Uid = pod.Metadata.Uid,
+        BlockOwnerDeletion = false,
+        Controller = false,
+    };
+
+    /// <summary>
+    /// generateName prefix: manifest name and user, a valid DNS label that starts with a letter (Service names
+    /// need it) and leaves room for the 5 random characters and for the name to be one label of the Ingress host.
+    /// </summary>
+    internal static string GenerateName(string manifestName, string userId)
+    {
+        var name = KubernetesNames.DnsFragment(manifestName, 30);
+        var user = KubernetesNames.DnsFragment(userId, 24);
+        var prefix = (name.Length == 0 ? "pod" : name) + "-" + user;
+        if (prefix[0] is < 'a' or > 'z')
+        {
+            prefix = "p-" + prefix;
+        }
+
+        return prefix + "-";
+    }
+
+    private static V1ObjectMeta OwnedMetadata(V1ObjectMeta? manifest, V1Pod created) => new()
+    {
+        Name = created.Metadata.Name,
+        NamespaceProperty = created.Metadata.NamespaceProperty,
+        Labels = new Dictionary<string, string>(manifest?.Labels ?? new Dictionary<string, string>())
+        {
+            [SidecarsLabels.ManagedBy] = SidecarsLabels.ManagedByValue,
+            [SidecarsLabels.User] = created.Metadata.Labels[SidecarsLabels.User],
+            [UserPodKeys.Instance] = created.Metadata.Labels[UserPodKeys.Instance],
+        },
+        Annotations = manifest?.Annotations,
+        OwnerReferences = [OwnerReference(created)],
+    };
+
+    private static void RewriteRegistry(V1Pod pod, UserPodsOptions options)
+    {
+        if (string.IsNullOrEmpty(options.RegistryUrl))
+        {
+            return;
+        }
+
+        foreach (var container in pod.Spec.Containers.Concat(pod.Spec.InitContainers ?? []))
+        {
+            if (container.Image.StartsWith(LocalRegistry, StringComparison.Ordinal))
+            {
+                container.Image = options.RegistryUrl.TrimEnd('/') + "/" + container.Image[LocalRegistry.Length..];
+            }
+        }
+
+        if (!string.IsNullOrEmpty(options.RegistryPullSecret))
+        {
+            var secrets = pod.Spec.ImagePullSecrets ??= [];
+            if (!secrets.Any(s => s.Name == options.RegistryPullSecret))
+            {
+                secrets.Add(new V1LocalObjectReference { Name = options.RegistryPullSecret });
+            }
+        }
+    }
+
+    private static void PointStorage(V1Pod pod, string userId, UserPodsOptions options)
+    {
+        foreach (var volume in pod.Spec.Volumes?.Where(v => v.Name == options.StorageVolumeName) ?? [])
+        {
+            var claim = options.StorageClaimTemplate.Replace("{user}", KubernetesNames.DnsFragment(userId, 40), StringComparison.Ordinal);
+            volume.PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = claim };
+            volume.EmptyDir = null;
+            volume.HostPath = null;
+            volume.Nfs = null;
+        }
+    }
+}

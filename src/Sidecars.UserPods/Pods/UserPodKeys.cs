@@ -1,0 +1,24 @@
+using Sidecars.Mutation;
+
+namespace Sidecars.UserPods.Pods;
+
+/// <summary>Labels and annotations the user-pods API puts on the objects it creates.</summary>
+internal static class UserPodKeys
+{
+    /// <summary>Label unique to one created pod; its Service selects it.</summary>
+    public const string Instance = "sidecars.io/user-pod-instance";
+
+    /// <summary>Annotation "true" when the pod has an Ingress at <c>&lt;pod&gt;.&lt;ingressDomain&gt;</c>.</summary>
+    public const string Ingress = "sidecars.io/ingress";
+
+    /// <summary>Annotation with the time the pod was first seen Ready; a pod that has it is never reaped at the create timeout.</summary>
+    public const string ReadyAt = "sidecars.io/ready-at";
+
+    /// <summary>Label on a token Secret naming its pod.</summary>
+    public const string TokensFor = "sidecars.io/tokens-for";
+
+    /// <summary>Selects every pod created through the API.</summary>
+    public const string PodSelector = SidecarsLabels.ManagedBy + "=" + SidecarsLabels.ManagedByValue + "," + SidecarsLabels.User;
+
+    public static string TokenSecretName(string podName) => podName + "-tokens";
+}

@@ -1,0 +1,131 @@
+using System.Globalization;
+using System.Net;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.Extensions.Options;
+using Sidecars.UserPods.Configuration;
+
+namespace Sidecars.UserPods.Pods;
+
+/// <summary>The Kubernetes calls of the user-pods API: create and delete a pod and the objects that go with it.</summary>
+public sealed class UserPodResources(KubernetesAccess kubernetes, RequestWork work, IOptions<UserPodsOptions> options)
+{
+    private string Namespace => options.Value.Namespace;
+
+    private IKubernetes Client => kubernetes.Client;
+
+    public async Task<V1Pod> CreatePodAsync(V1Pod pod, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await Client.CoreV1.CreateNamespacedPodAsync(pod, Namespace, cancellationToken: cancellationToken);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.UnprocessableEntity or HttpStatusCode.BadRequest)
+        {
+            throw new UserPodsException(UserPodsError.InvalidArgument, "invalid manifest: Kubernetes refused the pod: " + Reason(e));
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound)
+        {
+            throw new UserPodsException(UserPodsError.FailedPrecondition, $"namespace {Namespace} does not exist");
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.Forbidden)
+        {
+            throw new UserPodsException(UserPodsError.FailedPrecondition, "Kubernetes refused to create the pod: " + Reason(e));
+        }
+    }
+
+    public async Task CreateServiceAsync(V1Service service, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Client.CoreV1.CreateNamespacedServiceAsync(service, Namespace, cancellationToken: cancellationToken);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.UnprocessableEntity or HttpStatusCode.BadRequest)
+        {
+            throw new UserPodsException(UserPodsError.InvalidArgument, "invalid manifest: Kubernetes refused the Service: " + Reason(e));
+        }
+    }
+
+    public async Task CreateIngressAsync(V1Ingress ingress, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Client.NetworkingV1.CreateNamespacedIngressAsync(ingress, Namespace, cancellationToken: cancellationToken);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.UnprocessableEntity or HttpStatusCode.BadRequest)
+        {
+            throw new UserPodsException(UserPodsError.InvalidArgument, "invalid manifest: Kubernetes refused the Ingress: " + Reason(e));
+        }
+    }
+
+    /// <summary>Deletes the pod and its Service, Ingress and token Secret (whichever exist), concurrently.</summary>
+    public async Task DeleteAllAsync(string podName, CancellationToken cancellationToken)
+    {
+        var grace = (int)options.Value.DeleteGracePeriod.TotalSeconds;
+        Func<CancellationToken, Task>[] deletes =
+        [
+            ct => Client.CoreV1.DeleteNamespacedPodAsync(podName, Namespace, gracePeriodSeconds: grace, cancellationToken: ct),
+            ct => Client.CoreV1.DeleteNamespacedServiceAsync(podName, Namespace, cancellationToken: ct),
+            ct => Client.NetworkingV1.DeleteNamespacedIngressAsync(podName, Namespace, cancellationToken: ct),
+            ct => Client.CoreV1.DeleteNamespacedSecretAsync(UserPodKeys.TokenSecretName(podName), Namespace, cancellationToken: ct),
+        ];
+        await work.AllAsync(deletes, async (delete, ct) =>
+        {
+            try
+            {
+                await delete(ct);
+            }
+            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+            {
+                // Already gone (or never asked for by the manifest).
+            }
+
+            return true;
+        }, cancellationToken);
+    }
+
+    /// <summary>Records that the pod has been Ready, so it is never reaped at the create timeout (also after a restart).</summary>
+    public async Task MarkReadyAsync(V1Pod pod, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        var patch = new V1Patch(
+            new Dictionary<string, object>
+            {
+                ["metadata"] = new Dictionary<string, object>
+                {
+                    ["annotations"] = new Dictionary<string, string> { [UserPodKeys.ReadyAt] = at.ToString("O", CultureInfo.InvariantCulture) },
+                },
+            },
+            V1Patch.PatchType.MergePatch);
+        try
+        {
+            await Client.CoreV1.PatchNamespacedPodAsync(patch, pod.Metadata.Name, Namespace, cancellationToken: cancellationToken);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            // Deleted meanwhile.
+        }
+    }
+
+    private static string Reason(HttpOperationException e)
+    {
+        var content = e.Response.Content;
+        if (!string.IsNullOrEmpty(content))
+        {
+            try
+            {
+                var status = KubernetesJson.Deserialize<V1Status>(content);
+                if (!string.IsNullOrEmpty(status?.Message))
+                {
+                    return status.Message;
+                }
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                // Not a Status; fall through.
+            }
+        }
+
+        return e.Message;
+    }
+}

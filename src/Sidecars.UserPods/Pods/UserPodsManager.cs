@@ -1,0 +1,217 @@
+using System.Net;
+using System.Security.Cryptography;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Sidecars.UserPods.Configuration;
+using Sidecars.UserPods.Manifests;
+using Sidecars.UserPods.Security;
+using Sidecars.UserPods.Tokens;
+
+namespace Sidecars.UserPods.Pods;
+
+/// <summary>
+/// The user-pods operations. Every call is made by an authenticated <see cref="Caller"/> for a user_id it may act
+/// for; watch calls for an unknown pod or another user's pod answer the default without revealing anything.
+/// </summary>
+public sealed partial class UserPodsManager(
+    ManifestFetcher fetcher,
+    UserPodResources resources,
+    UserPodCache cache,
+    TokenCache tokens,
+    RequestWork work,
+    TimeProvider time,
+    IOptions<UserPodsOptions> options,
+    ILogger<UserPodsManager> logger)
+{
+    private UserPodsOptions Options => options.Value;
+
+    public async Task<string> CreateAsync(
+        Caller caller, string yamlUrl, string userId,
+        IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>>? settings, CancellationToken cancellationToken)
+    {
+        Authorize(caller, userId);
+        if (string.IsNullOrWhiteSpace(yamlUrl))
+        {
+            throw new UserPodsException(UserPodsError.InvalidArgument, "yaml_url is required");
+        }
+
+        var manifest = ManifestParser.Parse(await fetcher.FetchAsync(yamlUrl, cancellationToken));
+        var instance = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+        var pod = UserPodFactory.BuildPod(manifest, userId, settings, Options, instance);
+        await cache.ReadyAsync(cancellationToken);
+        var created = await resources.CreatePodAsync(pod, cancellationToken);
+        var name = created.Metadata.Name;
+        try
+        {
+            if (manifest.Service is not null)
+            {
+                var service = UserPodFactory.BuildService(manifest.Service, created);
+                await resources.CreateServiceAsync(service, cancellationToken);
+                if (manifest.Ingress is not null)
+                {
+                    await resources.CreateIngressAsync(UserPodFactory.BuildIngress(manifest.Ingress, service, created, Options), cancellationToken);
+                }
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.CreateRolledBack(logger, Options.Namespace, name, e.Message);
+            await resources.DeleteAllAsync(name, CancellationToken.None);
+            throw;
+        }
+
+        UserPodsMetrics.PodsCreated.Inc();
+        Log.Created(logger, Options.Namespace, name, manifest.Service is not null, manifest.Ingress is not null);
+        return name;
+    }
+
+    /// <summary>True once the pod is Ready (tokens collected); false at the create timeout (the pod is then deleted).</summary>
+    public async Task<bool> WatchCreateAsync(Caller caller, string userId, string podName, CancellationToken cancellationToken)
+    {
+        Authorize(caller, userId);
+        var pod = await FindOwnedAsync(userId, podName, cancellationToken);
+        if (pod is null)
+        {
+            return false;
+        }
+
+        var (current, timedOut) = await cache.WaitAsync(
+            podName, p => p is null || p.Metadata.DeletionTimestamp is not null || PodState.IsReady(p),
+            PodState.WasReady(pod) ? DateTimeOffset.MaxValue : PodState.CreateDeadline(pod, Options.CreateTimeout),
+            cancellationToken);
+        if (timedOut)
+        {
+            UserPodsMetrics.PodsReaped.Inc();
+            Log.NotReadyInTime(logger, Options.Namespace, podName, Options.CreateTimeout.TotalSeconds);
+            await resources.DeleteAllAsync(podName, cancellationToken);
+            return false;
+        }
+
+        if (current is null || !PodState.IsReady(current))
+        {
+            return false;
+        }
+
+        if (!PodState.WasReady(current))
+        {
+            await resources.MarkReadyAsync(current, time.GetUtcNow(), cancellationToken);
+        }
+
+        await tokens.GetAsync(current, fetchMissing: true, cancellationToken);
+        return true;
+    }
+
+    /// <summary>Starts deleting the pod and its resources; false for an unknown or someone else's pod.</summary>
+    public async Task<bool> DeleteAsync(Caller caller, string userId, string podName, CancellationToken cancellationToken)
+    {
+        Authorize(caller, userId);
+        if (await FindOwnedAsync(userId, podName, cancellationToken) is null)
+        {
+            return false;
+        }
+
+        await resources.DeleteAllAsync(podName, cancellationToken);
+        Log.Deleted(logger, Options.Namespace, podName);
+        return true;
+    }
+
+    /// <summary>True once the pod is gone (also for an unknown or someone else's pod); false at the delete timeout.</summary>
+    public async Task<bool> WatchDeleteAsync(Caller caller, string userId, string podName, CancellationToken cancellationToken)
+    {
+        Authorize(caller, userId);
+        if (await FindOwnedAsync(userId, podName, cancellationToken) is null)
+        {
+            return true;
+        }
+
+        var (_, timedOut) = await cache.WaitAsync(
+            podName, p => p is null, time.GetUtcNow() + Options.DeleteTimeout, cancellationToken);
+        return !timedOut;
+    }
+
+    public async Task<IReadOnlyList<string>> DeleteAllAsync(Caller caller, string userId, CancellationToken cancellationToken)
+    {
+        Authorize(caller, userId);
+        var names = (await cache.AllAsync(cancellationToken))
+            .Where(p => PodState.BelongsTo(p, userId) && p.Metadata.DeletionTimestamp is null)
+            .Select(p => p.Metadata.Name)
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        await work.AllAsync(names, async (name, ct) =>
+        {
+            await resources.DeleteAllAsync(name, ct);
+            return name;
+        }, cancellationToken);
+        Log.DeletedAll(logger, Options.Namespace, names.Count);
+        return names;
+    }
+
+    public async Task<IReadOnlyList<UserPodView>> GetPodsAsync(Caller caller, string userId, CancellationToken cancellationToken)
+    {
+        Authorize(caller, userId);
+        var pods = (await cache.AllAsync(cancellationToken))
+            .Where(p => PodState.BelongsTo(p, userId))
+            .OrderBy(p => p.Metadata.CreationTimestamp)
+            .ThenBy(p => p.Metadata.Name, StringComparer.Ordinal)
+            .ToList();
+        var views = new List<UserPodView>(pods.Count);
+        foreach (var pod in pods)
+        {
+            var podTokens = await tokens.GetAsync(pod, fetchMissing: true, cancellationToken);
+            views.Add(View(pod, podTokens));
+        }
+
+        return views;
+    }
+
+    /// <summary>The user owning the pod with this IP; null if none, or if it is not the caller's (for a non-operator).</summary>
+    public async Task<(string UserId, string PodName)?> GetPodIpOwnerAsync(Caller caller, string ip, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        if (!IPAddress.TryParse(ip, out _))
+        {
+            throw new UserPodsException(UserPodsError.InvalidArgument, $"ip '{ip}' is not an IP address");
+        }
+
+        var pod = (await cache.AllAsync(cancellationToken))
+            .FirstOrDefault(p => p.Status?.PodIP == ip && p.Metadata.DeletionTimestamp is null && !PodState.IsTerminal(p));
+        var user = pod is null ? null : PodState.UserOf(pod);
+        return user is null || !caller.MayActFor(user) ? null : (user, pod!.Metadata.Name);
+    }
+
+    private static void Authorize(Caller caller, string userId)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        if (!UserIds.IsValid(userId))
+        {
+            throw new UserPodsException(UserPodsError.InvalidArgument,
+                $"user_id is required (1 to {UserIds.MaxLength} printable characters, no surrounding spaces)");
+        }
+
+        caller.EnsureMayActFor(userId);
+    }
+
+    private async Task<V1Pod?> FindOwnedAsync(string userId, string podName, CancellationToken cancellationToken)
+    {
+        if (!KubernetesNames.IsDnsSubdomain(podName))
+        {
+            return null;
+        }
+
+        var pod = await cache.FindAsync(podName, cancellationToken);
+        return pod is not null && PodState.BelongsTo(pod, userId) ? pod : null;
+    }
+
+    private UserPodView View(V1Pod pod, PodTokens podTokens) => new(
+        pod.Metadata.Name,
+        [.. pod.Spec.Containers.Select(c => c.Name)],
+        [.. pod.Spec.Containers.Select(c => c.Image)],
+        pod.Status?.PodIP ?? string.Empty,
+        pod.Status?.HostIP ?? string.Empty,
+        PodState.UserOf(pod) ?? string.Empty,
+        new DateTimeOffset(DateTime.SpecifyKind(pod.Metadata.CreationTimestamp ?? time.GetUtcNow().UtcDateTime, DateTimeKind.Utc)),
+        PodState.Status(pod),
+        PodState.HasIngress(pod) ? "https://" + UserPodFactory.Host(pod.Metadata.Name, Options) : string.Empty,
+        podTokens);
+}

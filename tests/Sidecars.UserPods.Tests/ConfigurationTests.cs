@@ -1,0 +1,131 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Sidecars.UserPods.Configuration;
+
+namespace Sidecars.UserPods.Tests;
+
+[Collection(EnvironmentCollection.Name)]
+public sealed class ConfigurationTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("userpods-config-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public void Yaml_file_is_bound_to_the_options()
+    {
+        var options = Bind(Write("""
+            namespace: portal-pods
+            createTimeout: "00:02:30"
+            manifestWhitelist: 'https://example\.org/.*\.yaml'
+            tokenByteLimit: 100
+            ingressDomain: pods.example.org
+            ingressTlsSecret: wildcard-tls
+            registryUrl: registry.example.org:5000/sciencedata
+            registryPullSecret: regcred
+            callers:
+              - key: 0123456789abcdef-portal
+                userId: portal@example.org
+                operator: true
+            """));
+
+        Assert.Equal("portal-pods", options.Namespace);
+        Assert.Equal(TimeSpan.FromSeconds(150), options.CreateTimeout);
+        Assert.Equal(100, options.TokenByteLimit);
+        Assert.Equal("wildcard-tls", options.IngressTlsSecret);
+        Assert.Equal("registry.example.org:5000/sciencedata", options.RegistryUrl);
+        var caller = Assert.Single(options.Callers);
+        Assert.Equal("portal@example.org", caller.UserId);
+        Assert.True(caller.Operator);
+    }
+
+    [Fact]
+    public void Environment_variables_override_the_file()
+    {
+        var path = Write("ingressDomain: from-file.example.org\ntokenByteLimit: 100\n");
+        Environment.SetEnvironmentVariable("SIDECARS_INGRESSDOMAIN", "from-env.example.org");
+        Environment.SetEnvironmentVariable("SIDECARS_TOKENBYTELIMIT", "200");
+        try
+        {
+            var options = Bind(path);
+            Assert.Equal("from-env.example.org", options.IngressDomain);
+            Assert.Equal(200, options.TokenByteLimit);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("SIDECARS_INGRESSDOMAIN", null);
+            Environment.SetEnvironmentVariable("SIDECARS_TOKENBYTELIMIT", null);
+        }
+    }
+
+    [Fact]
+    public void Invalid_values_fail_validation_naming_each_key()
+    {
+        var path = Write("""
+            namespace: Not_A_Namespace
+            createTimeout: "-00:00:01"
+            manifestWhitelist: '(unclosed'
+            tokenByteLimit: 0
+            ingressDomain: 'bad domain'
+            registryUrl: 'not a registry'
+            storageClaimTemplate: fixed-name
+            callers:
+              - key: short
+                userId: ''
+            """);
+
+        var e = Assert.Throws<OptionsValidationException>(() => Bind(path));
+        var message = string.Join("\n", e.Failures);
+        Assert.Contains("namespace: 'Not_A_Namespace' is not a valid namespace name", message);
+        Assert.Contains("createTimeout: must be a positive duration", message);
+        Assert.Contains("manifestWhitelist: not a valid regular expression", message);
+        Assert.Contains("tokenByteLimit: must be between 1 and", message);
+        Assert.Contains("ingressDomain: 'bad domain' is not a DNS domain", message);
+        Assert.Contains("registryUrl: 'not a registry'", message);
+        Assert.Contains("storageClaimTemplate: 'fixed-name' must contain {user}", message);
+        Assert.Contains("callers:0:key: must be at least 16 characters", message);
+        Assert.Contains("callers:0:userId: is required", message);
+    }
+
+    [Fact]
+    public void Defaults_are_valid() => Assert.Equal("sidecars-user-pods", Bind(null).Namespace);
+
+    [Fact]
+    public void Malformed_yaml_names_the_file_and_line()
+    {
+        var path = Write("namespace: a\n  bad: [indent\n");
+        var e = Assert.Throws<InvalidDataException>(() => UserPodsConfiguration.Build(path));
+        Assert.Contains("config.yaml", e.Message);
+        var reason = Assert.IsType<FormatException>(e.InnerException);
+        Assert.Contains("invalid YAML at line 2", reason.Message);
+    }
+
+    [Fact]
+    public void A_missing_file_is_an_error() =>
+        Assert.Throws<FileNotFoundException>(() => UserPodsConfiguration.Build(Path.Combine(_directory, "missing.yaml")));
+
+    private string Write(string yaml)
+    {
+        var path = Path.Combine(_directory, "config.yaml");
+        File.WriteAllText(path, yaml);
+        return path;
+    }
+
+    private static UserPodsOptions Bind(string? path)
+    {
+        var configuration = UserPodsConfiguration.Build(path);
+        var services = new ServiceCollection();
+        services.AddOptions<UserPodsOptions>().Bind(configuration);
+        services.AddSingleton<IValidateOptions<UserPodsOptions>, UserPodsOptionsValidator>();
+        using var provider = services.BuildServiceProvider();
+        return provider.GetRequiredService<IOptions<UserPodsOptions>>().Value;
+    }
+}
+
+/// <summary>Tests that change process environment variables run alone.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class EnvironmentCollection
+{
+    public const string Name = "process environment";
+}

@@ -1,0 +1,73 @@
+using k8s.Models;
+using Microsoft.Extensions.Options;
+using Sidecars.UserPods.Configuration;
+using Sidecars.UserPods.Manifests;
+using Sidecars.UserPods.Tokens;
+
+namespace Sidecars.UserPods.Tests;
+
+public sealed class FetchLimitTests : IAsyncLifetime
+{
+    private LoopbackHttpServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await LoopbackHttpServer.StartAsync();
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task A_token_within_the_limit_is_returned()
+    {
+        _server.Files["/token/token"] = "secret-value\n";
+        var fetch = await Source().FetchAsync(PodAt(_server.Address), "token", 16, CancellationToken.None);
+        Assert.Equal("secret-value", fetch.Value);
+    }
+
+    [Fact]
+    public async Task A_token_over_the_limit_is_refused_with_the_reason()
+    {
+        _server.Files["/token/big"] = new string('x', 17);
+        var fetch = await Source().FetchAsync(PodAt(_server.Address), "big", 16, CancellationToken.None);
+        Assert.Null(fetch.Value);
+        Assert.Equal("token 'big' is larger than the limit of 16 bytes", fetch.Refusal);
+    }
+
+    [Fact]
+    public async Task A_token_not_written_is_refused()
+    {
+        var fetch = await Source().FetchAsync(PodAt(_server.Address), "absent", 16, CancellationToken.None);
+        Assert.Contains("has not been written", fetch.Refusal);
+    }
+
+    [Fact]
+    public async Task A_manifest_over_the_limit_is_refused()
+    {
+        _server.Files["/big.yaml"] = new string('#', 101);
+        var fetcher = Fetcher(new UserPodsOptions { ManifestWhitelist = @"http://127\.0\.0\.1:\d+/.*", ManifestByteLimit = 100 });
+        var e = await Assert.ThrowsAsync<UserPodsException>(() => fetcher.FetchAsync(_server.Url("/big.yaml"), CancellationToken.None));
+        Assert.Equal(UserPodsError.InvalidArgument, e.Error);
+        Assert.Contains("larger than the limit of 100 bytes", e.Message);
+    }
+
+    [Fact]
+    public async Task A_url_off_the_whitelist_is_never_fetched()
+    {
+        var fetcher = Fetcher(new UserPodsOptions { ManifestWhitelist = @"https://example\.org/.*" });
+        var e = await Assert.ThrowsAsync<UserPodsException>(() => fetcher.FetchAsync(_server.Url("/a.yaml"), CancellationToken.None));
+        Assert.Equal(UserPodsError.PermissionDenied, e.Error);
+    }
+
+    [Fact]
+    public async Task A_missing_manifest_names_the_status()
+    {
+        var fetcher = Fetcher(new UserPodsOptions { ManifestWhitelist = @"http://127\.0\.0\.1:\d+/.*" });
+        var e = await Assert.ThrowsAsync<UserPodsException>(() => fetcher.FetchAsync(_server.Url("/none.yaml"), CancellationToken.None));
+        Assert.Contains("answered 404", e.Message);
+    }
+
+    private static ManifestFetcher Fetcher(UserPodsOptions options) => new(new HttpClient(), Microsoft.Extensions.Options.Options.Create(options));
+
+    private HttpTokenSource Source() =>
+        new(new HttpClient(), Microsoft.Extensions.Options.Options.Create(new UserPodsOptions { TokenPort = _server.Address.Port }));
+
+    private static V1Pod PodAt(Uri address) => new() { Status = new V1PodStatus { PodIP = address.Host } };
+}

@@ -11,7 +11,7 @@ namespace Sidecars.Kubernetes;
 /// </summary>
 public sealed class SharedInformerFactory(IKubernetes client, ILoggerFactory loggerFactory) : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<(Type Kind, string Namespace, string Selector), Lazy<IAsyncDisposable>> _informers = new();
+    private readonly ConcurrentDictionary<(Type Kind, string Namespace, string Selector), Lazy<IResourceInformer>> _informers = new();
 
     /// <param name="namespace">Null or empty for all namespaces.</param>
     public ResourceInformer<V1Pod> Pods(string? @namespace, string? labelSelector) =>
@@ -52,14 +52,5 @@ public sealed class SharedInformerFactory(IKubernetes client, ILoggerFactory log
         }
 
         _informers.Clear();
-    }
-
-    private ResourceInformer<T> Get<T>(string? ns, string? selector, Func<IResourceSource<T>> source)
-        where T : class, IKubernetesObject<V1ObjectMeta>
-    {
-        var lazy = _informers.GetOrAdd(
-            (typeof(T), ns ?? string.Empty, selector ?? string.Empty),
-            _ => new Lazy<IAsyncDisposable>(() => new ResourceInformer<T>(source(), loggerFactory.CreateLogger<ResourceInformer<T>>())));
-        return (ResourceInformer<T>)lazy.Value;
     }
 }

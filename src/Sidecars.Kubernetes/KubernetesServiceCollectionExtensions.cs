@@ -1,0 +1,45 @@
+using k8s;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Sidecars.Kubernetes;
+
+public static class KubernetesServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the shared <see cref="IKubernetes"/> client (from <see cref="KubernetesOptions"/>) and the
+    /// <see cref="SharedInformerFactory"/>. Safe to call from several capabilities.
+    /// </summary>
+    public static IServiceCollection AddSidecarsKubernetes(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (services.Any(d => d.ServiceType == typeof(SharedInformerFactory)))
+        {
+            return services;
+        }
+
+        services.AddOptions<KubernetesOptions>().Bind(configuration.GetSection(KubernetesOptions.Section))
+            .Validate(o => string.IsNullOrEmpty(o.KubeconfigPath) || File.Exists(o.KubeconfigPath),
+                $"{KubernetesOptions.Section}:KubeconfigPath names a file that does not exist")
+            .ValidateOnStart();
+        services.TryAddSingleton<IKubernetes>(sp => new k8s.Kubernetes(BuildConfig(sp.GetRequiredService<IOptions<KubernetesOptions>>().Value)));
+        services.TryAddSingleton(sp => new SharedInformerFactory(sp.GetRequiredService<IKubernetes>(), sp.GetRequiredService<ILoggerFactory>()));
+        return services;
+    }
+
+    public static KubernetesClientConfiguration BuildConfig(KubernetesOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (!string.IsNullOrEmpty(options.KubeconfigPath))
+        {
+            return KubernetesClientConfiguration.BuildConfigFromConfigFile(options.KubeconfigPath, options.Context);
+        }
+
+        return KubernetesClientConfiguration.IsInCluster()
+            ? KubernetesClientConfiguration.InClusterConfig()
+            : KubernetesClientConfiguration.BuildConfigFromConfigFile(currentContext: options.Context);
+    }
+}

@@ -24,22 +24,23 @@ public sealed class SharedInformerFactory(IKubernetes client, ILoggerFactory log
     public ResourceInformer<V1Namespace> Namespaces(string? labelSelector = null) =>
         Get(null, labelSelector, () => KubernetesResourceSources.Namespaces(client, labelSelector));
 
-    /// <summary>Watch traffic of every informer created so far.</summary>
-    public IReadOnlyDictionary<string, InformerStatistics> Statistics()
+    /// <summary>
+    /// The shared informer of any other kind: <paramref name="source"/> is called once per distinct
+    /// (kind, namespace, selector) to create it.
+    /// </summary>
+    public ResourceInformer<T> Get<T>(string? @namespace, string? labelSelector, Func<IResourceSource<T>> source)
+        where T : class, IKubernetesObject<V1ObjectMeta>
     {
-        var result = new Dictionary<string, InformerStatistics>(StringComparer.Ordinal);
-        foreach (var lazy in _informers.Values)
-        {
-            switch (lazy.Value)
-            {
-                case ResourceInformer<V1Pod> pods: result[pods.Description] = pods.Statistics; break;
-                case ResourceInformer<V1Deployment> deployments: result[deployments.Description] = deployments.Statistics; break;
-                case ResourceInformer<V1Namespace> namespaces: result[namespaces.Description] = namespaces.Statistics; break;
-            }
-        }
-
-        return result;
+        ArgumentNullException.ThrowIfNull(source);
+        var lazy = _informers.GetOrAdd(
+            (typeof(T), @namespace ?? string.Empty, labelSelector ?? string.Empty),
+            _ => new Lazy<IResourceInformer>(() => new ResourceInformer<T>(source(), loggerFactory.CreateLogger<ResourceInformer<T>>())));
+        return (ResourceInformer<T>)lazy.Value;
     }
+
+    /// <summary>Watch traffic of every informer created so far, by description.</summary>
+    public IReadOnlyDictionary<string, InformerStatistics> Statistics() =>
+        _informers.Values.Where(l => l.IsValueCreated).ToDictionary(l => l.Value.Description, l => l.Value.Statistics, StringComparer.Ordinal);
 
     public async ValueTask DisposeAsync()
     {

@@ -2,5 +2,6 @@ using System.CommandLine;
 
 var root = new RootCommand("sidecarsctl: identity, networks and wiring for Kubernetes pods");
 // Command groups (one line each).
+Sidecars.Cli.Commands.InjectCommands.AddTo(root);
 
 return await root.Parse(args).InvokeAsync();

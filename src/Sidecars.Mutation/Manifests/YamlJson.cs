@@ -4,15 +4,12 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
-using YamlDotNet.Serialization;
 
 namespace Sidecars.Mutation;
 
 /// <summary>Converts between (multi-document) YAML or JSON manifests and <see cref="JsonNode"/> trees.</summary>
 public static partial class YamlJson
 {
-    private static readonly ISerializer Serializer = new SerializerBuilder().WithQuotingNecessaryStrings().Build();
-
     /// <summary>Reads every non-empty document; a JSON text is read as one document.</summary>
     /// <exception cref="FormatException">The text is neither valid YAML nor valid JSON.</exception>
     public static IReadOnlyList<JsonNode> ReadDocuments(string text)
@@ -25,7 +22,7 @@ public static partial class YamlJson
             {
                 return JsonNode.Parse(text) is { } node ? [node] : [];
             }
-            catch (JsonException e)
+            catch (Exception e) when (e is JsonException or InvalidOperationException)
             {
                 throw new FormatException("invalid JSON manifest: " + e.Message, e);
             }
@@ -39,6 +36,10 @@ public static partial class YamlJson
         catch (YamlException e)
         {
             throw new FormatException($"invalid YAML manifest at line {e.Start.Line}: {e.Message}", e);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new FormatException("invalid YAML manifest: " + e.Message, e);
         }
 
         var documents = new List<JsonNode>();
@@ -57,7 +58,15 @@ public static partial class YamlJson
     public static string WriteDocuments(IEnumerable<JsonNode?> documents)
     {
         ArgumentNullException.ThrowIfNull(documents);
-        return string.Join("---\n", documents.Select(d => Serializer.Serialize(ToPlain(d))));
+        return string.Join("---\n", documents.Select(WriteDocument));
+    }
+
+    private static string WriteDocument(JsonNode? document)
+    {
+        using var writer = new StringWriter(CultureInfo.InvariantCulture) { NewLine = "\n" };
+        new YamlStream(new YamlDocument(ToYaml(document))).Save(writer, assignAnchors: false);
+        var text = writer.ToString().ReplaceLineEndings("\n");
+        return text.EndsWith("...\n", StringComparison.Ordinal) ? text[..^4] : text;
     }
 
     private static JsonNode? Convert(YamlNode node) => node switch
@@ -116,39 +125,49 @@ public static partial class YamlJson
         return JsonValue.Create(value);
     }
 
-    private static object? ToPlain(JsonNode? node)
+    private static YamlNode ToYaml(JsonNode? node)
     {
         switch (node)
         {
             case null:
-                return null;
+                return new YamlScalarNode("null") { Style = ScalarStyle.Plain };
             case JsonObject map:
-                var dictionary = new Dictionary<string, object?>(map.Count, StringComparer.Ordinal);
+                var mapping = new YamlMappingNode();
                 foreach (var (key, value) in map)
                 {
-                    dictionary[key] = ToPlain(value);
+                    mapping.Add(StringScalar(key), ToYaml(value));
                 }
 
-                return dictionary;
+                return mapping;
             case JsonArray array:
-                return array.Select(ToPlain).ToList();
+                return new YamlSequenceNode(array.Select(ToYaml));
             default:
                 var element = node.AsValue();
                 return element.GetValueKind() switch
                 {
-                    JsonValueKind.String => element.GetValue<string>(),
-                    JsonValueKind.True => true,
-                    JsonValueKind.False => false,
-                    JsonValueKind.Number => ToNumber(element.ToJsonString()),
-                    _ => null,
+                    JsonValueKind.String => StringScalar(element.GetValue<string>()),
+                    JsonValueKind.True => new YamlScalarNode("true") { Style = ScalarStyle.Plain },
+                    JsonValueKind.False => new YamlScalarNode("false") { Style = ScalarStyle.Plain },
+                    JsonValueKind.Number => new YamlScalarNode(element.ToJsonString()) { Style = ScalarStyle.Plain },
+                    _ => new YamlScalarNode("null") { Style = ScalarStyle.Plain },
                 };
         }
     }
 
-    private static object ToNumber(string text) =>
-        long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var integer)
-            ? integer
-            : decimal.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
+    /// <summary>
+    /// Plain only when no YAML 1.1 or 1.2 reader (kubectl reads 1.1, where yes/no/on/off are booleans and 1:20 is a
+    /// number) could take the text for anything but a string; otherwise double-quoted.
+    /// </summary>
+    private static YamlScalarNode StringScalar(string value) => new(value)
+    {
+        Style = PlainSafe().IsMatch(value) && !Reserved().IsMatch(value) && !value.EndsWith(':') ? ScalarStyle.Plain : ScalarStyle.DoubleQuoted,
+    };
+
+    [GeneratedRegex("^([A-Za-z_/]|--?[A-Za-z])[A-Za-z0-9_./@=+:-]*$", RegexOptions.CultureInvariant)]
+    private static partial Regex PlainSafe();
+
+    [GeneratedRegex("^(y|n|yes|no|on|off|true|false|null)$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex Reserved();
 
     [GeneratedRegex("^[-+]?[0-9]+$", RegexOptions.CultureInvariant)]
     private static partial Regex Integer();

@@ -1,0 +1,480 @@
+using System.Net;
+using System.Threading.Channels;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+namespace Sidecars.LocalCluster;
+
+/// <summary>
+/// Drives one pod through its life on the simulated node. Every change (a new version of the pod from the watch, a
+/// process exit, a probe verdict, a timer) is posted to one loop, so state needs no locks; after each burst of work
+/// the status is patched if, and only if, it changed.
+/// </summary>
+internal sealed partial class PodWorker : IAsyncDisposable
+{
+    private static readonly TimeSpan VirtualRunTime = TimeSpan.FromMilliseconds(200);
+
+    private readonly KubeletContext _context;
+    private readonly Channel<Func<Task>> _work = Channel.CreateUnbounded<Func<Task>>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _lifetime = new();
+    private readonly PodConditionTracker _conditions = new();
+    private readonly List<ContainerRuntime> _initContainers = [];
+    private readonly List<ContainerRuntime> _containers = [];
+    private readonly Task _loop;
+    private V1Pod _pod;
+    private IPAddress? _ip;
+    private Dictionary<string, string>? _volumes;
+    private DateTime _startTime;
+    private int _nextInit;
+    private int _setupAttempts;
+    private bool _started;
+    private bool _appsStarted;
+    private bool _initFailed;
+    private bool _terminating;
+    private bool _done;
+    private string? _lastStatus;
+
+    public PodWorker(KubeletContext context, V1Pod pod, string podDirectory)
+    {
+        _context = context;
+        _pod = pod;
+        PodDirectory = podDirectory;
+        _loop = RunAsync(_lifetime.Token);
+    }
+
+    public string PodDirectory { get; }
+
+    public string Namespace => _pod.Metadata.NamespaceProperty;
+
+    public string Name => _pod.Metadata.Name;
+
+    public string? PodIp => _ip?.ToString();
+
+    public void Update(V1Pod pod) => Post(() => OnPodChangedAsync(pod));
+
+    /// <summary>The pod is gone from the API: stop its processes and release its address.</summary>
+    public void Remove() => Post(OnGoneAsync);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _lifetime.CancelAsync();
+        _work.Writer.TryComplete();
+        try
+        {
+            await _loop;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await KillAllAsync(TimeSpan.Zero);
+        ReleaseAddress();
+        _lifetime.Dispose();
+    }
+
+    private void Post(Func<Task> work) => _work.Writer.TryWrite(work);
+
+    private void PostAfter(TimeSpan delay, Func<Task> work) =>
+        _ = Task.Delay(delay, _lifetime.Token).ContinueWith(
+            _ => Post(work), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+
+    private async Task RunAsync(CancellationToken ct)
+    {
+        await Task.Yield();
+        var reader = _work.Reader;
+        while (!_done && await reader.WaitToReadAsync(ct))
+        {
+            while (!_done && reader.TryRead(out var work))
+            {
+                try
+                {
+                    await work();
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+                {
+                    Log.WorkFailed(_context.Logger, Namespace, Name, e);
+                }
+            }
+
+            if (!_done)
+            {
+                await SyncStatusAsync(ct);
+            }
+        }
+    }
+
+    private async Task OnPodChangedAsync(V1Pod pod)
+    {
+        _pod = pod;
+        if (pod.Metadata.DeletionTimestamp is not null)
+        {
+            if (!_terminating)
+            {
+                await TerminateAsync();
+            }
+
+            return;
+        }
+
+        if (!_started)
+        {
+            _started = true;
+            if (pod.Status?.Phase is "Succeeded" or "Failed")
+            {
+                // Finished before this kubelet saw it; nothing to run.
+                return;
+            }
+
+            _ip = _context.Addresses.Allocate();
+            _startTime = DateTime.UtcNow;
+            var runners = _context.Runners();
+            IContainerRunner? RunnerFor(V1Container c) => runners.FirstOrDefault(r => r.Matches(c.Image ?? string.Empty));
+            _initContainers.AddRange((pod.Spec.InitContainers ?? []).Select(c => new ContainerRuntime(c, isInit: true, RunnerFor(c))));
+            _containers.AddRange(pod.Spec.Containers.Select(c => new ContainerRuntime(c, isInit: false, RunnerFor(c))));
+            Log.PodStarting(_context.Logger, Namespace, Name, _ip.ToString(), _containers.Count(c => c.Runner is not null));
+            await SetupAsync();
+        }
+    }
+
+    private async Task SetupAsync()
+    {
+        if (_terminating || _ip is null)
+        {
+            return;
+        }
+
+        try
+        {
+            var reader = new ObjectReader(_context.Client, Namespace);
+            _volumes = await VolumeMaterializer.MaterializeAsync(_pod, PodDirectory, reader, _lifetime.Token);
+            foreach (var container in _initContainers.Concat(_containers).Where(c => c.Runner is not null))
+            {
+                container.Launch = await ContainerLaunchBuilder.BuildAsync(
+                    _pod, container.Spec, _ip.ToString(), PodDirectory, _volumes, _context.Client.BaseUri, reader, _lifetime.Token);
+            }
+        }
+        catch (Exception e) when (e is PodSetupException or HttpOperationException or HttpRequestException or IOException)
+        {
+            _setupAttempts++;
+            foreach (var container in _initContainers.Concat(_containers))
+            {
+                container.State = ContainerRuntime.Waiting("CreateContainerConfigError", e.Message);
+            }
+
+            Log.SetupFailed(_context.Logger, Namespace, Name, e.Message);
+            PostAfter(Backoff(_setupAttempts), SetupAsync);
+            return;
+        }
+
+        foreach (var container in _initContainers.Concat(_containers))
+        {
+            container.State = ContainerRuntime.Waiting(container.IsInit || _initContainers.Count == 0 ? "ContainerCreating" : "PodInitializing");
+        }
+
+        await StartNextAsync();
+    }
+
+    /// <summary>Runs init containers one at a time, then every app container.</summary>
+    private Task StartNextAsync()
+    {
+        while (_nextInit < _initContainers.Count)
+        {
+            var init = _initContainers[_nextInit];
+            if (init.IsTerminated && init.State.Terminated.ExitCode == 0)
+            {
+                _nextInit++;
+                continue;
+            }
+
+            if (init.Runner is null)
+            {
+                var now = DateTime.UtcNow;
+                init.Generation++;
+                init.State = new V1ContainerState
+                {
+                    Terminated = new V1ContainerStateTerminated { ExitCode = 0, Reason = "Completed", StartedAt = now, FinishedAt = now },
+                };
+                _nextInit++;
+                continue;
+            }
+
+            StartContainer(init);
+            return Task.CompletedTask;
+        }
+
+        if (!_appsStarted)
+        {
+            _appsStarted = true;
+            foreach (var container in _containers)
+            {
+                StartContainer(container);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private void StartContainer(ContainerRuntime container)
+    {
+        var generation = ++container.Generation;
+        if (container.Runner is null)
+        {
+            container.State = new V1ContainerState { Running = new V1ContainerStateRunning { StartedAt = DateTime.UtcNow } };
+            if (_pod.Spec.RestartPolicy is "Never" or "OnFailure")
+            {
+                PostAfter(VirtualRunTime, () => OnExitedAsync(container, generation, 0));
+            }
+
+            return;
+        }
+
+        try
+        {
+            var startInfo = container.Runner.CreateStartInfo(container.Launch!);
+            foreach (var (name, value) in container.Launch!.Environment)
+            {
+                startInfo.Environment[name] = value;
+            }
+
+            if (string.IsNullOrEmpty(startInfo.WorkingDirectory))
+            {
+                startInfo.WorkingDirectory = PodDirectory;
+            }
+
+            var process = LoggedProcess.Start(startInfo, Path.Combine(PodDirectory, container.Name + ".log"));
+            container.Process = process;
+            container.State = new V1ContainerState { Running = new V1ContainerStateRunning { StartedAt = DateTime.UtcNow } };
+            _ = process.Exited.ContinueWith(
+                t => Post(() => OnExitedAsync(container, generation, t.Result)),
+                CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            StartProbes(container, generation);
+            Log.ContainerStarted(_context.Logger, Namespace, Name, container.Name, process.Id);
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or IOException or ArgumentException)
+        {
+            container.State = ContainerRuntime.Waiting("RunContainerError", e.Message);
+            Log.ContainerStartFailed(_context.Logger, Namespace, Name, container.Name, e.Message);
+            ScheduleRestart(container, generation);
+        }
+    }
+
+    private void StartProbes(ContainerRuntime container, int generation)
+    {
+        var ip = _ip!.ToString();
+        var maxPeriod = _context.Options.MaxProbePeriod;
+        if (!container.IsInit && container.Spec.ReadinessProbe is { } readiness)
+        {
+            container.Readiness = new ContainerProber(readiness, container.Spec, ip, maxPeriod, initialVerdict: false,
+                _ => Post(() => Task.CompletedTask));
+        }
+
+        if (!container.IsInit && container.Spec.LivenessProbe is { } liveness)
+        {
+            container.Liveness = new ContainerProber(liveness, container.Spec, ip, maxPeriod, initialVerdict: true, alive =>
+            {
+                if (!alive)
+                {
+                    Post(() =>
+                    {
+                        if (container.Generation == generation && container.Process is { } process)
+                        {
+                            Log.LivenessFailed(_context.Logger, Namespace, Name, container.Name);
+                            process.Kill();
+                        }
+
+                        return Task.CompletedTask;
+                    });
+                }
+            });
+        }
+    }
+
+    private async Task OnExitedAsync(ContainerRuntime container, int generation, int exitCode)
+    {
+        if (container.Generation != generation || !container.IsRunning)
+        {
+            return;
+        }
+
+        container.StopProbes();
+        if (container.Process is { } process)
+        {
+            container.Process = null;
+            await process.DisposeAsync();
+        }
+
+        container.State = new V1ContainerState
+        {
+            Terminated = new V1ContainerStateTerminated
+            {
+                ExitCode = exitCode,
+                Reason = exitCode == 0 ? "Completed" : "Error",
+                StartedAt = container.State.Running.StartedAt,
+                FinishedAt = DateTime.UtcNow,
+                ContainerID = $"sim://{_pod.Metadata.Uid}/{container.Name}/{generation}",
+            },
+        };
+        if (_terminating)
+        {
+            return;
+        }
+
+        Log.ContainerExited(_context.Logger, Namespace, Name, container.Name, exitCode);
+        var policy = _pod.Spec.RestartPolicy ?? "Always";
+        if (container.IsInit)
+        {
+            if (exitCode == 0)
+            {
+                await StartNextAsync();
+            }
+            else if (policy == "Never")
+            {
+                _initFailed = true;
+            }
+            else
+            {
+                ScheduleRestart(container, generation);
+            }
+
+            return;
+        }
+
+        if (policy == "Always" || (policy == "OnFailure" && exitCode != 0))
+        {
+            ScheduleRestart(container, generation);
+        }
+    }
+
+    private void ScheduleRestart(ContainerRuntime container, int generation)
+    {
+        if (container.IsTerminated)
+        {
+            container.LastState = container.State;
+        }
+
+        container.State = ContainerRuntime.Waiting("CrashLoopBackOff", $"back-off restarting container {container.Name}");
+        PostAfter(Backoff(container.RestartCount + 1), () =>
+        {
+            if (!_terminating && container.Generation == generation)
+            {
+                container.RestartCount++;
+                StartContainer(container);
+            }
+
+            return Task.CompletedTask;
+        });
+    }
+
+    private async Task TerminateAsync()
+    {
+        _terminating = true;
+        var seconds = _pod.Metadata.DeletionGracePeriodSeconds ?? _pod.Spec.TerminationGracePeriodSeconds ?? 30;
+        var grace = TimeSpan.FromSeconds(Math.Max(0, seconds));
+        if (grace > _context.Options.MaxTerminationGrace)
+        {
+            grace = _context.Options.MaxTerminationGrace;
+        }
+
+        await KillAllAsync(grace);
+
+        // The sandbox goes before the pod object, so whoever sees the pod gone may reuse its address.
+        ReleaseAddress();
+        try
+        {
+            await _context.Client.CoreV1.DeleteNamespacedPodAsync(
+                Name, Namespace,
+                new V1DeleteOptions { GracePeriodSeconds = 0, Preconditions = new V1Preconditions { Uid = _pod.Metadata.Uid } },
+                cancellationToken: _lifetime.Token);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+        {
+            // Already gone, or a new pod took the name.
+        }
+
+        Log.PodTerminated(_context.Logger, Namespace, Name);
+    }
+
+    private async Task OnGoneAsync()
+    {
+        _terminating = true;
+        await KillAllAsync(TimeSpan.FromSeconds(1));
+        ReleaseAddress();
+        _done = true;
+        _work.Writer.TryComplete();
+    }
+
+    private async Task KillAllAsync(TimeSpan grace)
+    {
+        var stops = new List<Task>();
+        foreach (var container in _initContainers.Concat(_containers))
+        {
+            container.StopProbes();
+            if (container.Process is { } process)
+            {
+                container.Process = null;
+                stops.Add(StopAsync(process, grace));
+            }
+        }
+
+        await Task.WhenAll(stops);
+    }
+
+    private static async Task StopAsync(LoggedProcess process, TimeSpan grace)
+    {
+        await process.StopAsync(grace);
+        await process.DisposeAsync();
+    }
+
+    private void ReleaseAddress()
+    {
+        if (_ip is { } ip)
+        {
+            _context.Addresses.Release(ip);
+            _ip = null;
+        }
+    }
+
+    private async Task SyncStatusAsync(CancellationToken ct)
+    {
+        if (_terminating || _ip is null || !_started)
+        {
+            return;
+        }
+
+        var status = PodStatusBuilder.Build(_pod, _ip.ToString(), _startTime, _initContainers, _containers, _initFailed, _conditions, DateTime.UtcNow);
+        var body = new V1Pod { Status = status };
+        var json = KubernetesJson.Serialize(body);
+        if (json == _lastStatus)
+        {
+            return;
+        }
+
+        try
+        {
+            await _context.Client.CoreV1.PatchNamespacedPodStatusAsync(
+                new V1Patch(json, V1Patch.PatchType.StrategicMergePatch), Name, Namespace, cancellationToken: ct);
+            _lastStatus = json;
+            if (status.Phase is "Succeeded" or "Failed")
+            {
+                // Nothing runs any more; keep the address until the pod object goes, like a real kubelet's sandbox.
+                Log.PodFinished(_context.Logger, Namespace, Name, status.Phase);
+            }
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            // Deleted; the watch brings the DELETED event.
+        }
+        catch (Exception e) when (e is HttpOperationException or HttpRequestException or IOException)
+        {
+            Log.StatusPatchFailed(_context.Logger, Namespace, Name, e.Message);
+            PostAfter(TimeSpan.FromSeconds(1), () => Task.CompletedTask);
+        }
+    }
+
+    private TimeSpan Backoff(int attempt)
+    {
+        var delay = _context.Options.RestartBackoff * Math.Pow(2, Math.Min(attempt - 1, 10));
+        return delay < _context.Options.MaxRestartBackoff ? delay : _context.Options.MaxRestartBackoff;
+    }
+}

@@ -1,0 +1,114 @@
+using k8s;
+using k8s.Models;
+using Sidecars.Testing;
+using Xunit;
+
+namespace Sidecars.LocalCluster.Tests;
+
+[Collection(ControlPlaneCollection.Name)]
+public sealed class WorkloadTests
+{
+    private readonly ControlPlaneFixture _fixture;
+
+    public WorkloadTests(ControlPlaneFixture fixture) => _fixture = fixture;
+
+    private Kubernetes Client => _fixture.Client;
+
+    [Fact]
+    public async Task Deployment_of_three_becomes_available_with_distinct_loopback_pod_ips()
+    {
+        var ns = await _fixture.NewNamespaceAsync("deploy");
+        await Client.AppsV1.CreateNamespacedDeploymentAsync(Manifests.Deployment("web", 3), ns);
+
+        var deployment = await Client.WaitForDeploymentAsync(ns, "web", d => d.IsAvailable(), "deployment web to be Available");
+
+        Assert.Equal(3, deployment.Status.AvailableReplicas);
+        var pods = (await Client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: "app=web")).Items;
+        Assert.Equal(3, pods.Count);
+        Assert.All(pods, p =>
+        {
+            Assert.Equal("Running", p.Status.Phase);
+            Assert.StartsWith("127.", p.Status.PodIP, StringComparison.Ordinal);
+            Assert.NotEqual("127.0.0.1", p.Status.PodIP);
+            Assert.Equal(p.Status.PodIP, Assert.Single(p.Status.PodIPs).Ip);
+            Assert.Equal("127.0.0.1", p.Status.HostIP);
+            Assert.Equal(_fixture.ControlPlane.Kubelet.NodeName, p.Spec.NodeName);
+            Assert.True(p.IsReady());
+            Assert.True(_fixture.ControlPlane.Kubelet.IsPodIpAllocated(p.Status.PodIP));
+        });
+        Assert.Equal(3, pods.Select(p => p.Status.PodIP).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Two_hundred_pods_run_with_unique_ips_and_scale_back_down()
+    {
+        var ns = await _fixture.NewNamespaceAsync("scale");
+        await Client.AppsV1.CreateNamespacedDeploymentAsync(Manifests.Deployment("many", 200), ns);
+
+        await Client.WaitForDeploymentAsync(ns, "many", d => d.IsAvailable(), "deployment many to be Available", TimeSpan.FromMinutes(4));
+
+        var pods = (await Client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: "app=many")).Items;
+        Assert.Equal(200, pods.Count);
+        Assert.Equal(200, pods.Select(p => p.Status.PodIP).Distinct().Count());
+
+        await Client.AppsV1.PatchNamespacedDeploymentScaleAsync(
+            new V1Patch("{\"spec\":{\"replicas\":0}}", V1Patch.PatchType.MergePatch), "many", ns);
+        await Client.WaitForPodsAsync(ns, "app=many", p => p.Count == 0, "every pod of many to go", TimeSpan.FromMinutes(4));
+        Assert.All(pods, p => Assert.False(_fixture.ControlPlane.Kubelet.IsPodIpAllocated(p.Status.PodIP)));
+    }
+
+    [Fact]
+    public async Task Deleted_pod_disappears_and_its_ip_is_released()
+    {
+        var ns = await _fixture.NewNamespaceAsync("delete");
+        await Client.CoreV1.CreateNamespacedPodAsync(Manifests.Pod("doomed", new V1Container { Name = "app", Image = "example.test/virtual:1" }), ns);
+        var running = await Client.WaitForPodAsync(ns, "doomed", p => p?.IsReady() == true, "pod doomed to be Ready");
+        var ip = running!.Status.PodIP;
+        Assert.True(_fixture.ControlPlane.Kubelet.IsPodIpAllocated(ip));
+
+        await Client.CoreV1.DeleteNamespacedPodAsync("doomed", ns);
+
+        await Client.WaitForPodAsync(ns, "doomed", p => p is null, "pod doomed to disappear");
+        Assert.False(_fixture.ControlPlane.Kubelet.IsPodIpAllocated(ip));
+    }
+
+    [Fact]
+    public async Task Job_with_a_virtual_container_completes()
+    {
+        var ns = await _fixture.NewNamespaceAsync("job");
+        var job = new V1Job
+        {
+            Metadata = new V1ObjectMeta { Name = "once" },
+            Spec = new V1JobSpec
+            {
+                BackoffLimit = 0,
+                Template = new V1PodTemplateSpec
+                {
+                    Spec = new V1PodSpec
+                    {
+                        RestartPolicy = "Never",
+                        Containers = [new V1Container { Name = "work", Image = "example.test/batch:1" }],
+                    },
+                },
+            },
+        };
+        await Client.BatchV1.CreateNamespacedJobAsync(job, ns);
+
+        var done = await Client.WaitForJobAsync(ns, "once", j => j.IsComplete(), "job once to complete");
+
+        Assert.Equal(1, done.Status.Succeeded);
+        var pod = Assert.Single((await Client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: "job-name=once")).Items);
+        Assert.Equal("Succeeded", pod.Status.Phase);
+        Assert.Equal(0, Assert.Single(pod.Status.ContainerStatuses).State.Terminated.ExitCode);
+    }
+
+    [Fact]
+    public async Task Kubectl_runs_as_the_requested_user()
+    {
+        var ns = await _fixture.NewNamespaceAsync("kubectl");
+
+        var output = await _fixture.ControlPlane.KubectlAsync(["get", "serviceaccount", "default", "-n", ns, "-o", "name"], user: "alice");
+
+        Assert.Equal("serviceaccount/default", output.Trim());
+    }
+}

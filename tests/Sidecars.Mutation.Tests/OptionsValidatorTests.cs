@@ -18,6 +18,7 @@ public sealed class OptionsValidatorTests
     [InlineData("ClaimNameTemplate", "{owner}_data")]
     [InlineData("PodAgent", "lots")]
     [InlineData("LightpeerPort", "9090")]
+    [InlineData("Probes", "0")]
     public void Invalid_settings_fail_naming_the_key(string key, string value)
     {
         var options = new InjectionOptions();
@@ -29,6 +30,7 @@ public sealed class OptionsValidatorTests
             case "ClaimNameTemplate": options.ClaimNameTemplate = value; break;
             case "PodAgent": options.PodAgent.Limits["memory"] = value; break;
             case "LightpeerPort": options.LightpeerPort = int.Parse(value); break;
+            case "Probes": options.Probes.PeriodSeconds = int.Parse(value); break;
         }
 
         var result = Validator.Validate(null, options);

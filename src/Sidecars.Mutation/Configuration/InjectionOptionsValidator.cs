@@ -48,6 +48,11 @@ public sealed class InjectionOptionsValidator : IValidateOptions<InjectionOption
             failures.Add($"{prefix}TrustedControllers must not contain empty names");
         }
 
+        var probeFailures = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+        System.ComponentModel.DataAnnotations.Validator.TryValidateObject(
+            options.Probes, new System.ComponentModel.DataAnnotations.ValidationContext(options.Probes), probeFailures, validateAllProperties: true);
+        failures.AddRange(probeFailures.Select(f => $"{prefix}Probes:{string.Join(",", f.MemberNames)}: {f.ErrorMessage}"));
+
         ValidateResources(options.PodAgent, prefix + "PodAgent", failures);
         ValidateResources(options.Lightpeer, prefix + "Lightpeer", failures);
 

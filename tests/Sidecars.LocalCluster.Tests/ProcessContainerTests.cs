@@ -12,6 +12,8 @@ public sealed class ProcessContainerTests
 {
     private const string HttpImage = "example.test/python-http:1";
     private const string EnvDumpImage = "registry.example.test:5000/tools/env-dump:2";
+    private const string CrashImage = "example.test/crash:1";
+    private const string MarkerImage = "example.test/marker:1";
 
     private static readonly HttpClient Http = new(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(5) };
 
@@ -42,6 +44,9 @@ public sealed class ProcessContainerTests
                 DelegateRunner.Command("python3", ["-m", "http.server", "8080", "--bind", launch.PodIp, .. launch.Args])));
             kubelet.AddRunner(new DelegateRunner(EnvDumpImage, launch =>
                 DelegateRunner.Command("/bin/sh", "-c", "env > \"$1.tmp\" && mv \"$1.tmp\" \"$1\" && exec sleep 600", "sh", launch.Args[0])));
+            kubelet.AddRunner(new DelegateRunner(CrashImage, _ => DelegateRunner.Command("/bin/sh", "-c", "echo crashing; exit 3")));
+            kubelet.AddRunner(new DelegateRunner(MarkerImage, launch =>
+                DelegateRunner.Command("/bin/sh", "-c", "test ! -e \"$1\" && echo \"$2\" > \"$1\"", "sh", launch.Args[0], launch.Args[1])));
         }
     }
 
@@ -155,6 +160,64 @@ public sealed class ProcessContainerTests
         Assert.Equal("fast", env["MODE"]);
         Assert.Equal(Path.Combine(volumes, "out", "agent.sock"), env["SOCKET"]);
         Assert.Equal($"http://{ip}:9090", env["URL"]);
+    }
+
+    [Fact]
+    public async Task Exited_process_is_restarted_with_its_last_state_recorded()
+    {
+        var ns = await _fixture.NewNamespaceAsync("restart");
+        await Client.CoreV1.CreateNamespacedPodAsync(Manifests.Pod("crash", new V1Container { Name = "crash", Image = CrashImage }), ns);
+
+        var pod = (await Client.WaitForPodAsync(ns, "crash",
+            p => p?.Status?.ContainerStatuses?.Single().RestartCount >= 2, "container crash to be restarted twice"))!;
+
+        var status = pod.Status.ContainerStatuses.Single();
+        Assert.Equal(3, status.LastState.Terminated.ExitCode);
+        Assert.Equal("Error", status.LastState.Terminated.Reason);
+        Assert.Contains("crashing", await File.ReadAllTextAsync(_fixture.ControlPlane.Kubelet.ContainerLogPath(pod, "crash")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Init_containers_complete_in_order_before_the_app_starts_and_a_job_of_processes_completes()
+    {
+        var ns = await _fixture.NewNamespaceAsync("init");
+        var job = new V1Job
+        {
+            Metadata = new V1ObjectMeta { Name = "steps" },
+            Spec = new V1JobSpec
+            {
+                BackoffLimit = 0,
+                Template = new V1PodTemplateSpec
+                {
+                    Spec = new V1PodSpec
+                    {
+                        RestartPolicy = "Never",
+                        InitContainers =
+                        [
+                            new V1Container { Name = "first", Image = MarkerImage, Args = ["/work/1", "first"], VolumeMounts = [new V1VolumeMount { Name = "work", MountPath = "/work" }] },
+                            new V1Container { Name = "virtual", Image = "example.test/virtual-init:1" },
+                            new V1Container { Name = "second", Image = MarkerImage, Args = ["/work/2", "second"], VolumeMounts = [new V1VolumeMount { Name = "work", MountPath = "/work" }] },
+                        ],
+                        Containers =
+                        [
+                            new V1Container { Name = "app", Image = MarkerImage, Args = ["/work/3", "app"], VolumeMounts = [new V1VolumeMount { Name = "work", MountPath = "/work" }] },
+                        ],
+                        Volumes = [new V1Volume { Name = "work", EmptyDir = new V1EmptyDirVolumeSource() }],
+                    },
+                },
+            },
+        };
+        await Client.BatchV1.CreateNamespacedJobAsync(job, ns);
+
+        await Client.WaitForJobAsync(ns, "steps", j => j.IsComplete(), "job steps to complete");
+
+        var pod = Assert.Single((await Client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: "job-name=steps")).Items);
+        Assert.Equal("Succeeded", pod.Status.Phase);
+        Assert.All(pod.Status.InitContainerStatuses, s => Assert.Equal(0, s.State.Terminated.ExitCode));
+        var work = Path.Combine(_fixture.ControlPlane.Kubelet.PodDirectory(pod), "volumes", "work");
+        var written = new[] { "1", "2", "3" }.Select(f => File.GetLastWriteTimeUtc(Path.Combine(work, f))).ToArray();
+        Assert.Equal(["first", "second", "app"], new[] { "1", "2", "3" }.Select(f => File.ReadAllText(Path.Combine(work, f)).Trim()));
+        Assert.True(written[0] <= written[1] && written[1] <= written[2]);
     }
 
     private static async Task<bool> ServesAsync(string url)

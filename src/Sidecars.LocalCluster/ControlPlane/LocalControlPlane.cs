@@ -160,7 +160,10 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
         return process.ExitCode == 0 ? output : throw new KubectlException(args, process.ExitCode, output, error);
     }
 
-    /// <summary>Creates a namespace and waits until its <c>default</c> ServiceAccount exists (pods need it to be admitted).</summary>
+    /// <summary>
+    /// Creates a namespace and waits until its <c>default</c> ServiceAccount exists with its token Secret (pods are
+    /// rejected until then).
+    /// </summary>
     public async Task<V1Namespace> CreateNamespaceAsync(string name, IDictionary<string, string>? labels = null, CancellationToken ct = default)
     {
         using var client = CreateClient();
@@ -416,24 +419,32 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
 
     private async Task WaitForDefaultServiceAccountAsync(Kubernetes client, string ns, CancellationToken ct)
     {
-        // The controller-manager's service-account controller creates it within moments; a short bounded retry on one
-        // GET per attempt is all this needs.
+        // In 1.20 the ServiceAccount admission plugin rejects pods until the account exists *and* the tokens controller
+        // has attached its token Secret. Both follow namespace creation within moments; one GET per short retry.
         var deadline = Stopwatch.StartNew();
+        var seen = "not found";
         while (true)
         {
             try
             {
-                await client.CoreV1.ReadNamespacedServiceAccountAsync("default", ns, cancellationToken: ct);
-                return;
+                var account = await client.CoreV1.ReadNamespacedServiceAccountAsync("default", ns, cancellationToken: ct);
+                if (account.Secrets is { Count: > 0 })
+                {
+                    return;
+                }
+
+                seen = "exists without its token Secret";
             }
             catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
             {
-                if (deadline.Elapsed > _options.StartupTimeout)
-                {
-                    throw new TimeoutException(
-                        $"ServiceAccount {ns}/default did not appear within {_options.StartupTimeout.TotalSeconds:0}s. " +
-                        $"kube-controller-manager log ends with:\n{LogTail("kube-controller-manager")}", e);
-                }
+                seen = "not found";
+            }
+
+            if (deadline.Elapsed > _options.StartupTimeout)
+            {
+                throw new TimeoutException(
+                    $"ServiceAccount {ns}/default not usable within {_options.StartupTimeout.TotalSeconds:0}s ({seen}). " +
+                    $"kube-controller-manager log ends with:\n{LogTail("kube-controller-manager")}");
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(100), ct);

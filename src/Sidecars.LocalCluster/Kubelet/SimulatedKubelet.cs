@@ -76,6 +76,9 @@ public sealed partial class SimulatedKubelet : IAsyncDisposable
         return Path.Combine(PodRoot, $"{pod.Metadata.NamespaceProperty}_{pod.Metadata.Name}_{pod.Metadata.Uid}");
     }
 
+    /// <summary>The file a process container's stdout and stderr go to.</summary>
+    public string ContainerLogPath(V1Pod pod, string container) => Path.Combine(PodDirectory(pod), container + ".log");
+
     /// <summary>The directory of the pod this kubelet runs as <paramref name="ns"/>/<paramref name="name"/>, if any.</summary>
     public string? FindPodDirectory(string ns, string name) =>
         _workers.Values.FirstOrDefault(w => w.Namespace == ns && w.Name == name)?.PodDirectory;

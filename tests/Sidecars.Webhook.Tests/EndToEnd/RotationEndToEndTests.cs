@@ -1,0 +1,109 @@
+using System.Net;
+using System.Text;
+using k8s;
+using k8s.Models;
+using Sidecars.Mutation;
+using Sidecars.Testing;
+using Sidecars.Webhook.Tls;
+
+namespace Sidecars.Webhook.Tests.EndToEnd;
+
+/// <summary>
+/// The webhook starts with no certificate at all, elects itself, issues its own CA and serving certificate, patches
+/// the caBundle, and the apiserver then calls it over TLS it trusts.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class RotationEndToEndTests(ControlPlaneFixture fixture)
+{
+    [Fact]
+    public async Task Self_issued_certificate_is_trusted_by_the_apiserver_after_the_bundle_is_patched()
+    {
+        var own = await fixture.NewNamespaceAsync("sidecars-system");
+        var directory = Directory.CreateTempSubdirectory("sidecars-rotation-").FullName;
+        var name = "sidecars-" + own;
+        try
+        {
+            var settings = ClusterWebhook.Settings(fixture, own);
+            settings["Webhook:CertificateFile"] = Path.Combine(directory, "tls.crt");
+            settings["Webhook:KeyFile"] = Path.Combine(directory, "tls.key");
+            settings["Webhook:WebhookConfigurationName"] = name;
+            settings["Webhook:Rotation:Enabled"] = "true";
+            settings["Webhook:Rotation:IpAddresses:0"] = "127.0.0.1";
+            settings["Webhook:Rotation:DnsNames:0"] = "localhost";
+            settings["Webhook:Rotation:CheckInterval"] = "00:00:01";
+
+            // Any CA to start with: the rotator replaces it with its own.
+            using var placeholder = new TestCertificates();
+            var port = FreePort();
+            await WebhookRegistration.RegisterAsync(fixture.Client, name, new Uri($"https://127.0.0.1:{port}"), placeholder.Authority.CertificatePem, "Fail");
+            await using var webhook = await WebhookServer.StartAsync(placeholder, settings, port: port);
+
+            var bundle = await WaitForBundleAsync(name, b => b != placeholder.Authority.CertificatePem);
+            var secret = await fixture.Client.CoreV1.ReadNamespacedSecretAsync("sidecars-webhook-tls", own);
+            Assert.Equal(bundle, Encoding.UTF8.GetString(secret.Data[TlsMaterial.BundleKey]));
+            var serving = TlsMaterial.FromData(secret.Data).Serving!;
+            using var leaf = serving.Load();
+            Assert.True(leaf.NotAfter.ToUniversalTime() - DateTime.UtcNow <= TimeSpan.FromHours(24.1), "short-lived serving certificate");
+            await WaitForFileAsync(Path.Combine(directory, "tls.crt"), serving.CertificatePem);
+
+            var ns = await fixture.NewNamespaceAsync("rotated", new Dictionary<string, string> { [SidecarsLabels.NamespaceInjection] = SidecarsLabels.NamespaceInjectionEnabled });
+            var pod = await fixture.Client.CoreV1.CreateNamespacedPodAsync(
+                new V1Pod
+                {
+                    Metadata = new V1ObjectMeta { Name = "after-rotation", Annotations = new Dictionary<string, string> { [SidecarsAnnotations.Blessing] = "app" } },
+                    Spec = new V1PodSpec { Containers = [new V1Container { Name = "c", Image = "LOCALREGISTRY/app:1" }] },
+                },
+                ns);
+
+            Assert.Contains(pod.Spec.Containers, c => c.Name == SidecarsNames.PodAgentContainer);
+        }
+        finally
+        {
+            await WebhookRegistration.DeleteAsync(fixture.Client, name);
+            Directory.Delete(directory, true);
+        }
+    }
+
+    private async Task<string> WaitForBundleAsync(string name, Func<string, bool> condition)
+    {
+        // Bounded retry on the stored configuration: the rotator patches it once elected.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        string last = string.Empty;
+        while (DateTime.UtcNow < deadline)
+        {
+            var configuration = await fixture.Client.AdmissionregistrationV1.ReadMutatingWebhookConfigurationAsync(name);
+            last = Encoding.UTF8.GetString(configuration.Webhooks[0].ClientConfig.CaBundle);
+            if (condition(last) && configuration.Webhooks.All(w => Encoding.UTF8.GetString(w.ClientConfig.CaBundle) == last))
+            {
+                return last;
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException($"caBundle of {name} was not replaced within 60 s; last seen {last.Length} bytes");
+    }
+
+    private static async Task WaitForFileAsync(string path, string content)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (File.Exists(path) && await File.ReadAllTextAsync(path) == content)
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"{path} did not receive the issued certificate within 30 s");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -80,6 +80,10 @@ public sealed class UserPodResources(KubernetesAccess kubernetes, RequestWork wo
             {
                 // Already gone (or never asked for by the manifest).
             }
+            catch (System.Text.Json.JsonException)
+            {
+                // Older apiservers answer a Service delete with a Status where the client expects the Service: deleted.
+            }
 
             return true;
         }, cancellationToken);

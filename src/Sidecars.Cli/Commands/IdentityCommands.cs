@@ -1,0 +1,314 @@
+using System.CommandLine;
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Grpc.Core;
+using Grpc.Net.Client;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Sidecars.Contracts.V1;
+using Sidecars.Identity.Admin;
+using Sidecars.Mutation;
+using IdentityClient = Sidecars.Contracts.V1.Identity.IdentityClient;
+
+namespace Sidecars.Cli.Commands;
+
+/// <summary><c>claim</c>, <c>app start|stop</c> and <c>blessings</c>: the cluster agent's identity tooling.</summary>
+internal static class IdentityCommands
+{
+    public static void AddTo(RootCommand root)
+    {
+        root.Subcommands.Add(CreateClaim());
+        root.Subcommands.Add(CreateApp());
+        root.Subcommands.Add(CreateBlessings());
+    }
+
+    private sealed record AgentOptions(Option<string?> Agent, Option<string?> Cert, Option<string?> Key, Option<string?> Ca, Option<string?> Token)
+    {
+        public static AgentOptions Create() => new(
+            new Option<string?>("--agent") { Description = "Cluster agent gRPC URL (default $SIDECARS_CLUSTER_AGENT)" },
+            new Option<string?>("--cert") { Description = "Admin client certificate PEM (default $SIDECARS_ADMIN_CERT)" },
+            new Option<string?>("--key") { Description = "Admin client key PEM (default $SIDECARS_ADMIN_KEY)" },
+            new Option<string?>("--ca") { Description = "CA PEM of the cluster agent's TLS certificate (default $SIDECARS_CLUSTER_AGENT_CA)" },
+            new Option<string?>("--token") { Description = "Bearer ServiceAccount token for admin calls (default $SIDECARS_ADMIN_TOKEN)" });
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(Agent);
+            command.Options.Add(Cert);
+            command.Options.Add(Key);
+            command.Options.Add(Ca);
+            command.Options.Add(Token);
+        }
+
+        public IdentityClient Connect(ParseResult result)
+        {
+            var address = result.GetValue(Agent) ?? Environment.GetEnvironmentVariable("SIDECARS_CLUSTER_AGENT")
+                ?? throw new InvalidDataException("--agent (or SIDECARS_CLUSTER_AGENT) is required");
+            var certPath = result.GetValue(Cert) ?? Environment.GetEnvironmentVariable("SIDECARS_ADMIN_CERT");
+            var keyPath = result.GetValue(Key) ?? Environment.GetEnvironmentVariable("SIDECARS_ADMIN_KEY");
+            var caPath = result.GetValue(Ca) ?? Environment.GetEnvironmentVariable("SIDECARS_CLUSTER_AGENT_CA");
+            var token = result.GetValue(Token) ?? Environment.GetEnvironmentVariable("SIDECARS_ADMIN_TOKEN");
+            var client = certPath is not null && keyPath is not null ? AdminCredentials.LoadPem(certPath, keyPath) : null;
+            X509Certificate2Collection? roots = null;
+            if (caPath is not null)
+            {
+                roots = [];
+                roots.ImportFromPemFile(caPath);
+            }
+
+            var handler = AdminCredentials.CreateHandler(client, roots);
+            var options = new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true };
+            if (token is not null)
+            {
+                var credentials = CallCredentials.FromInterceptor((_, metadata) =>
+                {
+                    metadata.Add("Authorization", "Bearer " + token);
+                    return Task.CompletedTask;
+                });
+                options.Credentials = ChannelCredentials.Create(address.StartsWith("https", StringComparison.Ordinal) ? new SslCredentials() : ChannelCredentials.Insecure, credentials);
+                options.UnsafeUseInsecureChannelCallCredentials = true;
+            }
+
+            return new IdentityClient(GrpcChannel.ForAddress(address, options));
+        }
+    }
+
+    private static Command CreateClaim()
+    {
+        var agent = AgentOptions.Create();
+        var blessing = new Option<string>("--blessing") { Description = "The cluster agent's root blessing", Required = true };
+        var command = new Command("claim", "Claim the cluster agent: set its root blessing (once)");
+        agent.AddTo(command);
+        command.Options.Add(blessing);
+        command.SetAction(async (result, ct) => await Guard(async () =>
+        {
+            var response = await agent.Connect(result).ClaimAsync(new ClaimRequest { Blessing = result.GetRequiredValue(blessing) }, cancellationToken: ct);
+            Console.Out.WriteLine($"claimed as {response.Blessing}");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command CreateApp()
+    {
+        var app = new Command("app", "Start and stop applications with a blessing");
+        app.Subcommands.Add(CreateAppStart());
+        app.Subcommands.Add(CreateAppStop());
+        return app;
+    }
+
+    private static Command CreateAppStart()
+    {
+        var agent = AgentOptions.Create();
+        var file = new Option<string>("--filename", "-f") { Description = "Deployment manifest (YAML)", Required = true };
+        var blessing = new Option<string>("--blessing") { Description = "The application's blessing extension", Required = true };
+        var ns = new Option<string?>("--namespace", "-n") { Description = "Namespace (default: the manifest's, else default)" };
+        var wait = new Option<bool>("--wait") { Description = "Wait until the Deployment is Available" };
+        var timeout = new Option<int>("--timeout") { Description = "Seconds to wait with --wait", DefaultValueFactory = _ => 300 };
+        var command = new Command("start", "Create a secret, store it in a Kubernetes Secret, annotate and apply the Deployment");
+        agent.AddTo(command);
+        foreach (var option in new Option[] { file, blessing, ns, wait, timeout })
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(async (result, ct) => await Guard(async () =>
+        {
+            var deployment = KubernetesYaml.Deserialize<V1Deployment>(await File.ReadAllTextAsync(result.GetRequiredValue(file), ct));
+            var extension = result.GetRequiredValue(blessing);
+            var @namespace = result.GetValue(ns) ?? deployment.Metadata.NamespaceProperty ?? "default";
+            deployment.Metadata.NamespaceProperty = @namespace;
+            var secretName = SidecarsNames.DefaultSecretName(extension);
+
+            var secret = await agent.Connect(result).NewSecretAsync(new NewSecretRequest { Extension = extension }, cancellationToken: ct);
+            var kube = KubeClient();
+            await UpsertSecretAsync(kube, @namespace, secretName, secret.Secret, ct);
+            var template = deployment.Spec.Template.Metadata ??= new V1ObjectMeta();
+            template.Annotations ??= new Dictionary<string, string>();
+            template.Annotations[SidecarsAnnotations.Blessing] = extension;
+            template.Annotations[SidecarsAnnotations.BlessingSecret] = secretName;
+            await UpsertDeploymentAsync(kube, deployment, ct);
+            Console.Out.WriteLine($"deployment {@namespace}/{deployment.Metadata.Name} started with blessing {secret.Blessing} (secret {secretName})");
+
+            if (result.GetValue(wait))
+            {
+                using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                limit.CancelAfter(TimeSpan.FromSeconds(result.GetValue(timeout)));
+                await WaitAvailableAsync(kube, @namespace, deployment.Metadata.Name, limit.Token);
+                Console.Out.WriteLine($"deployment {@namespace}/{deployment.Metadata.Name} is available");
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command CreateAppStop()
+    {
+        var agent = AgentOptions.Create();
+        var name = new Argument<string>("deployment") { Description = "Deployment name" };
+        var ns = new Option<string>("--namespace", "-n") { Description = "Namespace", DefaultValueFactory = _ => "default" };
+        var command = new Command("stop", "Delete the Deployment and forget its secret");
+        agent.AddTo(command);
+        command.Arguments.Add(name);
+        command.Options.Add(ns);
+        command.SetAction(async (result, ct) => await Guard(async () =>
+        {
+            var kube = KubeClient();
+            var @namespace = result.GetRequiredValue(ns);
+            var deployment = await kube.AppsV1.ReadNamespacedDeploymentAsync(result.GetRequiredValue(name), @namespace, cancellationToken: ct);
+            var annotations = deployment.Spec.Template.Metadata?.Annotations ?? new Dictionary<string, string>();
+            if (annotations.TryGetValue(SidecarsAnnotations.BlessingSecret, out var secretName)
+                || (annotations.TryGetValue(SidecarsAnnotations.Blessing, out var ext) && (secretName = SidecarsNames.DefaultSecretName(ext)) is not null))
+            {
+                var stored = await kube.CoreV1.ReadNamespacedSecretAsync(secretName, @namespace, cancellationToken: ct);
+                var value = Encoding.UTF8.GetString(stored.Data[SidecarsNames.SecretKey]);
+                try
+                {
+                    var forgotten = await agent.Connect(result).ForgetSecretAsync(new ForgetSecretRequest { Secret = value }, cancellationToken: ct);
+                    Console.Out.WriteLine($"forgot the secret of {forgotten.Blessing}");
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.PermissionDenied)
+                {
+                    Console.Error.WriteLine("warning: the cluster agent no longer knows the secret: " + e.Status.Detail);
+                }
+
+                await kube.CoreV1.DeleteNamespacedSecretAsync(secretName, @namespace, cancellationToken: ct);
+            }
+
+            await kube.AppsV1.DeleteNamespacedDeploymentAsync(deployment.Metadata.Name, @namespace, cancellationToken: ct);
+            Console.Out.WriteLine($"deployment {@namespace}/{deployment.Metadata.Name} deleted");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command CreateBlessings()
+    {
+        var pod = new Option<string>("--pod") { Description = "Pod as namespace/name", Required = true };
+        var command = new Command("blessings", "Show the blessing a pod holds (from its annotations and pod-agent status)");
+        command.Options.Add(pod);
+        command.SetAction(async (result, ct) => await Guard(async () =>
+        {
+            var parts = result.GetRequiredValue(pod).Split('/', 2);
+            var (@namespace, name) = parts.Length == 2 ? (parts[0], parts[1]) : ("default", parts[0]);
+            var found = await KubeClient().CoreV1.ReadNamespacedPodAsync(name, @namespace, cancellationToken: ct);
+            var annotations = found.Metadata.Annotations ?? new Dictionary<string, string>();
+            if (!annotations.TryGetValue(SidecarsAnnotations.Blessing, out var extension))
+            {
+                Console.Out.WriteLine($"pod {@namespace}/{name} has no blessing (annotation {SidecarsAnnotations.Blessing} is absent)");
+                return 1;
+            }
+
+            var agentStatus = found.Status?.ContainerStatuses?.FirstOrDefault(s => s.Name == SidecarsNames.PodAgentContainer);
+            Console.Out.WriteLine($"pod:        {@namespace}/{name}");
+            Console.Out.WriteLine($"blessing:   <root>:{extension}:{name}");
+            Console.Out.WriteLine($"secret:     {(annotations.TryGetValue(SidecarsAnnotations.BlessingSecret, out var secretName) ? secretName : SidecarsNames.DefaultSecretName(extension))}");
+            Console.Out.WriteLine($"pod-agent:  {(agentStatus is null ? "not injected" : agentStatus.Ready ? "ready (holds a valid blessing)" : "not ready")}");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Kubernetes KubeClient() =>
+        new(KubernetesClientConfiguration.IsInCluster()
+            ? KubernetesClientConfiguration.InClusterConfig()
+            : KubernetesClientConfiguration.BuildConfigFromConfigFile(Environment.GetEnvironmentVariable("KUBECONFIG")));
+
+    private static async Task UpsertSecretAsync(Kubernetes kube, string @namespace, string name, string value, CancellationToken ct)
+    {
+        var secret = new V1Secret
+        {
+            Metadata = new V1ObjectMeta
+            {
+                Name = name,
+                NamespaceProperty = @namespace,
+                Labels = new Dictionary<string, string> { [SidecarsLabels.ManagedBy] = SidecarsLabels.ManagedByValue },
+            },
+            Type = "Opaque",
+            Data = new Dictionary<string, byte[]> { [SidecarsNames.SecretKey] = Encoding.UTF8.GetBytes(value) },
+        };
+        try
+        {
+            await kube.CoreV1.CreateNamespacedSecretAsync(secret, @namespace, cancellationToken: ct);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
+        {
+            await kube.CoreV1.ReplaceNamespacedSecretAsync(secret, name, @namespace, cancellationToken: ct);
+        }
+    }
+
+    private static async Task UpsertDeploymentAsync(Kubernetes kube, V1Deployment deployment, CancellationToken ct)
+    {
+        try
+        {
+            await kube.AppsV1.CreateNamespacedDeploymentAsync(deployment, deployment.Metadata.NamespaceProperty, cancellationToken: ct);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
+        {
+            var existing = await kube.AppsV1.ReadNamespacedDeploymentAsync(deployment.Metadata.Name, deployment.Metadata.NamespaceProperty, cancellationToken: ct);
+            deployment.Metadata.ResourceVersion = existing.Metadata.ResourceVersion;
+            await kube.AppsV1.ReplaceNamespacedDeploymentAsync(deployment, deployment.Metadata.Name, deployment.Metadata.NamespaceProperty, cancellationToken: ct);
+        }
+    }
+
+    private static async Task WaitAvailableAsync(Kubernetes kube, string @namespace, string name, CancellationToken ct)
+    {
+        static bool Available(V1Deployment d) =>
+            d.Status?.Conditions?.Any(c => c.Type == "Available" && c.Status == "True") == true
+            && (d.Status.AvailableReplicas ?? 0) >= (d.Spec.Replicas ?? 1)
+            && d.Status.ObservedGeneration >= d.Metadata.Generation;
+
+        while (true)
+        {
+            var list = await kube.AppsV1.ListNamespacedDeploymentAsync(@namespace, fieldSelector: "metadata.name=" + name, cancellationToken: ct);
+            if (list.Items.FirstOrDefault() is { } current && Available(current))
+            {
+                return;
+            }
+
+            try
+            {
+                var watch = kube.AppsV1.WatchListNamespacedDeploymentAsync(
+                    @namespace, fieldSelector: "metadata.name=" + name, resourceVersion: list.Metadata.ResourceVersion, cancellationToken: ct);
+                await foreach (var (_, deployment) in watch.WithCancellation(ct))
+                {
+                    if (Available(deployment))
+                    {
+                        return;
+                    }
+                }
+            }
+            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Gone)
+            {
+                // The resource version expired: list again and resume.
+            }
+        }
+    }
+
+    private static async Task<int> Guard(Func<Task<int>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (RpcException e)
+        {
+            Console.Error.WriteLine($"error: the cluster agent refused ({e.StatusCode}): {e.Status.Detail}");
+            return 1;
+        }
+        catch (Exception e) when (e is HttpOperationException or IOException or InvalidDataException or System.Security.Cryptography.CryptographicException or YamlDotNet.Core.YamlException)
+        {
+            var detail = e is HttpOperationException h ? $"{h.Response.StatusCode}: {h.Response.Content}" : e.Message;
+            Console.Error.WriteLine("error: " + detail);
+            return 1;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("error: timed out");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using k8s;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Sidecars.Identity.Admin;
+using Sidecars.Identity.Service;
+using Sidecars.Identity;
+using Sidecars.Identity.Store;
+
+// In the hosting namespace so hosts register the capability with one line and no using.
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>Registers the identity capability in the cluster agent host.</summary>
+public static class IdentityHostingExtensions
+{
+    /// <summary>
+    /// Options (section <c>Sidecars:Identity</c>), the store, the identity service, the "sidecars-admin" policy,
+    /// and client certificates accepted (not required) on every HTTPS endpoint.
+    /// </summary>
+    public static WebApplicationBuilder AddSidecarsIdentity(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<IdentityOptions>()
+            .Bind(builder.Configuration.GetSection(IdentityOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<IdentityOptions>, IdentityOptionsValidator>();
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.TryAddSingleton<IKubernetes>(provider =>
+        {
+            var options = provider.GetRequiredService<IOptions<IdentityOptions>>().Value;
+            var configuration = !string.IsNullOrEmpty(options.Kubeconfig)
+                ? KubernetesClientConfiguration.BuildConfigFromConfigFile(options.Kubeconfig)
+                : KubernetesClientConfiguration.IsInCluster()
+                    ? KubernetesClientConfiguration.InClusterConfig()
+                    : KubernetesClientConfiguration.BuildDefaultConfig();
+            return new Kubernetes(configuration);
+        });
+        services.AddSingleton<IIdentityStore>(provider =>
+        {
+            var options = provider.GetRequiredService<IOptions<IdentityOptions>>().Value;
+            var kind = options.Store == IdentityStoreKind.Auto
+                ? (KubernetesClientConfiguration.IsInCluster() ? IdentityStoreKind.Kubernetes : IdentityStoreKind.File)
+                : options.Store;
+            return kind == IdentityStoreKind.Kubernetes
+                ? new KubernetesIdentityStore(provider.GetRequiredService<IKubernetes>(), options.Namespace)
+                : new FileIdentityStore(options.FilePath);
+        });
+        services.AddSingleton<ITokenReviewer>(provider => new KubernetesTokenReviewer(provider.GetRequiredService<IKubernetes>()));
+        services.AddSingleton<ClusterIdentity>();
+        services.AddSingleton<SeekFailureLimiter>();
+        services.AddSingleton<AdminCertificateAuthorities>();
+
+        services.AddGrpc();
+        services.AddAuthentication()
+            .AddScheme<AuthenticationSchemeOptions, AdminAuthenticationHandler>(IdentityPolicies.AdminScheme, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(IdentityPolicies.Admin, policy => policy
+                .AddAuthenticationSchemes(IdentityPolicies.AdminScheme)
+                .RequireAuthenticatedUser());
+
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureHttpsDefaults(https =>
+        {
+            // The admin CA is private, so the TLS layer accepts any certificate and the admin scheme checks it.
+            https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
+            https.AllowAnyClientCertificate();
+        }));
+        return builder;
+    }
+
+    public static WebApplication MapSidecarsIdentity(this WebApplication app)
+    {
+        app.MapGrpcService<IdentityGrpcService>();
+        return app;
+    }
+}

@@ -1,0 +1,42 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Options;
+
+namespace Sidecars.Identity;
+
+/// <summary>Rules spanning fields of <see cref="IdentityOptions"/>.</summary>
+internal sealed class IdentityOptionsValidator : IValidateOptions<IdentityOptions>
+{
+    public ValidateOptionsResult Validate(string? name, IdentityOptions options)
+    {
+        var failures = new List<string>();
+        if (options.Store == IdentityStoreKind.File && string.IsNullOrWhiteSpace(options.FilePath))
+        {
+            failures.Add($"{IdentityOptions.Section}:FilePath is required for the file store");
+        }
+
+        if (!string.IsNullOrEmpty(options.AdminClientCaFile))
+        {
+            try
+            {
+                var collection = new X509Certificate2Collection();
+                collection.ImportFromPemFile(options.AdminClientCaFile);
+                if (collection.Count == 0)
+                {
+                    failures.Add($"{IdentityOptions.Section}:AdminClientCaFile '{options.AdminClientCaFile}' holds no certificate");
+                }
+            }
+            catch (Exception e) when (e is IOException or CryptographicException or UnauthorizedAccessException)
+            {
+                failures.Add($"{IdentityOptions.Section}:AdminClientCaFile '{options.AdminClientCaFile}' cannot be read: {e.Message}");
+            }
+        }
+
+        if (options.TokenReview && options.AdminUsers.Count == 0)
+        {
+            failures.Add($"{IdentityOptions.Section}:AdminUsers must list at least one user when TokenReview is on");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

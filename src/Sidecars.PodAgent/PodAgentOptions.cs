@@ -1,0 +1,47 @@
+namespace Sidecars.PodAgent;
+
+/// <summary>The pod-agent's settings, from <c>--name value</c> arguments or their environment variables.</summary>
+public sealed record PodAgentOptions
+{
+    public const string DefaultSocket = "/var/run/sidecars/agent.sock";
+    public const string DefaultSecretFile = "/var/run/sidecars-secret/secret";
+
+    /// <summary>Unix socket served to the pod's apps (<c>--socket</c>, SIDECARS_AGENT_SOCKET).</summary>
+    public required string Socket { get; init; }
+
+    /// <summary>File holding the application's secret (<c>--secret-file</c>, SIDECARS_SECRET_FILE).</summary>
+    public string SecretFile { get; init; } = DefaultSecretFile;
+
+    /// <summary>The application extension the secret is expected to bless (<c>--blessing</c>, SIDECARS_BLESSING); informational.</summary>
+    public string? Blessing { get; init; }
+
+    /// <summary>gRPC address of the cluster agent (<c>--cluster-agent</c>, SIDECARS_CLUSTER_AGENT).</summary>
+    public Uri? ClusterAgent { get; init; }
+
+    /// <summary>PEM of the CA the cluster agent's TLS certificate chains to (<c>--cluster-agent-ca</c>, SIDECARS_CLUSTER_AGENT_CA).</summary>
+    public string? ClusterAgentCa { get; init; }
+
+    /// <summary>Allows plaintext HTTP/2 to a non-loopback cluster agent (<c>--allow-insecure</c>).</summary>
+    public bool AllowInsecure { get; init; }
+
+    /// <summary>The replica's name, normally the pod name (<c>--pod-name</c>, POD_NAME).</summary>
+    public string? PodName { get; init; }
+
+    /// <summary>Address of the health and metrics endpoint (<c>--pod-ip</c>, POD_IP).</summary>
+    public string PodIp { get; init; } = "127.0.0.1";
+
+    /// <summary>Port of /healthz, /readyz and /metrics (<c>--health-port</c>); 0 disables the endpoint.</summary>
+    public int HealthPort { get; init; } = 9090;
+
+    /// <summary>Fraction of a blessing's lifetime after which it is renewed (<c>--renew-at</c>).</summary>
+    public double RenewAt { get; init; } = 2.0 / 3.0;
+
+    /// <summary>Only wait until the socket serves blessings, then exit 0 (<c>--wait-ready</c>): a postStart hook.</summary>
+    public bool WaitReady { get; init; }
+
+    /// <summary>How long <c>--wait-ready</c> waits (<c>--timeout</c>, seconds).</summary>
+    public TimeSpan WaitTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Accepted for forward compatibility; the agent currently runs until stopped (<c>--exit-when-apps-done</c>).</summary>
+    public bool ExitWhenAppsDone { get; init; }
+}

@@ -6,6 +6,8 @@ builder.Services.AddGrpcReflection();
 builder.Services.AddGrpcHealthChecks();
 builder.Services.AddHealthChecks();
 // Capability registrations (one line each).
+builder.AddSidecarsClusters();
+builder.AddSidecarsNetworks();
 builder.AddSidecarsUserPods();
 
 var app = builder.Build();
@@ -16,6 +18,8 @@ app.MapHealthChecks("/healthz");
 app.MapHealthChecks("/readyz");
 app.MapMetrics();
 // Capability endpoints (one line each).
+app.MapSidecarsClusters();
+app.MapSidecarsNetworks();
 app.MapSidecarsUserPods();
 
 await app.RunAsync();

@@ -66,6 +66,9 @@ public static class SidecarsLabels
 
     public const string ManagedBy = "app.kubernetes.io/managed-by";
     public const string ManagedByValue = "sidecars";
+
+    /// <summary>Names the cluster (Deployment managed by the cluster agent) an object belongs to.</summary>
+    public const string Cluster = "sidecars.io/cluster";
 }
 
 /// <summary>Names of the objects the webhook injects; stable so reinvocation can recognise them.</summary>

@@ -1,0 +1,47 @@
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Sidecars.Identity.Admin;
+using Sidecars.Kubernetes;
+using Sidecars.Clusters;
+
+// In the builder's namespace so the host registers the capability with one line and no using.
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>Registers the clusters capability in the cluster agent host.</summary>
+public static class ClustersHostingExtensions
+{
+    /// <summary>Options (section <c>Sidecars:Clusters</c>), the shared Kubernetes access and the cluster manager.</summary>
+    public static WebApplicationBuilder AddSidecarsClusters(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddOptions<ClustersOptions>()
+            .Bind(builder.Configuration.GetSection(ClustersOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSidecarsKubernetes(builder.Configuration);
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ClusterManager>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterManager>());
+        builder.Services.AddGrpc();
+        return builder;
+    }
+
+    /// <summary>Maps the Clusters service, admin-only unless <see cref="ClustersOptions.AllowUnauthenticatedAdminRpcs"/> is set.</summary>
+    public static WebApplication MapSidecarsClusters(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapGrpcService<ClustersGrpcService>().RequireAdmin(app);
+        return app;
+    }
+
+    /// <summary>Requires the "sidecars-admin" policy unless the explicit development switch turns it off.</summary>
+    public static TBuilder RequireAdmin<TBuilder>(this TBuilder endpoints, WebApplication app)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var options = app.Services.GetRequiredService<IOptions<ClustersOptions>>().Value;
+        return options.AllowUnauthenticatedAdminRpcs ? endpoints : endpoints.RequireAuthorization(IdentityPolicies.Admin);
+    }
+}

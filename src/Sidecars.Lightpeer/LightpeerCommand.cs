@@ -1,0 +1,35 @@
+namespace Sidecars.Lightpeer;
+
+/// <summary>Entry point of the agent's <c>lightpeer</c> role.</summary>
+public static class LightpeerCommand
+{
+    public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
+    {
+        LightpeerOptions options;
+        try
+        {
+            options = LightpeerOptions.Parse(args, Environment.GetEnvironmentVariable);
+        }
+        catch (FormatException e)
+        {
+            await Console.Error.WriteLineAsync($"lightpeer: {e.Message}");
+            await Console.Error.WriteLineAsync(
+                "usage: sidecars-agent lightpeer [--address IP (default $POD_IP)] [--port 9081] [--health-port 9091] " +
+                "[--check-interval 5] [--call-timeout 2] [--failure-threshold 2] [--forget-for 60]");
+            return 2;
+        }
+
+        try
+        {
+            await using var server = await LightpeerServer.StartAsync(options, cancellationToken);
+            await Console.Out.WriteLineAsync($"lightpeer listening on {server.Address} (health on port {options.HealthPort})");
+            await Task.Delay(Timeout.Infinite, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            return 0;
+        }
+        catch (IOException e)
+        {
+            await Console.Error.WriteLineAsync($"lightpeer: cannot listen on {options.SelfAddress}: {e.Message}");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,15 @@
+using Prometheus;
+
+namespace Sidecars.Lightpeer;
+
+/// <summary>Metrics of the lightpeer role (declared once).</summary>
+internal static class LightpeerMetrics
+{
+    public static readonly Gauge Peers = Prometheus.Metrics.CreateGauge("sidecars_lightpeer_peers", "Peers this lightpeer knows.");
+
+    public static readonly Counter Exchanges = Prometheus.Metrics.CreateCounter(
+        "sidecars_lightpeer_exchanges_total", "Peer-set exchanges by direction and outcome.", "direction", "outcome");
+
+    public static readonly Counter Removed = Prometheus.Metrics.CreateCounter(
+        "sidecars_lightpeer_peers_removed_total", "Peers removed, by reason.", "reason");
+}

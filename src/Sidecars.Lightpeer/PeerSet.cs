@@ -1,0 +1,128 @@
+namespace Sidecars.Lightpeer;
+
+/// <summary>
+/// The peers a lightpeer knows, by address (host:port). Addresses that were forgotten or dropped are remembered
+/// for a while (tombstones) so that gossip from peers that have not heard yet does not bring them back.
+/// </summary>
+public sealed class PeerSet
+{
+    private readonly Lock _lock = new();
+    private readonly HashSet<string> _peers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset> _tombstones = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _tombstoneTtl;
+
+    public PeerSet(string self, TimeSpan tombstoneTtl, TimeProvider time)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(self);
+        ArgumentNullException.ThrowIfNull(time);
+        Self = self;
+        _tombstoneTtl = tombstoneTtl;
+        _time = time;
+    }
+
+    public string Self { get; }
+
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _peers.Count;
+            }
+        }
+    }
+
+    public IReadOnlyList<string> Snapshot()
+    {
+        lock (_lock)
+        {
+            return [.. _peers.Order(StringComparer.Ordinal)];
+        }
+    }
+
+    public bool Contains(string address)
+    {
+        lock (_lock)
+        {
+            return _peers.Contains(address);
+        }
+    }
+
+    /// <summary>
+    /// Adds the addresses (never self, nor tombstoned ones unless <paramref name="direct"/> names a peer that
+    /// contacted us itself) and returns those that were new.
+    /// </summary>
+    public IReadOnlyList<string> Merge(IEnumerable<string> addresses, string? direct = null)
+    {
+        ArgumentNullException.ThrowIfNull(addresses);
+        var added = new List<string>();
+        lock (_lock)
+        {
+            ExpireTombstones();
+            if (!string.IsNullOrEmpty(direct))
+            {
+                _tombstones.Remove(direct);
+            }
+
+            foreach (var address in addresses.Append(direct))
+            {
+                if (string.IsNullOrEmpty(address) || address == Self || _tombstones.ContainsKey(address))
+                {
+                    continue;
+                }
+
+                if (_peers.Add(address))
+                {
+                    added.Add(address);
+                }
+            }
+        }
+
+        return added;
+    }
+
+    /// <summary>Removes the addresses and keeps them out of later merges for the tombstone period.</summary>
+    public IReadOnlyList<string> Remove(IEnumerable<string> addresses)
+    {
+        ArgumentNullException.ThrowIfNull(addresses);
+        var removed = new List<string>();
+        lock (_lock)
+        {
+            var until = _time.GetUtcNow() + _tombstoneTtl;
+            foreach (var address in addresses)
+            {
+                if (string.IsNullOrEmpty(address) || address == Self)
+                {
+                    continue;
+                }
+
+                _tombstones[address] = until;
+                if (_peers.Remove(address))
+                {
+                    removed.Add(address);
+                }
+            }
+        }
+
+        return removed;
+    }
+
+    private void ExpireTombstones()
+    {
+        if (_tombstones.Count == 0)
+        {
+            return;
+        }
+
+        var now = _time.GetUtcNow();
+        foreach (var (address, until) in _tombstones.ToArray())
+        {
+            if (until <= now)
+            {
+                _tombstones.Remove(address);
+            }
+        }
+    }
+}

@@ -1,0 +1,377 @@
+using System.Diagnostics;
+using Grpc.Core;
+using k8s.Models;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Sidecars.Contracts.V1;
+using Sidecars.Kubernetes;
+using Sidecars.Lightpeer;
+using Sidecars.Mutation;
+
+namespace Sidecars.Networks;
+
+/// <summary>
+/// Watches lightpeer pods (label klight.networkId) through the shared pod informer, joins each Ready pod to its
+/// network through one live member (newest first), and purges members whose pod was deleted, failed or stopped
+/// answering, telling the remaining members to forget them.
+/// </summary>
+public sealed partial class NetworkController : BackgroundService
+{
+    private readonly NetworksOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<NetworkController> _logger;
+    private readonly ResourceInformer<V1Pod> _pods;
+    private readonly PeerClients _clients;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, NetworkState> _networks = new(StringComparer.Ordinal);
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public NetworkController(SharedInformerFactory informers, IOptions<NetworksOptions> options, TimeProvider time, ILogger<NetworkController> logger)
+    {
+        ArgumentNullException.ThrowIfNull(informers);
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+        _pods = informers.Pods(_options.Namespace, SidecarsLabels.NetworkId);
+        _clients = new PeerClients(_options.CallTimeout);
+    }
+
+    public IReadOnlyList<NetworkSnapshot> Snapshot()
+    {
+        lock (_lock)
+        {
+            return [.. _networks.Values
+                .Where(n => n.Members.Count > 0 || n.Pending.Count > 0)
+                .OrderBy(n => n.Id, StringComparer.Ordinal)
+                .Select(n => new NetworkSnapshot(n.Id, [.. n.Members], n.Pending.Count))];
+        }
+    }
+
+    public Task WaitForSyncAsync(CancellationToken cancellationToken) => _pods.WaitForSyncAsync(cancellationToken);
+
+    /// <summary>Completes when <paramref name="condition"/> holds for the networks; re-evaluated on every change.</summary>
+    public async Task WaitForAsync(Func<IReadOnlyList<NetworkSnapshot>, bool> condition, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        while (true)
+        {
+            Task changed;
+            lock (_lock)
+            {
+                changed = _changed.Task;
+            }
+
+            if (condition(Snapshot()))
+            {
+                return;
+            }
+
+            await changed.WaitAsync(cancellationToken);
+        }
+    }
+
+    public override void Dispose()
+    {
+        _clients.Dispose();
+        base.Dispose();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var subscription = _pods.Subscribe(e => OnPod(e, stoppingToken), replay: true);
+        _pods.Start();
+        using var timer = new PeriodicTimer(_options.CheckInterval, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                await CheckMembersAsync(stoppingToken);
+                Resync(stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Host is stopping.
+        }
+    }
+
+    private void OnPod(ResourceEvent<V1Pod> evt, CancellationToken ct)
+    {
+        if (LightpeerPod.From(evt.Item, evt.Type == ResourceEventType.Deleted) is { } pod)
+        {
+            Consider(pod, ct);
+        }
+    }
+
+    private void Consider(LightpeerPod pod, CancellationToken ct)
+    {
+        lock (_lock)
+        {
+            var network = Network(pod.Network);
+            var member = network.Members.Find(m => m.Key == pod.Key);
+            if (pod.Gone || (member is not null && member.Uid != pod.Uid))
+            {
+                network.Pending.Remove(pod.Key);
+                if (member is not null)
+                {
+                    _ = Task.Run(() => PurgeAsync(network, member, pod.Gone ? "deleted" : "replaced", ct), CancellationToken.None);
+                }
+
+                if (pod.Gone)
+                {
+                    return;
+                }
+            }
+
+            if (pod.Joinable && member is null && network.Pending.TryAdd(pod.Key, pod))
+            {
+                _ = Task.Run(() => JoinAsync(network, pod, Stopwatch.GetTimestamp(), 1, ct), CancellationToken.None);
+                Changed();
+            }
+        }
+    }
+
+    /// <summary>Joins the pod through the newest live member, under the network's gate so joins happen one at a time.</summary>
+    private async Task JoinAsync(NetworkState network, LightpeerPod pod, long readySince, int attempt, CancellationToken ct)
+    {
+        JoinResult result;
+        await network.Gate.WaitAsync(ct);
+        try
+        {
+            IReadOnlyList<NetworkMember> members;
+            lock (_lock)
+            {
+                if (!network.Pending.TryGetValue(pod.Key, out var current) || current.Uid != pod.Uid)
+                {
+                    return;
+                }
+
+                members = [.. network.Members];
+            }
+
+            result = await MemberSelection.JoinThroughAsync(members, m => AttemptAsync(pod, m, ct));
+            foreach (var dead in result.Dropped)
+            {
+                await RemoveAsync(network, dead, "unreachable", ct);
+            }
+
+            if (result.Outcome is JoinOutcome.Joined or JoinOutcome.First)
+            {
+                lock (_lock)
+                {
+                    if (network.Pending.Remove(pod.Key))
+                    {
+                        network.Members.Insert(0, new NetworkMember(pod.Namespace, pod.Name, pod.Uid, pod.Address!, _time.GetUtcNow()));
+                        NetworkMetrics.Size.WithLabels(network.Id).Set(network.Members.Count);
+                        Changed();
+                    }
+                }
+
+                NetworkMetrics.Joins.WithLabels(result.Outcome == JoinOutcome.First ? "first" : "joined").Inc();
+                NetworkMetrics.JoinSeconds.Observe(Stopwatch.GetElapsedTime(readySince).TotalSeconds);
+                Log.Joined(_logger, pod.Namespace, pod.Name, network.Id, result.Via?.Key ?? "(first member)");
+                return;
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            return;
+        }
+        finally
+        {
+            network.Gate.Release();
+        }
+
+        NetworkMetrics.JoinFailures.WithLabels("pod_unreachable").Inc();
+        if (attempt >= _options.JoinAttempts)
+        {
+            lock (_lock)
+            {
+                network.Pending.Remove(pod.Key);
+                Changed();
+            }
+
+            Log.GaveUp(_logger, pod.Namespace, pod.Name, network.Id, attempt);
+            return;
+        }
+
+        try
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(250 * (1 << Math.Min(attempt, 6))), _time, ct);
+            await JoinAsync(network, pod, readySince, attempt + 1, ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Host is stopping.
+        }
+    }
+
+    private async Task<JoinAttempt> AttemptAsync(LightpeerPod pod, NetworkMember member, CancellationToken ct)
+    {
+        try
+        {
+            var response = await _clients.Get(pod.Address!).JoinAsync(
+                new JoinRequest { Address = member.Address }, deadline: DateTime.UtcNow + (2 * _options.CallTimeout), cancellationToken: ct);
+            if (response.Joined)
+            {
+                return JoinAttempt.Joined;
+            }
+
+            NetworkMetrics.JoinFailures.WithLabels("member_unreachable").Inc();
+            Log.MemberUnreachable(_logger, member.Key, pod.Namespace, pod.Name, response.Error);
+            return JoinAttempt.MemberUnreachable;
+        }
+        catch (RpcException e) when (!ct.IsCancellationRequested)
+        {
+            Log.PodUnreachable(_logger, pod.Namespace, pod.Name, pod.Address!, e.Status.Detail);
+            return JoinAttempt.PodUnreachable;
+        }
+    }
+
+    private async Task PurgeAsync(NetworkState network, NetworkMember member, string reason, CancellationToken ct)
+    {
+        await network.Gate.WaitAsync(ct);
+        try
+        {
+            await RemoveAsync(network, member, reason, ct);
+        }
+        finally
+        {
+            network.Gate.Release();
+        }
+    }
+
+    /// <summary>Removes the member (caller holds the gate) and tells the remaining members to forget it.</summary>
+    private async Task RemoveAsync(NetworkState network, NetworkMember member, string reason, CancellationToken ct)
+    {
+        IReadOnlyList<NetworkMember> rest;
+        lock (_lock)
+        {
+            if (network.Members.RemoveAll(m => m.Key == member.Key && m.Uid == member.Uid) == 0)
+            {
+                return;
+            }
+
+            network.Failures.Remove(member.Key);
+            rest = [.. network.Members];
+            NetworkMetrics.Size.WithLabels(network.Id).Set(network.Members.Count);
+            Changed();
+        }
+
+        NetworkMetrics.Purges.WithLabels(reason).Inc();
+        Log.Purged(_logger, member.Namespace, member.Pod, network.Id, reason);
+        _clients.Close(member.Address);
+        var request = new ForgetRequest { Addresses = { member.Address } };
+        await Task.WhenAll(rest.Select(async m =>
+        {
+            try
+            {
+                await _clients.Get(m.Address).ForgetAsync(request, deadline: DateTime.UtcNow + _options.CallTimeout, cancellationToken: ct);
+            }
+            catch (RpcException e)
+            {
+                Log.ForgetFailed(_logger, m.Key, member.Address, e.Status.Detail);
+            }
+        }));
+    }
+
+    private async Task CheckMembersAsync(CancellationToken ct)
+    {
+        NetworkState[] networks;
+        lock (_lock)
+        {
+            networks = [.. _networks.Values];
+        }
+
+        await Task.WhenAll(networks.Select(async network =>
+        {
+            IReadOnlyList<NetworkMember> members;
+            lock (_lock)
+            {
+                members = [.. network.Members];
+            }
+
+            var results = await Task.WhenAll(members.Select(async m => (Member: m, Ok: await IsHealthyAsync(m, ct))));
+            var dead = new List<NetworkMember>();
+            lock (_lock)
+            {
+                foreach (var (member, ok) in results)
+                {
+                    if (ok)
+                    {
+                        network.Failures.Remove(member.Key);
+                    }
+                    else if ((network.Failures[member.Key] = network.Failures.GetValueOrDefault(member.Key) + 1) >= _options.FailureThreshold)
+                    {
+                        dead.Add(member);
+                    }
+                }
+            }
+
+            foreach (var member in dead)
+            {
+                await PurgeAsync(network, member, "unreachable", ct);
+            }
+        }));
+    }
+
+    /// <summary>Picks up Ready pods that are neither members nor pending (after a purge or exhausted join attempts).</summary>
+    private void Resync(CancellationToken ct)
+    {
+        foreach (var pod in _pods.Snapshot())
+        {
+            if (LightpeerPod.From(pod) is { Joinable: true } view)
+            {
+                Consider(view, ct);
+            }
+        }
+    }
+
+    private async Task<bool> IsHealthyAsync(NetworkMember member, CancellationToken ct)
+    {
+        try
+        {
+            var response = await _clients.Get(member.Address).HealthAsync(
+                new HealthRequest(), deadline: DateTime.UtcNow + _options.CallTimeout, cancellationToken: ct);
+            return response.Self == member.Address;
+        }
+        catch (RpcException)
+        {
+            return false;
+        }
+    }
+
+    private NetworkState Network(string id)
+    {
+        if (!_networks.TryGetValue(id, out var network))
+        {
+            network = new NetworkState(id);
+            _networks.Add(id, network);
+        }
+
+        return network;
+    }
+
+    private void Changed()
+    {
+        var previous = _changed;
+        _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        previous.TrySetResult();
+    }
+
+    private sealed class NetworkState(string id)
+    {
+        public string Id { get; } = id;
+
+        /// <summary>Newest first.</summary>
+        public List<NetworkMember> Members { get; } = [];
+
+        public Dictionary<string, LightpeerPod> Pending { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<string, int> Failures { get; } = new(StringComparer.Ordinal);
+
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+    }
+}

@@ -1,0 +1,41 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Sidecars.Identity.Admin;
+using Sidecars.Kubernetes;
+using Sidecars.Networks;
+
+// In the builder's namespace so the host registers the capability with one line and no using.
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>Registers the network controller in the cluster agent host.</summary>
+public static class NetworksHostingExtensions
+{
+    public static WebApplicationBuilder AddSidecarsNetworks(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddOptions<NetworksOptions>()
+            .Bind(builder.Configuration.GetSection(NetworksOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSidecarsKubernetes(builder.Configuration);
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<NetworkController>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<NetworkController>());
+        builder.Services.AddGrpc();
+        return builder;
+    }
+
+    /// <summary>Maps the Networks service, admin-only unless <see cref="NetworksOptions.AllowUnauthenticatedAdminRpcs"/> is set.</summary>
+    public static WebApplication MapSidecarsNetworks(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var endpoints = app.MapGrpcService<NetworksGrpcService>();
+        if (!app.Services.GetRequiredService<IOptions<NetworksOptions>>().Value.AllowUnauthenticatedAdminRpcs)
+        {
+            endpoints.RequireAuthorization(IdentityPolicies.Admin);
+        }
+
+        return app;
+    }
+}

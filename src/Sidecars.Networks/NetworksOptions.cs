@@ -1,0 +1,33 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Sidecars.Networks;
+
+/// <summary>Configuration section <c>Sidecars:Networks</c>.</summary>
+public sealed class NetworksOptions
+{
+    public const string Section = "Sidecars:Networks";
+
+    /// <summary>Namespace whose lightpeer pods are watched; empty for all namespaces.</summary>
+    public string? Namespace { get; set; }
+
+    /// <summary>How often every member is health-checked.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "01:00:00")]
+    public TimeSpan CheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Bound on one call to a lightpeer (join, health, forget).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:05:00")]
+    public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Consecutive failed health checks after which a member is purged.</summary>
+    [Range(1, 100)]
+    public int FailureThreshold { get; set; } = 2;
+
+    /// <summary>Attempts to join a Ready pod that does not answer before giving up until its next change.</summary>
+    [Range(1, 100)]
+    public int JoinAttempts { get; set; } = 5;
+
+    /// <summary>
+    /// Serve the Networks RPCs without the "sidecars-admin" policy. Only for local development and tests.
+    /// </summary>
+    public bool AllowUnauthenticatedAdminRpcs { get; set; }
+}

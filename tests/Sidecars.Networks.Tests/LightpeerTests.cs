@@ -1,0 +1,94 @@
+using Sidecars.Contracts.V1;
+
+namespace Sidecars.Networks.Tests;
+
+public sealed class LightpeerTests : IAsyncLifetime
+{
+    private readonly Peers _peers = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _peers.DisposeAsync();
+
+    [Fact]
+    public async Task Join_merges_peer_sets_on_both_sides_and_announces_to_the_rest()
+    {
+        var a = await _peers.StartAsync();
+        var b = await _peers.StartAsync();
+        var c = await _peers.StartAsync();
+        var d = await _peers.StartAsync();
+
+        var joined = await _peers.Client(b).JoinAsync(new JoinRequest { Address = a.Address });
+        Assert.True(joined.Joined, joined.Error);
+        Assert.Equal([a.Address], joined.Peers);
+        Assert.Equal([b.Address], a.Node.Peers.Snapshot());
+
+        // c joins through b and learns the merged set; d joins through c.
+        Assert.True((await _peers.Client(c).JoinAsync(new JoinRequest { Address = b.Address })).Joined);
+        Assert.True((await _peers.Client(d).JoinAsync(new JoinRequest { Address = c.Address })).Joined);
+
+        var all = new[] { a, b, c, d };
+        foreach (var peer in all)
+        {
+            var others = all.Where(p => p != peer).Select(p => p.Address);
+            await Eventually.HoldsAsync(() => Peers.KnowsExactly(_peers.Client(peer), others), $"{peer.Address} knows every other peer");
+        }
+    }
+
+    [Fact]
+    public async Task Peer_that_stops_answering_is_dropped()
+    {
+        var a = await _peers.StartAsync(Peers.Options(checkInterval: TimeSpan.FromMilliseconds(100)));
+        var b = await _peers.StartAsync();
+        var c = await _peers.StartAsync();
+        Assert.True((await _peers.Client(b).JoinAsync(new JoinRequest { Address = a.Address })).Joined);
+        Assert.True((await _peers.Client(c).JoinAsync(new JoinRequest { Address = a.Address })).Joined);
+        await Eventually.HoldsAsync(() => Peers.KnowsExactly(_peers.Client(a), [b.Address, c.Address]), "a knows b and c");
+
+        await _peers.StopAsync(b);
+        await Eventually.HoldsAsync(() => Peers.KnowsExactly(_peers.Client(a), [c.Address]), "a dropped the stopped peer b");
+    }
+
+    [Fact]
+    public async Task Forgotten_peer_is_not_learnt_again_from_gossip()
+    {
+        var a = await _peers.StartAsync();
+        var b = await _peers.StartAsync();
+        var c = await _peers.StartAsync();
+        Assert.True((await _peers.Client(b).JoinAsync(new JoinRequest { Address = a.Address })).Joined);
+        Assert.True((await _peers.Client(c).JoinAsync(new JoinRequest { Address = b.Address })).Joined);
+        await Eventually.HoldsAsync(() => Peers.KnowsExactly(_peers.Client(a), [b.Address, c.Address]), "a knows b and c");
+
+        var forgotten = await _peers.Client(a).ForgetAsync(new ForgetRequest { Addresses = { c.Address } });
+        Assert.Equal(1, forgotten.Removed);
+
+        // b still lists c; an exchange with b must not bring c back.
+        await a.Node.CheckPeersAsync(CancellationToken.None);
+        Assert.Equal([b.Address], a.Node.Peers.Snapshot());
+
+        // ...but c contacting a itself does.
+        Assert.True((await _peers.Client(c).JoinAsync(new JoinRequest { Address = a.Address })).Joined);
+        Assert.Contains(c.Address, a.Node.Peers.Snapshot());
+    }
+
+    [Fact]
+    public async Task Join_through_unreachable_peer_reports_the_failure()
+    {
+        var a = await _peers.StartAsync();
+        var dead = Peers.Options().SelfAddress;
+        var response = await _peers.Client(a).JoinAsync(new JoinRequest { Address = dead });
+        Assert.False(response.Joined);
+        Assert.Contains(dead, response.Error, StringComparison.Ordinal);
+        Assert.Empty(a.Node.Peers.Snapshot());
+    }
+
+    [Fact]
+    public async Task Health_reports_self_and_peer_count()
+    {
+        var a = await _peers.StartAsync();
+        var b = await _peers.StartAsync();
+        await _peers.Client(b).JoinAsync(new JoinRequest { Address = a.Address });
+        var health = await _peers.Client(a).HealthAsync(new HealthRequest());
+        Assert.Equal((a.Address, 1), (health.Self, health.Peers));
+    }
+}

@@ -1,0 +1,39 @@
+using Sidecars.Lightpeer;
+
+namespace Sidecars.Networks.Tests;
+
+public sealed class PeerSetTests
+{
+    private readonly PeerSet _set = new("10.0.0.1:9081", TimeSpan.FromMinutes(1), TimeProvider.System);
+
+    [Fact]
+    public void Merge_adds_new_addresses_but_never_self()
+    {
+        Assert.Equal(["a:1", "b:1"], _set.Merge(["a:1", "10.0.0.1:9081", "b:1", "a:1"]));
+        Assert.Empty(_set.Merge(["b:1"]));
+        Assert.Equal(["c:1"], _set.Merge([], direct: "c:1"));
+        Assert.Equal(["a:1", "b:1", "c:1"], _set.Snapshot());
+    }
+
+    [Fact]
+    public void Removed_addresses_stay_out_of_gossip_until_they_call_themselves()
+    {
+        _set.Merge(["a:1", "b:1"]);
+        Assert.Equal(["a:1"], _set.Remove(["a:1", "zz:1"]));
+        Assert.Empty(_set.Merge(["a:1"]));
+        Assert.Empty(_set.Merge(["zz:1"]));
+        Assert.Equal(["a:1"], _set.Merge([], direct: "a:1"));
+    }
+
+    [Fact]
+    public void Options_parse_arguments_and_pod_ip()
+    {
+        var options = LightpeerOptions.Parse(["--port", "7000", "--check-interval", "0.5"], name => name == "POD_IP" ? "127.3.4.5" : null);
+        Assert.Equal("127.3.4.5:7000", options.SelfAddress);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), options.CheckInterval);
+        Assert.Equal(9091, options.HealthPort);
+        Assert.Throws<FormatException>(() => LightpeerOptions.Parse(["--port"], _ => null));
+        Assert.Throws<FormatException>(() => LightpeerOptions.Parse(["--bogus", "1"], _ => null));
+        Assert.Throws<FormatException>(() => LightpeerOptions.Parse([], _ => "not-an-ip"));
+    }
+}

@@ -178,6 +178,34 @@ public sealed class ProcessContainerTests
     }
 
     [Fact]
+    public async Task Failing_liveness_probe_restarts_the_process()
+    {
+        var ns = await _fixture.NewNamespaceAsync("liveness");
+        var pod = Manifests.Pod("sick", new V1Container
+        {
+            Name = "web",
+            Image = HttpImage,
+            Args = ["--directory", "/srv/site"],
+            VolumeMounts = [new V1VolumeMount { Name = "site", MountPath = "/srv/site" }],
+            LivenessProbe = new V1Probe
+            {
+                HttpGet = new V1HTTPGetAction { Path = "/alive", Port = 8080 },
+                InitialDelaySeconds = 1,
+                PeriodSeconds = 1,
+                FailureThreshold = 2,
+            },
+        });
+        pod.Spec.Volumes = [new V1Volume { Name = "site", EmptyDir = new V1EmptyDirVolumeSource() }];
+        await Client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+
+        var restarted = (await Client.WaitForPodAsync(ns, "sick",
+            p => p?.Status?.ContainerStatuses?.Single().RestartCount >= 1, "container web to be restarted by its liveness probe"))!;
+
+        // Killed by the kubelet (SIGKILL), not exited on its own.
+        Assert.Equal(137, restarted.Status.ContainerStatuses.Single().LastState.Terminated.ExitCode);
+    }
+
+    [Fact]
     public async Task Init_containers_complete_in_order_before_the_app_starts_and_a_job_of_processes_completes()
     {
         var ns = await _fixture.NewNamespaceAsync("init");

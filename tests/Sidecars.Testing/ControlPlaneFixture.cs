@@ -16,6 +16,9 @@ public sealed partial class ControlPlaneFixture : IAsyncLifetime
 {
     public const string AgentPathVariable = "SIDECARS_AGENT_PATH";
 
+    /// <summary>Set to 1 to keep the control plane's state directory (logs, pod directories) after the run.</summary>
+    public const string KeepStateVariable = "SIDECARS_KEEP_STATE";
+
     private LocalControlPlane? _controlPlane;
     private Kubernetes? _client;
 
@@ -29,7 +32,10 @@ public sealed partial class ControlPlaneFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var options = new LocalControlPlaneOptions();
+        var options = new LocalControlPlaneOptions
+        {
+            KeepStateDirectory = Environment.GetEnvironmentVariable(KeepStateVariable) == "1",
+        };
         AgentPath = FindAgent();
         if (AgentPath is not null)
         {

@@ -23,6 +23,7 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
     private readonly LocalControlPlaneOptions _options;
     private readonly ControlPlaneBinaries _binaries;
     private readonly ILogger _logger;
+    private readonly TeeLoggerFactory _loggerFactory;
     private readonly CertificateAuthority _authority;
     private readonly Dictionary<string, string> _tokens = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _kubeconfigs = new(StringComparer.Ordinal);
@@ -38,9 +39,14 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
     {
         _options = options;
         _binaries = binaries;
-        _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger<LocalControlPlane>();
         var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
         StateDirectory = Path.Combine(options.StateRoot ?? Path.GetTempPath(), "sidecars-local-" + id);
+        var ownLog = Path.Combine(StateDirectory, "logs", "kubelet.log");
+        _logs["kubelet"] = ownLog;
+#pragma warning disable CA2000 // Owned by the tee factory, disposed with the control plane.
+        _loggerFactory = new TeeLoggerFactory(options.LoggerFactory, new FileLoggerProvider(ownLog, LogLevel.Debug));
+#pragma warning restore CA2000
+        _logger = _loggerFactory.CreateLogger<LocalControlPlane>();
         _etcdDataDirectory = options.EtcdOnTmpfs && Directory.Exists("/dev/shm")
             ? Path.Combine("/dev/shm", "sidecars-etcd-" + id)
             : Path.Combine(StateDirectory, "etcd");
@@ -81,7 +87,7 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
 
     public IReadOnlyCollection<string> Users => _tokens.Keys;
 
-    /// <summary>Component name (etcd, kube-apiserver, ...) → log file.</summary>
+    /// <summary>Component name (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet) → log file.</summary>
     public IReadOnlyDictionary<string, string> ComponentLogs => _logs;
 
     public SimulatedKubelet Kubelet => _kubelet ?? throw new InvalidOperationException("The control plane has not started.");
@@ -199,6 +205,7 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
 
         _health.Dispose();
         _authority.Dispose();
+        _loggerFactory.Dispose();
         if (!_options.KeepStateDirectory)
         {
             TryDelete(StateDirectory);
@@ -228,7 +235,7 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
         }
 
         _kubeletClient = CreateClient();
-        _kubelet = new SimulatedKubelet(_kubeletClient, kubeletOptions, _options.LoggerFactory ?? NullLoggerFactory.Instance);
+        _kubelet = new SimulatedKubelet(_kubeletClient, kubeletOptions, _loggerFactory);
         await _kubelet.StartAsync(ct);
         using var client = CreateClient();
         await WaitForDefaultServiceAccountAsync(client, "default", ct);

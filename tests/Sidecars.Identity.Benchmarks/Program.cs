@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using Google.Protobuf;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Sidecars.Contracts.V1;
+using Sidecars.Identity.Admin;
+using Sidecars.PodAgent;
+
+// usage: dotnet run -c Release --project tests/Sidecars.Identity.Benchmarks [-- --agent PATH-TO-sidecars-agent] [--seconds N]
+var seconds = 10;
+string? agentBinary = null;
+for (var i = 0; i < args.Length - 1; i++)
+{
+    if (args[i] == "--seconds") seconds = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+    if (args[i] == "--agent") agentBinary = args[i + 1];
+}
+
+var dir = Path.Combine(Path.GetTempPath(), "sidb-" + Guid.NewGuid().ToString("N")[..8]);
+Directory.CreateDirectory(dir);
+using var serverCa = AdminCredentials.CreateCertificateAuthority("bench-server-ca");
+using var serverCert = AdminCredentials.IssueServerCertificate(serverCa, "127.0.0.1");
+using var adminCa = AdminCredentials.CreateCertificateAuthority("bench-admin-ca");
+using var admin = AdminCredentials.IssueClientCertificate(adminCa, "bench");
+File.WriteAllText(Path.Combine(dir, "admin-ca.pem"), adminCa.ExportCertificatePem());
+File.WriteAllText(Path.Combine(dir, "server-ca.pem"), serverCa.ExportCertificatePem());
+
+var builder = WebApplication.CreateBuilder();
+builder.Logging.SetMinimumLevel(LogLevel.Warning);
+builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+{
+    ["Sidecars:Identity:Store"] = "File",
+    ["Sidecars:Identity:FilePath"] = Path.Combine(dir, "identity.json"),
+    ["Sidecars:Identity:AdminClientCaFile"] = Path.Combine(dir, "admin-ca.pem"),
+});
+builder.AddSidecarsIdentity();
+builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => { l.Protocols = HttpProtocols.Http2; l.UseHttps(serverCert); }));
+await using var app = builder.Build();
+app.MapSidecarsIdentity();
+await app.StartAsync();
+var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+var roots = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection { serverCa };
+using var adminChannel = AdminCredentials.CreateChannel(address, admin, roots);
+var adminClient = new Identity.IdentityClient(adminChannel);
+await adminClient.ClaimAsync(new ClaimRequest { Blessing = "root" });
+var secret = (await adminClient.NewSecretAsync(new NewSecretRequest { Extension = "bench" })).Secret;
+File.WriteAllText(Path.Combine(dir, "secret"), secret);
+
+// 1. SeekBlessings issuances/s and latency percentiles, 16 concurrent callers on one HTTP/2 channel.
+using var anyChannel = AdminCredentials.CreateChannel(address, null, roots);
+var client = new Identity.IdentityClient(anyChannel);
+using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+var request = new SeekBlessingsRequest { Secret = secret, PublicKey = ByteString.CopyFrom(key.ExportSubjectPublicKeyInfo()), Replica = "bench-0" };
+for (var i = 0; i < 200; i++) await client.SeekBlessingsAsync(request);
+var (count, latencies) = await RunAsync(16, TimeSpan.FromSeconds(seconds), async () => await client.SeekBlessingsAsync(request));
+Console.WriteLine($"SeekBlessings: {count / (double)seconds:0} issuances/s, p50 {Percentile(latencies, 0.50):0.00} ms, p99 {Percentile(latencies, 0.99):0.00} ms (16 concurrent, {seconds}s)");
+
+// 2. The agent: start-to-ready, Sign calls/s over the socket, RSS.
+var socket = Path.Combine(dir, "agent.sock");
+var agentArgs = new[]
+{
+    "pod-agent", "--socket", socket, "--secret-file", Path.Combine(dir, "secret"), "--cluster-agent", address,
+    "--cluster-agent-ca", Path.Combine(dir, "server-ca.pem"), "--pod-name", "bench-agent", "--health-port", "0",
+};
+var started = Stopwatch.StartNew();
+Process? process = null;
+Task<int>? inProcess = null;
+using var stop = new CancellationTokenSource();
+if (agentBinary is not null)
+{
+    var info = new ProcessStartInfo(agentBinary) { RedirectStandardOutput = true, RedirectStandardError = true };
+    foreach (var a in agentArgs) info.ArgumentList.Add(a);
+    process = Process.Start(info)!;
+    process.OutputDataReceived += (_, _) => { };
+    process.ErrorDataReceived += (_, _) => { };
+    process.BeginOutputReadLine();
+    process.BeginErrorReadLine();
+}
+else
+{
+    inProcess = PodAgentCommand.RunAsync(agentArgs[1..], stop.Token);
+}
+
+var ready = await PodAgentCommand.RunAsync(["--wait-ready", "--socket", socket, "--timeout", "60"], CancellationToken.None);
+var startToReady = started.Elapsed;
+if (ready != 0) throw new InvalidOperationException("agent did not become ready");
+Console.WriteLine($"Agent start-to-ready: {startToReady.TotalMilliseconds:0} ms ({(process is null ? "in-process" : agentBinary)})");
+
+using var socketChannel = PodAgentSocket.CreateChannel(socket);
+var podAgent = new PodAgent.PodAgentClient(socketChannel);
+var sign = new SignRequest { Data = ByteString.CopyFrom(new byte[256]) };
+for (var i = 0; i < 500; i++) await podAgent.SignAsync(sign);
+var (signs, signLatencies) = await RunAsync(32, TimeSpan.FromSeconds(seconds), async () => await podAgent.SignAsync(sign));
+Console.WriteLine($"Sign over the socket: {signs / (double)seconds:0} calls/s, p99 {Percentile(signLatencies, 0.99):0.00} ms (32 concurrent, 256-byte payload)");
+
+if (process is not null)
+{
+    process.Refresh();
+    Console.WriteLine($"Agent RSS after the run: {process.WorkingSet64 / 1048576.0:0.0} MiB (peak {process.PeakWorkingSet64 / 1048576.0:0.0} MiB)");
+    process.Kill();
+    await process.WaitForExitAsync();
+}
+else
+{
+    await stop.CancelAsync();
+    await inProcess!;
+    Console.WriteLine("Agent RSS: pass --agent <published sidecars-agent> to measure a separate process");
+}
+
+await app.StopAsync();
+Directory.Delete(dir, recursive: true);
+return 0;
+
+static async Task<(long Count, List<double> LatenciesMs)> RunAsync(int concurrency, TimeSpan duration, Func<Task> call)
+{
+    long count = 0;
+    var all = new List<double>();
+    var end = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+    var workers = Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+    {
+        var mine = new List<double>();
+        while (Stopwatch.GetTimestamp() < end)
+        {
+            var t = Stopwatch.GetTimestamp();
+            await call();
+            mine.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+        }
+
+        Interlocked.Add(ref count, mine.Count);
+        lock (all) all.AddRange(mine);
+    })).ToArray();
+    await Task.WhenAll(workers);
+    return (count, all);
+}
+
+static double Percentile(List<double> values, double p)
+{
+    values.Sort();
+    return values.Count == 0 ? 0 : values[Math.Min(values.Count - 1, (int)(p * values.Count))];
+}

@@ -51,6 +51,12 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
             ? Path.Combine("/dev/shm", "sidecars-etcd-" + id)
             : Path.Combine(StateDirectory, "etcd");
         Directory.CreateDirectory(StateDirectory);
+        if (!options.KeepStateDirectory)
+        {
+            ChildProcessRegistry.RegisterDirectory(StateDirectory);
+        }
+
+        ChildProcessRegistry.RegisterDirectory(_etcdDataDirectory);
         _authority = CertificateAuthority.Create("sidecars-local-ca", TimeSpan.FromDays(2));
         CaCertificatePem = _authority.CertificatePem;
         var ports = FreePorts.Take(5);
@@ -96,16 +102,24 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         var binaries = ControlPlaneBinaries.Locate(options);
-        var plane = new LocalControlPlane(options, binaries);
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            await plane.StartComponentsAsync(ct);
-            return plane;
-        }
-        catch
-        {
-            await plane.DisposeAsync();
-            throw;
+            var plane = new LocalControlPlane(options, binaries);
+            try
+            {
+                await plane.StartComponentsAsync(ct);
+                return plane;
+            }
+            catch (ComponentStartException e) when (attempt < 3 && e.PortTaken)
+            {
+                // Another process took one of the free ports between choosing and binding it; choose again.
+                await plane.DisposeAsync();
+            }
+            catch
+            {
+                await plane.DisposeAsync();
+                throw;
+            }
         }
     }
 
@@ -209,9 +223,11 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
         if (!_options.KeepStateDirectory)
         {
             TryDelete(StateDirectory);
+            ChildProcessRegistry.UnregisterDirectory(StateDirectory);
         }
 
         TryDelete(_etcdDataDirectory);
+        ChildProcessRegistry.UnregisterDirectory(_etcdDataDirectory);
     }
 
     private async Task StartComponentsAsync(CancellationToken ct)
@@ -386,8 +402,10 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
         {
             if (process.HasExited)
             {
-                throw new InvalidOperationException(
-                    $"{name} exited with code {await process.Exited} while starting. Log {process.LogPath} ends with:\n{ReadTail(process.LogPath, 40)}");
+                var tail = ReadTail(process.LogPath, 40);
+                throw new ComponentStartException(
+                    $"{name} exited with code {await process.Exited} while starting. Log {process.LogPath} ends with:\n{tail}",
+                    portTaken: tail.Contains("address already in use", StringComparison.OrdinalIgnoreCase));
             }
 
             try

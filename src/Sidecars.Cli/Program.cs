@@ -4,5 +4,6 @@ var root = new RootCommand("sidecarsctl: identity, networks and wiring for Kuber
 // Command groups (one line each).
 Sidecars.Cli.Commands.IdentityCommands.AddTo(root);
 Sidecars.Cli.Commands.InjectCommands.AddTo(root);
+Sidecars.Cli.Commands.DemoCommand.AddTo(root);
 
 return await root.Parse(args).InvokeAsync();

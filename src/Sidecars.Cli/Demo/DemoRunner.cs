@@ -1,0 +1,186 @@
+using System.Net;
+using k8s;
+using k8s.Models;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Sidecars.Kubernetes;
+using Sidecars.LocalCluster;
+using Sidecars.Mutation;
+using Sidecars.Webhook;
+using Sidecars.Webhook.Registration;
+using Sidecars.Webhook.Tls;
+
+namespace Sidecars.Cli.Demo;
+
+/// <summary>
+/// The quick-start job: a local control plane, the webhook registered with it by URL, a sample workload applied as a
+/// user, and a report of what the webhook changed in each stored pod.
+/// </summary>
+internal sealed class DemoRunner(TextWriter output)
+{
+    private const string Namespace = "demo";
+    private const string User = "alice";
+
+    public async Task<int> RunAsync(bool keep, CancellationToken cancellationToken)
+    {
+        output.WriteLine("Starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler and a simulated kubelet on 127.0.0.1 ...");
+        await using var controlPlane = await LocalControlPlane.StartAsync(new LocalControlPlaneOptions(), cancellationToken);
+        using var client = controlPlane.CreateClient();
+        output.WriteLine($"  apiserver {controlPlane.ApiServerUrl}, kubeconfig {controlPlane.KubeconfigPath}");
+
+        var tls = Directory.CreateTempSubdirectory("sidecars-demo-tls-").FullName;
+        try
+        {
+            var authority = CertificateIssuer.CreateAuthority("sidecars-demo-ca", DateTimeOffset.UtcNow.AddMinutes(-5), TimeSpan.FromDays(1));
+            var serving = CertificateIssuer.IssueServing(authority, ["localhost"], [IPAddress.Loopback], DateTimeOffset.UtcNow.AddMinutes(-5), TimeSpan.FromHours(24));
+            await File.WriteAllTextAsync(Path.Combine(tls, "tls.crt"), serving.CertificatePem, cancellationToken);
+            await File.WriteAllTextAsync(Path.Combine(tls, "tls.key"), serving.KeyPem, cancellationToken);
+
+            await using var webhook = await StartWebhookAsync(controlPlane, tls, cancellationToken);
+            var address = webhook.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            await client.AdmissionregistrationV1.CreateMutatingWebhookConfigurationAsync(
+                WebhookConfigurationFactory.ForUrl("sidecars-webhook", new Uri(address), authority.CertificatePem), cancellationToken: cancellationToken);
+            output.WriteLine($"Webhook serving {address}{WebhookHostingExtensions.MutatePath}, registered as MutatingWebhookConfiguration sidecars-webhook");
+
+            await PrepareNamespaceAsync(controlPlane, client, cancellationToken);
+            var manifest = DemoManifest.Read();
+            output.WriteLine($"kubectl apply (as {User}) into namespace {Namespace}: Deployment fortuned (2 replicas), Pod jupyter, Pod untouched (opted out)");
+            await controlPlane.KubectlAsync(["apply", "-n", Namespace, "-f", "-"], user: User, stdin: manifest, ct: cancellationToken);
+
+            await using var informers = new SharedInformerFactory(client, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+            await WaitAvailableAsync(informers.Deployments(Namespace, null), "fortuned", cancellationToken);
+            output.WriteLine("Deployment fortuned is Available (pods Running and Ready through the simulated kubelet)");
+            output.WriteLine();
+
+            var applied = DemoManifest.AppliedSpecs(manifest);
+            var pods = await client.CoreV1.ListNamespacedPodAsync(Namespace, cancellationToken: cancellationToken);
+            foreach (var pod in pods.Items.OrderBy(p => p.Metadata.Name, StringComparer.Ordinal))
+            {
+                var spec = pod.Metadata.OwnerReferences?.Any(o => o.Kind == "ReplicaSet") == true ? applied["fortuned"] : applied[pod.Metadata.Name];
+                var changes = PodChangeReport.Describe(spec, pod);
+                var owner = pod.Metadata.Labels is { } labels && labels.TryGetValue(SidecarsLabels.Owner, out var o) ? o : "(none)";
+                output.WriteLine($"pod {Namespace}/{pod.Metadata.Name}  ip {pod.Status?.PodIP ?? "-"}  ready {pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true}  owner {owner}");
+                foreach (var line in changes.DefaultIfEmpty("  (unchanged)"))
+                {
+                    output.WriteLine("  " + line.TrimStart());
+                }
+            }
+
+            if (keep)
+            {
+                output.WriteLine();
+                output.WriteLine($"Running until Ctrl+C. Try: kubectl --kubeconfig {controlPlane.KubeconfigFor(User)} get pods -n {Namespace} --show-labels");
+                await Task.Delay(Timeout.Infinite, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(tls, true);
+        }
+    }
+
+    private static async Task<WebApplication> StartWebhookAsync(LocalControlPlane controlPlane, string tls, CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Demo" });
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Kubernetes:Kubeconfig"] = controlPlane.KubeconfigPath,
+            ["Webhook:Address"] = "127.0.0.1",
+            ["Webhook:Port"] = "0",
+            ["Webhook:MetricsPort"] = "0",
+            ["Webhook:Namespace"] = "kube-system",
+            ["Webhook:CertificateFile"] = Path.Combine(tls, "tls.crt"),
+            ["Webhook:KeyFile"] = Path.Combine(tls, "tls.key"),
+            ["Webhook:Repair:Enabled"] = "false",
+            ["Injection:Registry"] = "registry.demo.local/team",
+            ["Injection:ImagePullSecret"] = "regcred",
+            ["Injection:ClusterAgentAddress"] = "http://127.0.0.1:8081",
+        });
+        builder.AddSidecarsWebhook();
+        var app = builder.Build();
+        app.MapSidecarsWebhook();
+        await app.StartAsync(cancellationToken);
+        return app;
+    }
+
+    private static async Task PrepareNamespaceAsync(LocalControlPlane controlPlane, IKubernetes client, CancellationToken cancellationToken)
+    {
+        await controlPlane.CreateNamespaceAsync(
+            Namespace, new Dictionary<string, string> { [SidecarsLabels.NamespaceInjection] = SidecarsLabels.NamespaceInjectionEnabled }, cancellationToken);
+        foreach (var app in new[] { "fortuned", "jupyter" })
+        {
+            await client.CoreV1.CreateNamespacedSecretAsync(
+                new V1Secret
+                {
+                    Metadata = new V1ObjectMeta { Name = SidecarsNames.DefaultSecretName(app) },
+                    StringData = new Dictionary<string, string> { [SidecarsNames.SecretKey] = "demo-secret-" + app },
+                },
+                Namespace,
+                cancellationToken: cancellationToken);
+        }
+
+        // The owner's data volume, pre-bound as an administrator would provision it.
+        var quantity = new Dictionary<string, ResourceQuantity> { ["storage"] = new("1Gi") };
+        await client.CoreV1.CreatePersistentVolumeAsync(
+            new V1PersistentVolume
+            {
+                Metadata = new V1ObjectMeta { Name = "sciencedata-" + User },
+                Spec = new V1PersistentVolumeSpec
+                {
+                    Capacity = quantity,
+                    AccessModes = ["ReadWriteMany"],
+                    HostPath = new V1HostPathVolumeSource { Path = "/tmp/sciencedata-" + User },
+                    ClaimRef = new V1ObjectReference { NamespaceProperty = Namespace, Name = "sciencedata-" + User },
+                    StorageClassName = string.Empty,
+                },
+            },
+            cancellationToken: cancellationToken);
+        await client.CoreV1.CreateNamespacedPersistentVolumeClaimAsync(
+            new V1PersistentVolumeClaim
+            {
+                Metadata = new V1ObjectMeta { Name = "sciencedata-" + User },
+                Spec = new V1PersistentVolumeClaimSpec
+                {
+                    AccessModes = ["ReadWriteMany"],
+                    Resources = new V1VolumeResourceRequirements { Requests = quantity },
+                    StorageClassName = string.Empty,
+                    VolumeName = "sciencedata-" + User,
+                },
+            },
+            Namespace,
+            cancellationToken: cancellationToken);
+    }
+
+    private static async Task WaitAvailableAsync(ResourceInformer<V1Deployment> deployments, string name, CancellationToken cancellationToken)
+    {
+        var available = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var subscription = deployments.Subscribe(
+            change =>
+            {
+                if (change.Item.Metadata.Name == name && change.Item.Status?.Conditions?.Any(c => c.Type == "Available" && c.Status == "True") == true
+                    && change.Item.Status.AvailableReplicas == change.Item.Spec.Replicas)
+                {
+                    available.TrySetResult();
+                }
+            },
+            replay: true);
+        await deployments.WaitForSyncAsync(cancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromMinutes(2));
+        try
+        {
+            await available.Task.WaitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"Deployment {name} did not become Available within 2 minutes");
+        }
+    }
+}

@@ -110,5 +110,21 @@ public sealed class WorkloadTests
         var output = await _fixture.ControlPlane.KubectlAsync(["get", "serviceaccount", "default", "-n", ns, "-o", "name"], user: "alice");
 
         Assert.Equal("serviceaccount/default", output.Trim());
+
+        const string manifest = """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata:
+              name: from-stdin
+            data:
+              key: value
+            """;
+        await _fixture.ControlPlane.KubectlAsync(["apply", "-n", ns, "-f", "-"], user: "bob", stdin: manifest);
+        var created = await Client.CoreV1.ReadNamespacedConfigMapAsync("from-stdin", ns);
+        Assert.Equal("value", created.Data["key"]);
+
+        var failure = await Assert.ThrowsAsync<KubectlException>(() => _fixture.ControlPlane.KubectlAsync(["get", "configmap", "missing", "-n", ns]));
+        Assert.NotEqual(0, failure.ExitCode);
+        Assert.Contains("not found", failure.StandardError, StringComparison.Ordinal);
     }
 }

@@ -123,6 +123,9 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
         }
     }
 
+    /// <summary>Registers a runner with the kubelet for pods started from now on.</summary>
+    public void AddRunner(IContainerRunner runner) => Kubelet.AddRunner(runner);
+
     public string KubeconfigFor(string user) =>
         _kubeconfigs.TryGetValue(user, out var path)
             ? path

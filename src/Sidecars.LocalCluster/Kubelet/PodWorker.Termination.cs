@@ -22,19 +22,28 @@ internal sealed partial class PodWorker
 
         // The sandbox goes before the pod object, so whoever sees the pod gone may reuse its address.
         ReleaseAddress();
+        await DeletePodAsync();
+    }
+
+    private async Task DeletePodAsync()
+    {
         try
         {
             await _context.Client.CoreV1.DeleteNamespacedPodAsync(
                 Name, Namespace,
                 new V1DeleteOptions { GracePeriodSeconds = 0, Preconditions = new V1Preconditions { Uid = _pod.Metadata.Uid } },
                 cancellationToken: _lifetime.Token);
+            Log.PodTerminated(_context.Logger, Namespace, Name);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
         {
             // Already gone, or a new pod took the name.
         }
-
-        Log.PodTerminated(_context.Logger, Namespace, Name);
+        catch (Exception e) when (e is HttpOperationException or HttpRequestException or IOException)
+        {
+            Log.StatusPatchFailed(_context.Logger, Namespace, Name, "final delete failed, retrying: " + e.Message);
+            PostAfter(TimeSpan.FromSeconds(1), DeletePodAsync);
+        }
     }
 
     private async Task OnGoneAsync()
@@ -44,6 +53,7 @@ internal sealed partial class PodWorker
         ReleaseAddress();
         _done = true;
         _work.Writer.TryComplete();
+        await _lifetime.CancelAsync();
     }
 
     private async Task KillAllAsync(TimeSpan grace)

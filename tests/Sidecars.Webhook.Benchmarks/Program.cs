@@ -9,6 +9,7 @@ using Sidecars.Webhook.Tls;
 // Usage:
 //   run   --webhook <sidecars-webhook.dll> --review <AdmissionReview.json> [--rate 2000] [--seconds 10]
 //   noop  --port <p> --cert <file> --key <file>
+//   apiserver [--pods 300]   pod creates through a local kube-apiserver; its own webhook latency histogram
 var options = Arguments.Parse(args.Skip(1));
 using var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
@@ -20,6 +21,8 @@ switch (args.FirstOrDefault())
         return 0;
     case "run":
         return await RunAsync(options, stop.Token);
+    case "apiserver":
+        return await ApiServerAdmissionBenchmark.RunAsync(int.Parse(options.GetValueOrDefault("pods", "300"), CultureInfo.InvariantCulture), stop.Token);
     default:
         Console.Error.WriteLine("usage: run --webhook <dll> --review <json> [--rate N] [--seconds N] | noop --port P --cert F --key F");
         return 2;

@@ -7,5 +7,9 @@ dotnet build webhook/Sidecars.Webhook.Host.csproj -c Release -nologo -v quiet
 dotnet build tests/Sidecars.Webhook.Benchmarks -c Release -nologo -v quiet
 REVIEW="${REVIEW:-../shared/fixtures/admission-reviews/team-a_jupyter-alice_create.json}"
 [ -f "$REVIEW" ] || REVIEW="tests/Sidecars.Mutation.Tests/fixtures/team-a_jupyter-alice_create.json"
-dotnet tests/Sidecars.Webhook.Benchmarks/bin/Release/net10.0/Sidecars.Webhook.Benchmarks.dll run \
-  --webhook webhook/bin/Release/net10.0/sidecars-webhook.dll --review "$REVIEW" "$@"
+BENCH=tests/Sidecars.Webhook.Benchmarks/bin/Release/net10.0/Sidecars.Webhook.Benchmarks.dll
+echo "== webhook vs no-op admission endpoint, HTTPS on loopback"
+dotnet "$BENCH" run --webhook webhook/bin/Release/net10.0/sidecars-webhook.dll --review "$REVIEW" "$@"
+echo "== as seen by kube-apiserver (local control plane)"
+bash tests/controlplane/install.sh >/dev/null
+dotnet "$BENCH" apiserver --pods "${PODS:-300}"

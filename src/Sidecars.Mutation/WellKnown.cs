@@ -32,6 +32,9 @@ public static class SidecarsAnnotations
     /// <summary>Per-pod override of the injected containers' limits, e.g. <c>cpu=200m,memory=64Mi</c>.</summary>
     public const string SidecarLimits = "sidecars.io/sidecar-limits";
 
+    /// <summary>"true" makes the pod-agent also write its TLS chain and key into the shared socket volume (opt-in).</summary>
+    public const string ExportTls = "sidecars.io/export-tls";
+
     /// <summary>Keys of tokens the pod's first container writes for the user-pods API to collect.</summary>
     public const string CopyToken = "sciencedata.dk/copy-token";
 
@@ -94,9 +97,24 @@ public static class SidecarsNames
     public const string SocketDirectory = "/var/run/sidecars";
     public const string SocketPath = "/var/run/sidecars/agent.sock";
 
+    /// <summary>Where the pod-agent writes tls.crt, tls.key and ca.crt when the pod sets <see cref="SidecarsAnnotations.ExportTls"/>.</summary>
+    public const string TlsDirectory = "/var/run/sidecars/tls";
+
     /// <summary>Where the pod-agent (only) sees the application's secret.</summary>
     public const string SecretDirectory = "/var/run/sidecars-secret";
     public const string SecretKey = "secret";
+
+    /// <summary>
+    /// Default directory of the shared token volume (<see cref="TokenVolume"/>): the pod's first app container writes
+    /// token <c>key</c> to <c>&lt;directory&gt;/key</c> (told by <see cref="TokenDirectoryEnv"/>), the pod-agent serves it
+    /// as <c>GET /token/key</c>. Configurable as <c>Injection:TokenDirectory</c>.
+    /// </summary>
+    public const string TokenDirectory = "/var/run/sidecars-tokens";
+    public const string TokenDirectoryEnv = "SIDECARS_TOKEN_DIR";
+
+    /// <summary>Where Kubernetes mounts a pod's service account token; copied into sidecars that watch their pod.</summary>
+    public const string ServiceAccountDirectory = "/var/run/secrets/kubernetes.io/serviceaccount";
+    public const string ServiceAccountDirectoryEnv = "SIDECARS_SERVICE_ACCOUNT_DIR";
 
     /// <summary>Environment variable that tells apps where the pod-agent's socket is.</summary>
     public const string SocketEnv = "SIDECARS_AGENT_SOCKET";

@@ -44,7 +44,22 @@ internal static class GoldenCases
             // Everything together.
             ["all-legacy"] = () => (Requests.Options(), Requests.Pod(Everything())),
             ["all-native"] = () => (Requests.Options(o => o.NativeSidecars = true), Requests.Pod(Everything())),
-            ["all-legacy-job"] = () => (Requests.Options(), Requests.Pod(Everything(restartPolicy: "OnFailure"))),
+            ["all-legacy-job"] = () => (Requests.Options(), Requests.Pod(Everything(restartPolicy: "OnFailure", serviceAccount: true))),
+            ["all-legacy-job-tokens"] = () => (Requests.Options(), Requests.Pod(Everything(restartPolicy: "Never", serviceAccount: true, copyToken: true))),
+
+            // Token collection and Job completion.
+            ["tokens-only"] = () => (NoRegistry(), Requests.Pod(Pod(annotations: CopyToken("token, key2 token"), second: true))),
+            ["tokens-with-pod-agent"] = () => (NoRegistry(), Requests.Pod(Pod(annotations: """{"sidecars.io/blessing":"web","sciencedata.dk/copy-token":"token"}"""))),
+            ["tokens-only-native"] = () => (Requests.Options(o => { o.Registry = ""; o.NativeSidecars = true; }), Requests.Pod(Pod(annotations: CopyToken("token")))),
+            ["tokens-only-job"] = () => (NoRegistry(), Requests.Pod(Pod(annotations: CopyToken("token"), restartPolicy: "Never", serviceAccount: true))),
+            ["tokens-invalid-keys"] = () => (NoRegistry(), Requests.Pod(Pod(annotations: CopyToken("../etc/passwd .. ok"), second: true))),
+            ["tokens-all-invalid"] = () => (NoRegistry(), Requests.Pod(Pod(annotations: CopyToken("a/b")))),
+            ["tokens-custom-directory"] = () => (Requests.Options(o => { o.Registry = ""; o.TokenDirectory = "/tmp"; o.TokenVolumeSizeLimit = "8Mi"; }),
+                Requests.Pod(Pod(annotations: CopyToken("key")))),
+            ["lightpeer-job"] = () => (NoRegistry(), Requests.Pod(Pod(labels: """{"klight.networkId":"net-7"}""", restartPolicy: "Never", serviceAccount: true))),
+            ["job-without-token-mount"] = () => (NoRegistry(), Requests.Pod(Pod(annotations: Blessing("batch"), restartPolicy: "Never"))),
+            ["job-automount-off"] = () => (NoRegistry(), Requests.Pod(WithSpec(
+                Pod(annotations: Blessing("batch"), restartPolicy: "Never"), "automountServiceAccountToken", false))),
 
             // The recorded requests from kube-apiserver 1.20.2.
             ["fixture-default-plain"] = () => (Requests.Options(), Requests.Fixture("default_plain_create.json")),
@@ -67,17 +82,30 @@ internal static class GoldenCases
 
     private static string Blessing(string extension) => $$"""{"sidecars.io/blessing":"{{extension}}"}""";
 
-    private static string Everything(string restartPolicy = "Always") => Pod(
+    private static string WithSpec(string pod, string field, JsonNode value)
+    {
+        var node = JsonNode.Parse(pod)!;
+        node["spec"]![field] = value;
+        return node.ToJsonString();
+    }
+
+    private static string CopyToken(string keys) => $$"""{"sciencedata.dk/copy-token":"{{keys}}"}""";
+
+    private static string Everything(string restartPolicy = "Always", bool serviceAccount = false, bool copyToken = false) => Pod(
         labels: """{"app":"web","klight.networkId":"net-1"}""",
-        annotations: """{"sidecars.io/blessing":"web","sidecars.io/settings":"{\"app\":{\"MODE\":\"prod\"}}","sidecars.io/sidecar-requests":"cpu=20m"}""",
+        annotations: copyToken
+            ? """{"sidecars.io/blessing":"web","sidecars.io/settings":"{\"app\":{\"MODE\":\"prod\"}}","sidecars.io/sidecar-requests":"cpu=20m","sciencedata.dk/copy-token":"token"}"""
+            : """{"sidecars.io/blessing":"web","sidecars.io/settings":"{\"app\":{\"MODE\":\"prod\"}}","sidecars.io/sidecar-requests":"cpu=20m"}""",
         image: "LOCALREGISTRY/team/app:2",
         init: """[{"name":"setup","image":"LOCALREGISTRY/tools/setup:1"}]""",
         volumes: """[{"name":"sciencedata","emptyDir":{}}]""",
         restartPolicy: restartPolicy,
-        second: true);
+        second: true,
+        serviceAccount: serviceAccount);
 
     public static string Pod(string? labels = null, string? annotations = null, string image = Image, string? init = null,
-        string? volumes = null, string? env = null, string? pullSecrets = null, string restartPolicy = "Always", bool second = false)
+        string? volumes = null, string? env = null, string? pullSecrets = null, string restartPolicy = "Always", bool second = false,
+        bool serviceAccount = false)
     {
         var metadata = new JsonObject { ["name"] = "app", ["namespace"] = "team-a" };
         if (labels is not null)
@@ -103,6 +131,25 @@ internal static class GoldenCases
         }
 
         var spec = new JsonObject { ["containers"] = containers, ["restartPolicy"] = restartPolicy };
+        if (serviceAccount)
+        {
+            // What the ServiceAccount admission plugin adds before webhooks run.
+            foreach (var container in containers)
+            {
+                container!["volumeMounts"] = new JsonArray(new JsonObject
+                {
+                    ["name"] = "default-token-abcde",
+                    ["readOnly"] = true,
+                    ["mountPath"] = "/var/run/secrets/kubernetes.io/serviceaccount",
+                });
+            }
+
+            volumes ??= "[]";
+            var list = JsonNode.Parse(volumes)!.AsArray();
+            list.Add(new JsonObject { ["name"] = "default-token-abcde", ["secret"] = new JsonObject { ["secretName"] = "default-token-abcde" } });
+            volumes = list.ToJsonString();
+        }
+
         if (init is not null)
         {
             spec["initContainers"] = JsonNode.Parse(init);

@@ -54,6 +54,18 @@ public sealed class InjectionOptions
     /// </summary>
     public bool LegacyJobSupport { get; set; } = true;
 
+    /// <summary>
+    /// Mount path of the shared token volume in the first app container (and, read-only, in the pod-agent) of pods
+    /// with the copy-token annotation. Apps write token <c>key</c> to <c>&lt;TokenDirectory&gt;/key</c>. Mounting over
+    /// <c>/tmp</c> (where older manifests write) hides the image's /tmp and caps it at <see cref="TokenVolumeSizeLimit"/>.
+    /// </summary>
+    [Required]
+    public string TokenDirectory { get; set; } = SidecarsNames.TokenDirectory;
+
+    /// <summary>sizeLimit of the token volume (memory-backed emptyDir).</summary>
+    [Required]
+    public string TokenVolumeSizeLimit { get; set; } = "1Mi";
+
     /// <summary>Namespaces never mutated; kube-system and kube-public are always excluded, the host adds its own.</summary>
     public string[] ExcludedNamespaces { get; set; } = ["kube-system", "kube-public"];
 

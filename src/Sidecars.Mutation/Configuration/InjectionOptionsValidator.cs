@@ -38,6 +38,17 @@ public sealed class InjectionOptionsValidator : IValidateOptions<InjectionOption
             failures.Add($"{prefix}LightpeerPort {options.LightpeerPort} collides with a sidecar health port");
         }
 
+        if (!options.TokenDirectory.StartsWith('/') || options.TokenDirectory.TrimEnd('/').Length == 0
+            || options.TokenDirectory.TrimEnd('/') is SidecarsNames.SocketDirectory or SidecarsNames.SecretDirectory or SidecarsNames.ServiceAccountDirectory)
+        {
+            failures.Add($"{prefix}TokenDirectory '{options.TokenDirectory}' must be an absolute path other than / and the sidecars' own directories");
+        }
+
+        if (!KubernetesNames.IsQuantity(options.TokenVolumeSizeLimit))
+        {
+            failures.Add($"{prefix}TokenVolumeSizeLimit '{options.TokenVolumeSizeLimit}' is not a valid quantity");
+        }
+
         if (options.ExcludedNamespaces.Any(string.IsNullOrWhiteSpace))
         {
             failures.Add($"{prefix}ExcludedNamespaces must not contain empty names");

@@ -8,7 +8,7 @@ namespace Sidecars.Mutation;
 /// already-injected pod yields nothing new) and emits the patch in an order whose paths stay valid: per-container
 /// edits, then volumes and pull secrets, then new containers (inserting at index 0 last), then metadata.
 /// </summary>
-internal sealed class PodMutation
+internal sealed partial class PodMutation
 {
     private readonly EngineSettings _settings;
     private readonly AdmissionInput _input;
@@ -24,6 +24,9 @@ internal sealed class PodMutation
     private readonly ArrayEdit _pullSecrets;
     private readonly List<ContainerEdit> _existing = [];
     private readonly List<string> _newImages = [];
+    private (string Volume, string MountPath)? _serviceAccountMount;
+    private bool _exitResolved;
+    private bool _exit;
 
     public PodMutation(EngineSettings settings, AdmissionInput input)
     {
@@ -57,6 +60,7 @@ internal sealed class PodMutation
             return denied;
         }
 
+        PlanTokens();
         PlanLightpeer();
         RewriteImages();
         PlanPullSecret();
@@ -153,6 +157,12 @@ internal sealed class PodMutation
         var blessing = _annotations.Get(SidecarsAnnotations.Blessing);
         if (string.IsNullOrEmpty(blessing))
         {
+            if (TokenKeys.Count > 0)
+            {
+                PlanTokensOnlyAgent();
+                return null;
+            }
+
             _decision.Reason(feature, false, "not-requested", $"no {SidecarsAnnotations.Blessing} annotation");
             return null;
         }
@@ -170,7 +180,7 @@ internal sealed class PodMutation
                 $"secret name '{secret}' is not a valid Kubernetes name; set {SidecarsAnnotations.BlessingSecret}");
         }
 
-        var request = SidecarRequest(blessing);
+        var request = SidecarRequest(blessing) with { TokenDirectory = TokenKeys.Count > 0 ? _settings.Options.TokenDirectory : null };
         if (HasContainer(SidecarsNames.PodAgentContainer))
         {
             _decision.Reason(feature, true, "already-injected", $"container {SidecarsNames.PodAgentContainer} already present");
@@ -178,6 +188,7 @@ internal sealed class PodMutation
         else
         {
             var agent = _settings.Templates.PodAgent(request);
+            TlsExport.Apply(agent, _annotations.Get(SidecarsAnnotations.ExportTls));
             if (_settings.Options.NativeSidecars)
             {
                 _initContainers.Prepend(agent);
@@ -462,8 +473,8 @@ internal sealed class PodMutation
     {
         var requests = Overrides(SidecarsAnnotations.SidecarRequests);
         var limits = Overrides(SidecarsAnnotations.SidecarLimits);
-        var exit = !_settings.Options.NativeSidecars && _settings.Options.LegacyJobSupport && IsJobPod();
-        return new SidecarRequest(blessing, exit, network, requests, limits);
+        var exit = ExitWhenAppsDone();
+        return new SidecarRequest(blessing, exit, network, requests, limits) { ServiceAccount = _serviceAccountMount };
     }
 
     private Dictionary<string, string>? Overrides(string annotation)
@@ -480,6 +491,39 @@ internal sealed class PodMutation
 
         _decision.Warn($"ignored {annotation}: {error}");
         return null;
+    }
+
+    /// <summary>
+    /// Whether the sidecars of a legacy-mode Job pod exit once the apps finish. They watch their pod with the service
+    /// account token the ServiceAccount admission plugin mounted into the app containers (it runs before webhooks),
+    /// which is remembered for the templates; a pod that turns the token off keeps its sidecars (with a warning).
+    /// </summary>
+    private bool ExitWhenAppsDone()
+    {
+        if (_exitResolved)
+        {
+            return _exit;
+        }
+
+        _exitResolved = true;
+        if (_settings.Options.NativeSidecars || !_settings.Options.LegacyJobSupport || !IsJobPod())
+        {
+            return false;
+        }
+
+        if (_spec.Member("automountServiceAccountToken") is { ValueKind: JsonValueKind.False })
+        {
+            _decision.Warn("sidecars run until the pod is deleted: with automountServiceAccountToken: false they cannot watch " +
+                "the app containers finish, so the Job will not complete");
+            return false;
+        }
+
+        if (AppContainers.Select(c => c.ServiceAccountVolume).FirstOrDefault(v => v is not null) is { } volume)
+        {
+            _serviceAccountMount = (volume, SidecarsNames.ServiceAccountDirectory);
+        }
+
+        return _exit = true;
     }
 
     private bool IsJobPod()
@@ -544,11 +588,34 @@ internal sealed class PodMutation
 
             var itemPath = path + "/" + index.ToString(CultureInfo.InvariantCulture);
             var name = item.String("name") ?? "";
+            var mounts = ((JsonElement?)item).Array("volumeMounts");
             _existing.Add(new ContainerEdit(itemPath, name, isInit, item.String("image"),
                 new ArrayEdit(itemPath + "/env", ((JsonElement?)item).Array("env")),
-                new ArrayEdit(itemPath + "/volumeMounts", ((JsonElement?)item).Array("volumeMounts"))));
+                new ArrayEdit(itemPath + "/volumeMounts", mounts))
+            {
+                ServiceAccountVolume = ServiceAccountVolumeOf(mounts),
+            });
             index++;
         }
+    }
+
+    private static string? ServiceAccountVolumeOf(JsonElement? mounts)
+    {
+        if (mounts is not { ValueKind: JsonValueKind.Array } items)
+        {
+            return null;
+        }
+
+        foreach (var mount in items.EnumerateArray())
+        {
+            if (mount.ValueKind == JsonValueKind.Object && ((JsonElement?)mount).String("mountPath") == SidecarsNames.ServiceAccountDirectory
+                && ((JsonElement?)mount).String("name") is { Length: > 0 } volume)
+            {
+                return volume;
+            }
+        }
+
+        return null;
     }
 
     private sealed record Owner(string Name, bool Known, string Source);
@@ -568,5 +635,8 @@ internal sealed class PodMutation
         public ArrayEdit Env { get; } = env;
 
         public ArrayEdit Mounts { get; } = mounts;
+
+        /// <summary>The volume mounted at the service account token path, if any.</summary>
+        public string? ServiceAccountVolume { get; init; }
     }
 }

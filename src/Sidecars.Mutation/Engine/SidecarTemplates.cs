@@ -9,7 +9,17 @@ internal sealed record SidecarRequest(
     bool ExitWhenAppsDone,
     string NetworkId,
     IReadOnlyDictionary<string, string>? RequestOverrides,
-    IReadOnlyDictionary<string, string>? LimitOverrides);
+    IReadOnlyDictionary<string, string>? LimitOverrides)
+{
+    /// <summary>The token volume's mount path when the pod collects tokens; the pod-agent serves it.</summary>
+    public string? TokenDirectory { get; init; }
+
+    /// <summary>A pod-agent without identity (copy-token but no blessing): health, metrics and tokens only.</summary>
+    public bool TokensOnly { get; init; }
+
+    /// <summary>The pod's service account token mount, copied into the sidecars that watch their pod to exit.</summary>
+    public (string Volume, string MountPath)? ServiceAccount { get; init; }
+}
 
 /// <summary>Builds the injected containers and volumes as JSON (fresh nodes per call: patch values own their nodes).</summary>
 internal sealed class SidecarTemplates(InjectionOptions options, string agentImage)
@@ -20,37 +30,56 @@ internal sealed class SidecarTemplates(InjectionOptions options, string agentIma
 
     public JsonObject PodAgent(SidecarRequest request)
     {
-        var args = new JsonArray(
-            "pod-agent",
-            "--socket", SidecarsNames.SocketPath,
-            "--secret-file", SidecarsNames.SecretDirectory + "/" + SidecarsNames.SecretKey,
-            "--blessing", request.Blessing,
-            "--health-port", _agentHealthPort);
-        if (request.ExitWhenAppsDone)
-        {
-            args.Add("--exit-when-apps-done");
-        }
-
-        var container = new JsonObject
-        {
-            ["name"] = SidecarsNames.PodAgentContainer,
-            ["image"] = agentImage,
-            ["args"] = args,
-            ["env"] = CommonEnv(),
-            ["ports"] = new JsonArray(Port(SidecarsNames.PodAgentHealthPortName, SidecarsNames.PodAgentHealthPort)),
-            ["readinessProbe"] = HttpProbe("/readyz", SidecarsNames.PodAgentHealthPortName, options.Probes.FailureThreshold, options.Probes.PeriodSeconds),
-            ["resources"] = Resources(options.PodAgent, request),
-            ["securityContext"] = SecurityContext(),
-            ["volumeMounts"] = new JsonArray(
+        var args = request.TokensOnly
+            ? new JsonArray("pod-agent", "--tokens-only", "--health-port", _agentHealthPort)
+            : new JsonArray(
+                "pod-agent",
+                "--socket", SidecarsNames.SocketPath,
+                "--secret-file", SidecarsNames.SecretDirectory + "/" + SidecarsNames.SecretKey,
+                "--blessing", request.Blessing,
+                "--health-port", _agentHealthPort);
+        var mounts = request.TokensOnly
+            ? new JsonArray()
+            : new JsonArray(
                 SocketMount(),
                 new JsonObject
                 {
                     ["name"] = SidecarsNames.SecretVolume,
                     ["mountPath"] = SidecarsNames.SecretDirectory,
                     ["readOnly"] = true,
-                }),
+                });
+        if (request.TokenDirectory is { } tokens)
+        {
+            args.Add("--token-dir");
+            args.Add(tokens);
+            mounts.Add(TokenMount(tokens, readOnly: true));
+        }
+
+        var env = CommonEnv();
+        AddExitWhenAppsDone(request, args, env, mounts);
+        var container = new JsonObject
+        {
+            ["name"] = SidecarsNames.PodAgentContainer,
+            ["image"] = agentImage,
+            ["args"] = args,
+            ["env"] = env,
+            ["ports"] = new JsonArray(Port(SidecarsNames.PodAgentHealthPortName, SidecarsNames.PodAgentHealthPort)),
+            ["readinessProbe"] = HttpProbe("/readyz", SidecarsNames.PodAgentHealthPortName, options.Probes.FailureThreshold, options.Probes.PeriodSeconds),
+            ["resources"] = Resources(options.PodAgent, request),
+            ["securityContext"] = SecurityContext(),
+            ["volumeMounts"] = mounts,
         };
         AddLiveness(container, SidecarsNames.PodAgentHealthPortName);
+        if (request.TokensOnly)
+        {
+            // Without an identity there is nothing for the app containers to wait for: no startup ordering.
+            if (options.NativeSidecars)
+            {
+                container["restartPolicy"] = "Always";
+            }
+
+            return container;
+        }
 
         if (options.NativeSidecars)
         {
@@ -80,13 +109,10 @@ internal sealed class SidecarTemplates(InjectionOptions options, string agentIma
     public JsonObject Lightpeer(SidecarRequest request)
     {
         var args = new JsonArray("lightpeer", "--port", _lightpeerPort, "--health-port", _peerHealthPort);
-        if (request.ExitWhenAppsDone)
-        {
-            args.Add("--exit-when-apps-done");
-        }
-
         var env = CommonEnv();
         env.Add(Env("KLIGHT_NETWORK_ID", request.NetworkId));
+        var mounts = new JsonArray();
+        AddExitWhenAppsDone(request, args, env, mounts);
         var container = new JsonObject
         {
             ["name"] = SidecarsNames.LightpeerContainer,
@@ -100,6 +126,11 @@ internal sealed class SidecarTemplates(InjectionOptions options, string agentIma
             ["resources"] = Resources(options.Lightpeer, request),
             ["securityContext"] = SecurityContext(),
         };
+        if (mounts.Count > 0)
+        {
+            container["volumeMounts"] = mounts;
+        }
+
         AddLiveness(container, SidecarsNames.LightpeerHealthPortName);
         if (options.NativeSidecars)
         {
@@ -124,6 +155,24 @@ internal sealed class SidecarTemplates(InjectionOptions options, string agentIma
         },
     };
 
+    /// <summary>The shared token volume: memory-backed, small, written by the first app container.</summary>
+    public static JsonObject TokenVolume(string sizeLimit) => new()
+    {
+        ["name"] = SidecarsNames.TokenVolume,
+        ["emptyDir"] = new JsonObject { ["medium"] = "Memory", ["sizeLimit"] = sizeLimit },
+    };
+
+    public static JsonObject TokenMount(string directory, bool readOnly)
+    {
+        var mount = new JsonObject { ["name"] = SidecarsNames.TokenVolume, ["mountPath"] = directory };
+        if (readOnly)
+        {
+            mount["readOnly"] = true;
+        }
+
+        return mount;
+    }
+
     public static JsonObject SocketMount() => new()
     {
         ["name"] = SidecarsNames.SocketVolume,
@@ -131,6 +180,27 @@ internal sealed class SidecarTemplates(InjectionOptions options, string agentIma
     };
 
     public static JsonObject Env(string name, string value) => new() { ["name"] = name, ["value"] = value };
+
+    /// <summary>
+    /// A sidecar that exits when the apps finish watches its own pod, so it needs the service account token that the
+    /// ServiceAccount admission plugin mounted into the app containers only (it runs before webhooks).
+    /// </summary>
+    private static void AddExitWhenAppsDone(SidecarRequest request, JsonArray args, JsonArray env, JsonArray mounts)
+    {
+        if (!request.ExitWhenAppsDone)
+        {
+            return;
+        }
+
+        args.Add("--exit-when-apps-done");
+        if (request.ServiceAccount is not { } account)
+        {
+            return;
+        }
+
+        env.Add(Env(SidecarsNames.ServiceAccountDirectoryEnv, account.MountPath));
+        mounts.Add(new JsonObject { ["name"] = account.Volume, ["mountPath"] = account.MountPath, ["readOnly"] = true });
+    }
 
     private JsonArray CommonEnv()
     {

@@ -1,13 +1,9 @@
 using System.Globalization;
-using System.Net;
 using k8s;
 using k8s.Models;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Sidecars.LocalCluster;
 using Sidecars.Mutation;
-using Sidecars.Webhook.Registration;
-using Sidecars.Webhook.Tls;
+using Sidecars.Webhook.Embedded;
 
 namespace Sidecars.Webhook.Benchmarks;
 
@@ -23,61 +19,35 @@ internal static class ApiServerAdmissionBenchmark
     {
         await using var controlPlane = await LocalControlPlane.StartAsync(new LocalControlPlaneOptions(), cancellationToken);
         using var client = controlPlane.CreateClient();
-        var directory = Directory.CreateTempSubdirectory("sidecars-bench-apiserver-").FullName;
-        try
-        {
-            var authority = CertificateIssuer.CreateAuthority("bench-ca", DateTimeOffset.UtcNow.AddMinutes(-5), TimeSpan.FromDays(1));
-            var serving = CertificateIssuer.IssueServing(authority, ["localhost"], [IPAddress.Loopback], DateTimeOffset.UtcNow.AddMinutes(-5), TimeSpan.FromHours(2));
-            await File.WriteAllTextAsync(Path.Combine(directory, "tls.crt"), serving.CertificatePem, cancellationToken);
-            await File.WriteAllTextAsync(Path.Combine(directory, "tls.key"), serving.KeyPem, cancellationToken);
-            var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Benchmark" });
-            builder.Logging.ClearProviders();
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        await using var webhook = await EmbeddedWebhook.StartAsync(
+            controlPlane.KubeconfigPath,
+            new Dictionary<string, string?>
             {
-                ["Kubernetes:Kubeconfig"] = controlPlane.KubeconfigPath,
-                ["Webhook:Address"] = "127.0.0.1",
-                ["Webhook:Port"] = "0",
-                ["Webhook:MetricsPort"] = "0",
-                ["Webhook:Namespace"] = "kube-system",
-                ["Webhook:CertificateFile"] = Path.Combine(directory, "tls.crt"),
-                ["Webhook:KeyFile"] = Path.Combine(directory, "tls.key"),
-                ["Webhook:Repair:Enabled"] = "false",
                 ["Injection:Registry"] = "registry.bench/team",
                 ["Injection:ImagePullSecret"] = "regcred",
                 ["Injection:ClusterAgentAddress"] = "http://127.0.0.1:1",
-            });
-            builder.AddSidecarsWebhook();
-            await using var webhook = builder.Build();
-            webhook.MapSidecarsWebhook();
-            await webhook.StartAsync(cancellationToken);
-            var address = webhook.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            await client.AdmissionregistrationV1.CreateMutatingWebhookConfigurationAsync(
-                WebhookConfigurationFactory.ForUrl("sidecars-webhook", new Uri(address), authority.CertificatePem), cancellationToken: cancellationToken);
-
-            var ns = "bench";
-            await controlPlane.CreateNamespaceAsync(ns, new Dictionary<string, string> { [SidecarsLabels.NamespaceInjection] = SidecarsLabels.NamespaceInjectionEnabled }, cancellationToken);
-            var started = System.Diagnostics.Stopwatch.StartNew();
-            for (var i = 0; i < pods; i++)
-            {
-                await client.CoreV1.CreateNamespacedPodAsync(TypicalPod(i), ns, dryRun: "All", cancellationToken: cancellationToken);
-            }
-
-            var elapsed = started.Elapsed;
-            var text = await client.HttpClient.GetStringAsync(new Uri(controlPlane.ApiServerUrl + "/metrics"), cancellationToken);
-            var (count, sum, buckets) = Parse(text, "pods.sidecars-webhook.sidecars.io");
-            Console.WriteLine($"{pods} pod creates (server-side dry run) through kube-apiserver {controlPlane.ApiServerUrl} with the webhook registered, {elapsed.TotalSeconds:F1} s");
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Metric} (type=admit, operation=CREATE): count {count}, mean {1000 * sum / Math.Max(count, 1):F2} ms"));
-            foreach (var (le, cumulative) in buckets)
-            {
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  <= {le * 1000,7:F0} ms: {100.0 * cumulative / Math.Max(count, 1),6:F1} %"));
-            }
-
-            return count >= pods ? 0 : 1;
-        }
-        finally
+            },
+            cancellationToken);
+        await webhook.RegisterAsync(client, "sidecars-webhook", cancellationToken: cancellationToken);
+        var ns = "bench";
+        await controlPlane.CreateNamespaceAsync(ns, new Dictionary<string, string> { [SidecarsLabels.NamespaceInjection] = SidecarsLabels.NamespaceInjectionEnabled }, cancellationToken);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 0; i < pods; i++)
         {
-            Directory.Delete(directory, true);
+            await client.CoreV1.CreateNamespacedPodAsync(TypicalPod(i), ns, dryRun: "All", cancellationToken: cancellationToken);
         }
+
+        var elapsed = started.Elapsed;
+        var text = await client.HttpClient.GetStringAsync(new Uri(controlPlane.ApiServerUrl + "/metrics"), cancellationToken);
+        var (count, sum, buckets) = Parse(text, "pods.sidecars-webhook.sidecars.io");
+        Console.WriteLine($"{pods} pod creates (server-side dry run) through kube-apiserver {controlPlane.ApiServerUrl} with the webhook registered, {elapsed.TotalSeconds:F1} s");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Metric} (type=admit, operation=CREATE): count {count}, mean {1000 * sum / Math.Max(count, 1):F2} ms"));
+        foreach (var (le, cumulative) in buckets)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  <= {le * 1000,7:F0} ms: {100.0 * cumulative / Math.Max(count, 1),6:F1} %"));
+        }
+
+        return count >= pods ? 0 : 1;
     }
 
     private static V1Pod TypicalPod(int i) => new()

@@ -1,18 +1,10 @@
-using System.Net;
 using k8s;
 using k8s.Models;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Sidecars.Kubernetes;
 using Sidecars.LocalCluster;
 using Sidecars.Mutation;
 using Sidecars.Webhook;
-using Sidecars.Webhook.Registration;
-using Sidecars.Webhook.Tls;
+using Sidecars.Webhook.Embedded;
 
 namespace Sidecars.Cli.Demo;
 
@@ -32,82 +24,49 @@ internal sealed class DemoRunner(TextWriter output)
         using var client = controlPlane.CreateClient();
         output.WriteLine($"  apiserver {controlPlane.ApiServerUrl}, kubeconfig {controlPlane.KubeconfigPath}");
 
-        var tls = Directory.CreateTempSubdirectory("sidecars-demo-tls-").FullName;
-        try
+        await using var webhook = await EmbeddedWebhook.StartAsync(
+            controlPlane.KubeconfigPath,
+            new Dictionary<string, string?>
+            {
+                ["Injection:Registry"] = "registry.demo.local/team",
+                ["Injection:ImagePullSecret"] = "regcred",
+                ["Injection:ClusterAgentAddress"] = "http://127.0.0.1:8081",
+            },
+            cancellationToken);
+        await webhook.RegisterAsync(client, "sidecars-webhook", cancellationToken: cancellationToken);
+        output.WriteLine($"Webhook serving {webhook.Address}mutate, registered as MutatingWebhookConfiguration sidecars-webhook");
+        await PrepareNamespaceAsync(controlPlane, client, cancellationToken);
+        var manifest = DemoManifest.Read();
+        output.WriteLine($"kubectl apply (as {User}) into namespace {Namespace}: Deployment fortuned (2 replicas), Pod jupyter, Pod untouched (opted out)");
+        await controlPlane.KubectlAsync(["apply", "-n", Namespace, "-f", "-"], user: User, stdin: manifest, ct: cancellationToken);
+
+        await using var informers = new SharedInformerFactory(client, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+        await WaitAvailableAsync(informers.Deployments(Namespace, null), "fortuned", cancellationToken);
+        output.WriteLine("Deployment fortuned is Available (pods Running and Ready through the simulated kubelet)");
+        output.WriteLine();
+
+        var applied = DemoManifest.AppliedSpecs(manifest);
+        var pods = await client.CoreV1.ListNamespacedPodAsync(Namespace, cancellationToken: cancellationToken);
+        foreach (var pod in pods.Items.OrderBy(p => p.Metadata.Name, StringComparer.Ordinal))
         {
-            var authority = CertificateIssuer.CreateAuthority("sidecars-demo-ca", DateTimeOffset.UtcNow.AddMinutes(-5), TimeSpan.FromDays(1));
-            var serving = CertificateIssuer.IssueServing(authority, ["localhost"], [IPAddress.Loopback], DateTimeOffset.UtcNow.AddMinutes(-5), TimeSpan.FromHours(24));
-            await File.WriteAllTextAsync(Path.Combine(tls, "tls.crt"), serving.CertificatePem, cancellationToken);
-            await File.WriteAllTextAsync(Path.Combine(tls, "tls.key"), serving.KeyPem, cancellationToken);
+            var spec = pod.Metadata.OwnerReferences?.Any(o => o.Kind == "ReplicaSet") == true ? applied["fortuned"] : applied[pod.Metadata.Name];
+            var changes = PodChangeReport.Describe(spec, pod);
+            var owner = pod.Metadata.Labels is { } labels && labels.TryGetValue(SidecarsLabels.Owner, out var o) ? o : "(none)";
+            output.WriteLine($"pod {Namespace}/{pod.Metadata.Name}  ip {pod.Status?.PodIP ?? "-"}  ready {pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true}  owner {owner}");
+            foreach (var line in changes.DefaultIfEmpty("  (unchanged)"))
+            {
+                output.WriteLine("  " + line.TrimStart());
+            }
+        }
 
-            await using var webhook = await StartWebhookAsync(controlPlane, tls, cancellationToken);
-            var address = webhook.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            await client.AdmissionregistrationV1.CreateMutatingWebhookConfigurationAsync(
-                WebhookConfigurationFactory.ForUrl("sidecars-webhook", new Uri(address), authority.CertificatePem), cancellationToken: cancellationToken);
-            output.WriteLine($"Webhook serving {address}{WebhookHostingExtensions.MutatePath}, registered as MutatingWebhookConfiguration sidecars-webhook");
-
-            await PrepareNamespaceAsync(controlPlane, client, cancellationToken);
-            var manifest = DemoManifest.Read();
-            output.WriteLine($"kubectl apply (as {User}) into namespace {Namespace}: Deployment fortuned (2 replicas), Pod jupyter, Pod untouched (opted out)");
-            await controlPlane.KubectlAsync(["apply", "-n", Namespace, "-f", "-"], user: User, stdin: manifest, ct: cancellationToken);
-
-            await using var informers = new SharedInformerFactory(client, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
-            await WaitAvailableAsync(informers.Deployments(Namespace, null), "fortuned", cancellationToken);
-            output.WriteLine("Deployment fortuned is Available (pods Running and Ready through the simulated kubelet)");
+        if (keep)
+        {
             output.WriteLine();
-
-            var applied = DemoManifest.AppliedSpecs(manifest);
-            var pods = await client.CoreV1.ListNamespacedPodAsync(Namespace, cancellationToken: cancellationToken);
-            foreach (var pod in pods.Items.OrderBy(p => p.Metadata.Name, StringComparer.Ordinal))
-            {
-                var spec = pod.Metadata.OwnerReferences?.Any(o => o.Kind == "ReplicaSet") == true ? applied["fortuned"] : applied[pod.Metadata.Name];
-                var changes = PodChangeReport.Describe(spec, pod);
-                var owner = pod.Metadata.Labels is { } labels && labels.TryGetValue(SidecarsLabels.Owner, out var o) ? o : "(none)";
-                output.WriteLine($"pod {Namespace}/{pod.Metadata.Name}  ip {pod.Status?.PodIP ?? "-"}  ready {pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true}  owner {owner}");
-                foreach (var line in changes.DefaultIfEmpty("  (unchanged)"))
-                {
-                    output.WriteLine("  " + line.TrimStart());
-                }
-            }
-
-            if (keep)
-            {
-                output.WriteLine();
-                output.WriteLine($"Running until Ctrl+C. Try: kubectl --kubeconfig {controlPlane.KubeconfigFor(User)} get pods -n {Namespace} --show-labels");
-                await Task.Delay(Timeout.Infinite, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
-            }
-
-            return 0;
+            output.WriteLine($"Running until Ctrl+C. Try: kubectl --kubeconfig {controlPlane.KubeconfigFor(User)} get pods -n {Namespace} --show-labels");
+            await Task.Delay(Timeout.Infinite, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
         }
-        finally
-        {
-            Directory.Delete(tls, true);
-        }
-    }
 
-    private static async Task<WebApplication> StartWebhookAsync(LocalControlPlane controlPlane, string tls, CancellationToken cancellationToken)
-    {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Demo" });
-        builder.Logging.ClearProviders();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Kubernetes:Kubeconfig"] = controlPlane.KubeconfigPath,
-            ["Webhook:Address"] = "127.0.0.1",
-            ["Webhook:Port"] = "0",
-            ["Webhook:MetricsPort"] = "0",
-            ["Webhook:Namespace"] = "kube-system",
-            ["Webhook:CertificateFile"] = Path.Combine(tls, "tls.crt"),
-            ["Webhook:KeyFile"] = Path.Combine(tls, "tls.key"),
-            ["Webhook:Repair:Enabled"] = "false",
-            ["Injection:Registry"] = "registry.demo.local/team",
-            ["Injection:ImagePullSecret"] = "regcred",
-            ["Injection:ClusterAgentAddress"] = "http://127.0.0.1:8081",
-        });
-        builder.AddSidecarsWebhook();
-        var app = builder.Build();
-        app.MapSidecarsWebhook();
-        await app.StartAsync(cancellationToken);
-        return app;
+        return 0;
     }
 
     private static async Task PrepareNamespaceAsync(LocalControlPlane controlPlane, IKubernetes client, CancellationToken cancellationToken)

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Logging;
+using Sidecars.AgentLifecycle;
+
 namespace Sidecars.Lightpeer;
 
 /// <summary>Entry point of the agent's <c>lightpeer</c> role.</summary>
@@ -15,15 +18,31 @@ public static class LightpeerCommand
             await Console.Error.WriteLineAsync($"lightpeer: {e.Message}");
             await Console.Error.WriteLineAsync(
                 "usage: sidecars-agent lightpeer [--address IP (default $POD_IP)] [--port 9081] [--health-port 9091] " +
-                "[--check-interval 5] [--call-timeout 2] [--failure-threshold 2] [--forget-for 60]");
+                "[--check-interval 5] [--call-timeout 2] [--failure-threshold 2] [--forget-for 60] [--exit-when-apps-done]");
             return 2;
+        }
+
+        AppsDoneSettings? appsDone = null;
+        try
+        {
+            appsDone = options.ExitWhenAppsDone ? AppsDoneSettings.FromEnvironment(Environment.GetEnvironmentVariable) : null;
+        }
+        catch (FormatException e)
+        {
+            // Not fatal: exiting early would fail the Job's pod although its apps may succeed.
+            await Console.Error.WriteLineAsync($"lightpeer: {e.Message}; running until stopped");
         }
 
         try
         {
             await using var server = await LightpeerServer.StartAsync(options, cancellationToken);
             await Console.Out.WriteLineAsync($"lightpeer listening on {server.Address} (health on port {options.HealthPort})");
-            await Task.Delay(Timeout.Infinite, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            await using (appsDone is null ? null : AppsDoneMonitor.Start(appsDone, lifetime, server.Loggers.CreateLogger("Sidecars.Lightpeer")))
+            {
+                await Task.Delay(Timeout.Infinite, lifetime.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+
             return 0;
         }
         catch (IOException e)

@@ -25,6 +25,9 @@ public sealed class LightpeerOptions
     /// <summary>How long a dropped or forgotten peer is kept out of gossip.</summary>
     public TimeSpan ForgetFor { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>Exit 0 once the pod's app containers have finished (<c>--exit-when-apps-done</c>, legacy Job pods).</summary>
+    public bool ExitWhenAppsDone { get; set; }
+
     public string SelfAddress => Address.Contains(':', StringComparison.Ordinal)
         ? $"[{Address}]:{Port.ToString(CultureInfo.InvariantCulture)}"
         : $"{Address}:{Port.ToString(CultureInfo.InvariantCulture)}";
@@ -55,6 +58,7 @@ public sealed class LightpeerOptions
                 case "--call-timeout": options.CallTimeout = Seconds(name, Value()); break;
                 case "--failure-threshold": options.FailureThreshold = Int(name, Value()); break;
                 case "--forget-for": options.ForgetFor = Seconds(name, Value()); break;
+                case "--exit-when-apps-done": options.ExitWhenAppsDone = true; break;
                 default: throw new FormatException($"unknown option {name}");
             }
         }

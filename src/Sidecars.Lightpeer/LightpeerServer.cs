@@ -27,6 +27,9 @@ public sealed class LightpeerServer : IAsyncDisposable
 
     public string Address => Node.Self;
 
+    /// <summary>The host's logger factory, for the role's own components.</summary>
+    public ILoggerFactory Loggers => _app.Services.GetRequiredService<ILoggerFactory>();
+
     public static async Task<LightpeerServer> StartAsync(
         LightpeerOptions options, CancellationToken cancellationToken, Action<ILoggingBuilder>? logging = null)
     {

@@ -2,7 +2,10 @@ using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Prometheus;
+using Sidecars.AgentLifecycle;
 using Sidecars.Contracts.V1;
+using Sidecars.PodAgent.Lifecycle;
+using Sidecars.PodAgent.Tokens;
 
 namespace Sidecars.PodAgent;
 
@@ -27,12 +30,20 @@ public static class PodAgentCommand
             return ExitUsage;
         }
 
+        if (!PodAgentLifecycle.TryResolve(options!, environment, out var appsDone, out problem))
+        {
+            // Not fatal: exiting early would fail the Job's pod although its apps may succeed.
+            await error.WriteLineAsync($"pod-agent: {problem}; running until stopped");
+        }
+
         return options!.WaitReady
             ? await WaitReadyAsync(options, error, cancellationToken)
-            : await ServeAsync(options, error, cancellationToken);
+            : options.TokensOnly
+                ? await TokensOnlyAgent.RunAsync(options, appsDone, error, cancellationToken)
+                : await ServeAsync(options, appsDone, error, cancellationToken);
     }
 
-    private static async Task<int> ServeAsync(PodAgentOptions options, TextWriter error, CancellationToken cancellationToken)
+    private static async Task<int> ServeAsync(PodAgentOptions options, AppsDoneSettings? appsDone, TextWriter error, CancellationToken cancellationToken)
     {
         var secret = await ReadSecretAsync(options.SecretFile, cancellationToken);
         if (secret is null)
@@ -64,7 +75,13 @@ public static class PodAgentCommand
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Sidecars.PodAgent");
         using var channel = ClusterAgentChannel.Create(options);
         var renewer = new BlessingRenewer(new Identity.IdentityClient(channel), holder, options, secret, TimeProvider.System, logger);
-        var outcome = await renewer.RunAsync(cancellationToken);
+        await using var tlsExport = TlsExporter.Start(options.TlsDirectory, holder, logger);
+        using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        RenewalOutcome outcome;
+        await using (PodAgentLifecycle.Start(appsDone, lifetime, logger))
+        {
+            outcome = await renewer.RunAsync(lifetime.Token);
+        }
 
         using (var grace = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
         {

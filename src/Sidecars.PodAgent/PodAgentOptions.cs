@@ -42,6 +42,21 @@ public sealed record PodAgentOptions
     /// <summary>How long <c>--wait-ready</c> waits (<c>--timeout</c>, seconds).</summary>
     public TimeSpan WaitTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>Accepted for forward compatibility; the agent currently runs until stopped (<c>--exit-when-apps-done</c>).</summary>
+    /// <summary>
+    /// Exit 0 once every app container of the pod has finished, so Jobs complete (<c>--exit-when-apps-done</c>); watches
+    /// the pod through the Kubernetes API (see <see cref="AgentLifecycle.AppsDoneSettings"/>).
+    /// </summary>
     public bool ExitWhenAppsDone { get; init; }
+
+    /// <summary>Opt-in export of the TLS material (chain, key, roots) into this directory (<c>--tls-dir</c>, SIDECARS_TLS_DIR).</summary>
+    public string? TlsDirectory { get; init; }
+
+    /// <summary>Directory of the shared token volume served as <c>GET /token/{key}</c> (<c>--token-dir</c>, SIDECARS_TOKEN_DIR).</summary>
+    public string? TokenDirectory { get; init; }
+
+    /// <summary>Largest token served; a larger one answers 413 (<c>--token-byte-limit</c>).</summary>
+    public int TokenByteLimit { get; init; } = 64 * 1024;
+
+    /// <summary>Serve only health, metrics and tokens: no secret, blessing or socket (<c>--tokens-only</c>).</summary>
+    public bool TokensOnly { get; init; }
 }

@@ -19,10 +19,14 @@ public static class PodAgentOptionsParser
           --renew-at F             renew after this fraction of the lifetime (default 0.667)
           --wait-ready             wait until the socket serves blessings, then exit 0
           --timeout SECONDS        how long --wait-ready waits (default 60)
-          --exit-when-apps-done    accepted; the agent runs until stopped
+          --tls-dir PATH           also write tls.crt, tls.key, ca.crt there after each issuance (SIDECARS_TLS_DIR)
+          --exit-when-apps-done    exit 0 once the pod's app containers have finished (watches the pod; Jobs)
+          --token-dir PATH         serve the token files there as GET /token/<key> (SIDECARS_TOKEN_DIR)
+          --token-byte-limit N     largest token served (default 65536)
+          --tokens-only            serve only health, metrics and tokens (no secret or blessing)
         """;
 
-    private static readonly HashSet<string> Flags = ["allow-insecure", "wait-ready", "exit-when-apps-done"];
+    private static readonly HashSet<string> Flags = ["allow-insecure", "wait-ready", "exit-when-apps-done", "tokens-only"];
 
     public static bool TryParse(IReadOnlyList<string> args, Func<string, string?> environment, out PodAgentOptions? options, out string? error)
     {
@@ -68,6 +72,8 @@ public static class PodAgentOptionsParser
         var known = new HashSet<string>(Flags, StringComparer.Ordinal)
         {
             "socket", "secret-file", "blessing", "cluster-agent", "cluster-agent-ca", "pod-name", "pod-ip", "health-port", "renew-at", "timeout",
+            "tls-dir",
+            "token-dir", "token-byte-limit",
         };
         if (values.Keys.FirstOrDefault(k => !known.Contains(k)) is { } unknown)
         {
@@ -92,9 +98,10 @@ public static class PodAgentOptionsParser
 
         if (!TryInt(Get("health-port", null), 9090, 0, 65535, out var healthPort)
             || !TryDouble(Get("renew-at", null), 2.0 / 3.0, out var renewAt) || renewAt is <= 0.05 or >= 0.95
-            || !TryInt(Get("timeout", null), 60, 1, 86400, out var timeout))
+            || !TryInt(Get("timeout", null), 60, 1, 86400, out var timeout)
+            || !TryInt(Get("token-byte-limit", null), 64 * 1024, 1, 16 * 1024 * 1024, out var tokenByteLimit))
         {
-            error = "--health-port must be 0-65535, --renew-at between 0.05 and 0.95, --timeout 1-86400 seconds";
+            error = "--health-port must be 0-65535, --renew-at between 0.05 and 0.95, --timeout 1-86400 seconds, --token-byte-limit 1-16777216";
             return false;
         }
 
@@ -113,9 +120,13 @@ public static class PodAgentOptionsParser
             WaitReady = IsTrue(Get("wait-ready", null)),
             WaitTimeout = TimeSpan.FromSeconds(timeout),
             ExitWhenAppsDone = IsTrue(Get("exit-when-apps-done", null)),
+            TlsDirectory = Get("tls-dir", "SIDECARS_TLS_DIR"),
+            TokenDirectory = Get("token-dir", "SIDECARS_TOKEN_DIR"),
+            TokenByteLimit = tokenByteLimit,
+            TokensOnly = IsTrue(Get("tokens-only", null)),
         };
 
-        if (!options.WaitReady)
+        if (!options.WaitReady && !options.TokensOnly)
         {
             if (options.ClusterAgent is null)
             {

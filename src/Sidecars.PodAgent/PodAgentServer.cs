@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Prometheus;
+using Sidecars.PodAgent.Tokens;
 
 namespace Sidecars.PodAgent;
 
@@ -20,7 +21,11 @@ internal static class PodAgentServer
         builder.Logging.AddFilter("Grpc", LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.ListenUnixSocket(options.Socket, listen => listen.Protocols = HttpProtocols.Http2);
+            if (!options.TokensOnly)
+            {
+                kestrel.Listen(UnixSocketPath.EndPointFor(options.Socket), listen => listen.Protocols = HttpProtocols.Http2);
+            }
+
             if (options.HealthPort > 0)
             {
                 kestrel.Listen(IPAddress.Parse(options.PodIp), options.HealthPort, listen => listen.Protocols = HttpProtocols.Http1);
@@ -34,7 +39,7 @@ internal static class PodAgentServer
         app.MapGet("/healthz", (RequestDelegate)(context => context.Response.WriteAsync("ok", context.RequestAborted)));
         app.MapGet("/readyz", (RequestDelegate)(context =>
         {
-            if (holder.IsValid)
+            if (options.TokensOnly || holder.IsValid)
             {
                 return context.Response.WriteAsync("ready", context.RequestAborted);
             }
@@ -42,6 +47,7 @@ internal static class PodAgentServer
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             return context.Response.WriteAsync("no valid blessing", context.RequestAborted);
         }));
+        app.MapTokens(options.TokenDirectory, options.TokenByteLimit);
         app.MapMetrics("/metrics");
         return app;
     }

@@ -81,6 +81,12 @@ public sealed class InjectionOptions
         "system:serviceaccount:kube-system:replication-controller",
     ];
 
+    /// <summary>
+    /// Users that create pods on behalf of a person named in the pod's <see cref="SidecarsAnnotations.User"/>
+    /// annotation (the cluster agent's user-pods API); from anyone else that annotation is not trusted.
+    /// </summary>
+    public string[] TrustedDelegates { get; set; } = ["system:serviceaccount:sidecars-system:sidecars-cluster-agent"];
+
     /// <summary>Resources of the pod-agent container.</summary>
     public SidecarResources PodAgent { get; set; } = new();
 

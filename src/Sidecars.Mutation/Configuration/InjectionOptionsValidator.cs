@@ -59,6 +59,11 @@ public sealed class InjectionOptionsValidator : IValidateOptions<InjectionOption
             failures.Add($"{prefix}TrustedControllers must not contain empty names");
         }
 
+        if (options.TrustedDelegates.Any(string.IsNullOrWhiteSpace))
+        {
+            failures.Add($"{prefix}TrustedDelegates must not contain empty names");
+        }
+
         var probeFailures = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
         System.ComponentModel.DataAnnotations.Validator.TryValidateObject(
             options.Probes, new System.ComponentModel.DataAnnotations.ValidationContext(options.Probes), probeFailures, validateAllProperties: true);

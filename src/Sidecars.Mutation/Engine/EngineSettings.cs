@@ -12,6 +12,7 @@ internal sealed class EngineSettings
         AgentImage = ImageReferences.Rewrite(options.AgentImage, Registry) ?? options.AgentImage;
         ExcludedNamespaces = new HashSet<string>(options.ExcludedNamespaces.Concat(AlwaysExcluded), StringComparer.Ordinal);
         TrustedControllers = new HashSet<string>(options.TrustedControllers, StringComparer.Ordinal);
+        TrustedDelegates = new HashSet<string>(options.TrustedDelegates, StringComparer.Ordinal);
         Templates = new SidecarTemplates(options, AgentImage);
     }
 
@@ -26,6 +27,8 @@ internal sealed class EngineSettings
     public HashSet<string> ExcludedNamespaces { get; }
 
     public HashSet<string> TrustedControllers { get; }
+
+    public HashSet<string> TrustedDelegates { get; }
 
     public SidecarTemplates Templates { get; }
 }

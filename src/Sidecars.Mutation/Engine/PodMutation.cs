@@ -136,6 +136,11 @@ internal sealed partial class PodMutation
             return new Owner(OwnerNames.Unknown, Known: false, $"{user} created the pod without a {SidecarsAnnotations.CreatedBy} stamp");
         }
 
+        if (_settings.TrustedDelegates.Contains(user) && _annotations.Get(SidecarsAnnotations.User) is { Length: > 0 } onBehalfOf)
+        {
+            return new Owner(onBehalfOf, Known: true, $"from the {SidecarsAnnotations.User} annotation; created by {user} on that user's behalf");
+        }
+
         if (string.IsNullOrWhiteSpace(user))
         {
             _decision.Warn("owner unknown: the request has no user name");

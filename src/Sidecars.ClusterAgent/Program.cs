@@ -6,6 +6,7 @@ builder.Services.AddGrpcReflection();
 builder.Services.AddGrpcHealthChecks();
 builder.Services.AddHealthChecks();
 // Capability registrations (one line each).
+builder.AddSidecarsIdentity();
 builder.AddSidecarsClusters();
 builder.AddSidecarsNetworks();
 builder.AddSidecarsUserPods();
@@ -18,6 +19,7 @@ app.MapHealthChecks("/healthz");
 app.MapHealthChecks("/readyz");
 app.MapMetrics();
 // Capability endpoints (one line each).
+app.MapSidecarsIdentity();
 app.MapSidecarsClusters();
 app.MapSidecarsNetworks();
 app.MapSidecarsUserPods();

@@ -16,6 +16,7 @@ public static class ClustersHostingExtensions
     public static WebApplicationBuilder AddSidecarsClusters(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        if (!builder.Services.KubernetesAvailableFor(builder.Configuration, "clusters")) return builder;
         builder.Services.AddOptions<ClustersOptions>()
             .Bind(builder.Configuration.GetSection(ClustersOptions.Section))
             .ValidateDataAnnotations()
@@ -32,6 +33,7 @@ public static class ClustersHostingExtensions
     public static WebApplication MapSidecarsClusters(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        if (!KubernetesAvailability.IsEnabled(app.Services, "clusters")) return app;
         app.MapGrpcService<ClustersGrpcService>().RequireAdmin(app);
         return app;
     }

@@ -5,11 +5,13 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sidecars.Identity.Admin;
 using Sidecars.Identity.Service;
 using Sidecars.Identity;
 using Sidecars.Identity.Store;
+using Sidecars.Kubernetes;
 
 // In the hosting namespace so hosts register the capability with one line and no using.
 namespace Microsoft.AspNetCore.Builder;
@@ -28,30 +30,35 @@ public static class IdentityHostingExtensions
             .Bind(builder.Configuration.GetSection(IdentityOptions.Section))
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<IdentityOptions>, IdentityOptionsValidator>();
-        services.TryAddSingleton(TimeProvider.System);
 
-        services.TryAddSingleton<IKubernetes>(provider =>
+        // Without a cluster only the file store and admin client certificates are possible; with one, the shared
+        // client (Sidecars:Kubernetes) serves the Secrets store and TokenReview.
+        var kubernetes = KubernetesAvailability.IsConfigured(builder.Configuration);
+        services.AddSingleton<IValidateOptions<IdentityOptions>>(new IdentityOptionsValidator(kubernetes));
+        services.TryAddSingleton(TimeProvider.System);
+        if (kubernetes)
         {
-            var options = provider.GetRequiredService<IOptions<IdentityOptions>>().Value;
-            var configuration = !string.IsNullOrEmpty(options.Kubeconfig)
-                ? KubernetesClientConfiguration.BuildConfigFromConfigFile(options.Kubeconfig)
-                : KubernetesClientConfiguration.IsInCluster()
-                    ? KubernetesClientConfiguration.InClusterConfig()
-                    : KubernetesClientConfiguration.BuildDefaultConfig();
-            return new Kubernetes(configuration);
-        });
+            services.AddSidecarsKubernetes(builder.Configuration);
+            services.AddSingleton<ITokenReviewer>(provider => new KubernetesTokenReviewer(provider.GetRequiredService<IKubernetes>()));
+        }
+
         services.AddSingleton<IIdentityStore>(provider =>
         {
             var options = provider.GetRequiredService<IOptions<IdentityOptions>>().Value;
             var kind = options.Store == IdentityStoreKind.Auto
                 ? (KubernetesClientConfiguration.IsInCluster() ? IdentityStoreKind.Kubernetes : IdentityStoreKind.File)
                 : options.Store;
-            return kind == IdentityStoreKind.Kubernetes
-                ? new KubernetesIdentityStore(provider.GetRequiredService<IKubernetes>(), options.Namespace)
-                : new FileIdentityStore(options.FilePath);
+            var logger = provider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(IdentityHostingExtensions).FullName!);
+            if (kind == IdentityStoreKind.Kubernetes)
+            {
+                IdentityLog.StoreInKubernetes(logger, options.Namespace);
+                return new KubernetesIdentityStore(provider.GetRequiredService<IKubernetes>(), options.Namespace);
+            }
+
+            var store = new FileIdentityStore(options.FilePath);
+            IdentityLog.StoreInFile(logger, store.FilePath);
+            return store;
         });
-        services.AddSingleton<ITokenReviewer>(provider => new KubernetesTokenReviewer(provider.GetRequiredService<IKubernetes>()));
         services.AddSingleton<ClusterIdentity>();
         services.AddSingleton<SeekFailureLimiter>();
         services.AddSingleton<AdminCertificateAuthorities>();

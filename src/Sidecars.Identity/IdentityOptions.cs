@@ -26,15 +26,15 @@ public sealed class IdentityOptions
 
     public IdentityStoreKind Store { get; set; } = IdentityStoreKind.Auto;
 
-    /// <summary>The file store's JSON file.</summary>
+    /// <summary>
+    /// The file store's JSON file (relative to the working directory). The Kubernetes store and TokenReview use the
+    /// shared client of <c>Sidecars:Kubernetes</c>.
+    /// </summary>
     public string FilePath { get; set; } = "data/sidecars-identity.json";
 
     /// <summary>Namespace of the Secrets of the Kubernetes store.</summary>
     [RegularExpression("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
     public string Namespace { get; set; } = "sidecars-system";
-
-    /// <summary>Kubeconfig for the Kubernetes store and TokenReview; empty means in-cluster or the default kubeconfig.</summary>
-    public string? Kubeconfig { get; set; }
 
     /// <summary>PEM file of the CA(s) whose client certificates are admins.</summary>
     public string? AdminClientCaFile { get; set; }

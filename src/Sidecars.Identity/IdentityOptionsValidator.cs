@@ -5,11 +5,22 @@ using Microsoft.Extensions.Options;
 namespace Sidecars.Identity;
 
 /// <summary>Rules spanning fields of <see cref="IdentityOptions"/>.</summary>
-internal sealed class IdentityOptionsValidator : IValidateOptions<IdentityOptions>
+/// <param name="kubernetesConfigured">Whether a cluster can be reached (<c>KubernetesAvailability.IsConfigured</c>).</param>
+internal sealed class IdentityOptionsValidator(bool kubernetesConfigured) : IValidateOptions<IdentityOptions>
 {
     public ValidateOptionsResult Validate(string? name, IdentityOptions options)
     {
         var failures = new List<string>();
+        if (!kubernetesConfigured && options.Store == IdentityStoreKind.Kubernetes)
+        {
+            failures.Add($"{IdentityOptions.Section}:Store is Kubernetes but no cluster is configured (Sidecars:Kubernetes:KubeconfigPath, KUBECONFIG or in-cluster)");
+        }
+
+        if (!kubernetesConfigured && options.TokenReview)
+        {
+            failures.Add($"{IdentityOptions.Section}:TokenReview needs a cluster, and none is configured");
+        }
+
         if (options.Store == IdentityStoreKind.File && string.IsNullOrWhiteSpace(options.FilePath))
         {
             failures.Add($"{IdentityOptions.Section}:FilePath is required for the file store");

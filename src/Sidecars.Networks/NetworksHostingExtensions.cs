@@ -14,6 +14,7 @@ public static class NetworksHostingExtensions
     public static WebApplicationBuilder AddSidecarsNetworks(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        if (!builder.Services.KubernetesAvailableFor(builder.Configuration, "networks")) return builder;
         builder.Services.AddOptions<NetworksOptions>()
             .Bind(builder.Configuration.GetSection(NetworksOptions.Section))
             .ValidateDataAnnotations()
@@ -30,6 +31,7 @@ public static class NetworksHostingExtensions
     public static WebApplication MapSidecarsNetworks(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        if (!KubernetesAvailability.IsEnabled(app.Services, "networks")) return app;
         var endpoints = app.MapGrpcService<NetworksGrpcService>();
         if (!app.Services.GetRequiredService<IOptions<NetworksOptions>>().Value.AllowUnauthenticatedAdminRpcs)
         {

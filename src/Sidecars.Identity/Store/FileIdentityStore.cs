@@ -21,6 +21,9 @@ public sealed class FileIdentityStore : IIdentityStore, IDisposable
         _path = Path.GetFullPath(path);
     }
 
+    /// <summary>The store's file (absolute).</summary>
+    public string FilePath => _path;
+
     public async Task<RootRecord?> GetRootAsync(CancellationToken cancellationToken)
     {
         await EnsureLoadedAsync(cancellationToken);

@@ -29,6 +29,7 @@ public static class UserPodsHostingExtensions
     public static IHostApplicationBuilder AddSidecarsUserPods(this IHostApplicationBuilder builder, Action<IConfigurationBuilder>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        if (!builder.Services.KubernetesAvailableFor(builder.Configuration, "user-pods")) return builder;
         var path = builder.Configuration["config"] ?? builder.Configuration[UserPodsConfiguration.ConfigFileEnvironmentVariable]
                    ?? Environment.GetEnvironmentVariable(UserPodsConfiguration.ConfigFileEnvironmentVariable);
         var configuration = UserPodsConfiguration.Build(path, configure);
@@ -62,7 +63,7 @@ public static class UserPodsHostingExtensions
         return builder;
     }
 
-    /// <summary>Serves the UserPods gRPC service and its HTTP/JSON routes (POST /create_pod, ...).</summary>
+    /// <summary>Serves the UserPods gRPC service and its HTTP/JSON routes (POST /create_pod, ...); an empty group when skipped.</summary>
     public static IEndpointConventionBuilder MapSidecarsUserPods(this IEndpointRouteBuilder endpoints) =>
-        endpoints.MapGrpcService<UserPodsGrpcService>();
+        KubernetesAvailability.IsEnabled(endpoints.ServiceProvider, "user-pods") ? endpoints.MapGrpcService<UserPodsGrpcService>() : endpoints.MapGroup("/");
 }

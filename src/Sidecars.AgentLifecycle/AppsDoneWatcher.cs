@@ -72,8 +72,10 @@ public sealed partial class AppsDoneWatcher : IDisposable
         var version = pod.Metadata?.ResourceVersion ?? "0";
         while (true)
         {
+            var events = 0;
             await foreach (var (type, changed, error) in _api.WatchAsync(version, cancellationToken))
             {
+                events++;
                 if (error is not null)
                 {
                     // 410: the version was compacted away; anything else: start over from a fresh read too.
@@ -90,6 +92,12 @@ public sealed partial class AppsDoneWatcher : IDisposable
                 {
                     return true;
                 }
+            }
+
+            if (events == 0)
+            {
+                // A watch normally lasts its timeout; one that closes at once must not become a busy loop.
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
             }
         }
     }

@@ -93,6 +93,10 @@ var ready = await PodAgentCommand.RunAsync(["--wait-ready", "--socket", socket, 
 var startToReady = started.Elapsed;
 if (ready != 0) throw new InvalidOperationException("agent did not become ready");
 Console.WriteLine($"Agent start-to-ready: {startToReady.TotalMilliseconds:0} ms ({(process is null ? "in-process" : agentBinary)})");
+if (process is not null)
+{
+    Console.WriteLine($"Agent RSS when ready (serving its socket with blessings, idle): {ProcStatus(process.Id)}");
+}
 
 using var socketChannel = PodAgentSocket.CreateChannel(socket);
 var podAgent = new PodAgent.PodAgentClient(socketChannel);
@@ -104,7 +108,7 @@ Console.WriteLine($"Sign over the socket: {signs / (double)seconds:0} calls/s, p
 if (process is not null)
 {
     process.Refresh();
-    Console.WriteLine($"Agent RSS after the run: {process.WorkingSet64 / 1048576.0:0.0} MiB (peak {process.PeakWorkingSet64 / 1048576.0:0.0} MiB)");
+    Console.WriteLine($"Agent RSS after the Sign load: {ProcStatus(process.Id)}");
     process.Kill();
     await process.WaitForExitAsync();
 }
@@ -118,6 +122,16 @@ else
 await app.StopAsync();
 Directory.Delete(dir, recursive: true);
 return 0;
+
+// VmRSS (resident now) and VmHWM (peak resident) of a process, from /proc/<pid>/status.
+static string ProcStatus(int pid)
+{
+    var fields = File.ReadAllLines($"/proc/{pid}/status")
+        .Select(line => line.Split(':', 2))
+        .Where(parts => parts.Length == 2 && parts[0] is "VmRSS" or "VmHWM")
+        .ToDictionary(parts => parts[0], parts => long.Parse(parts[1].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) / 1024.0);
+    return $"VmRSS {fields["VmRSS"]:0.0} MiB, VmHWM {fields["VmHWM"]:0.0} MiB";
+}
 
 static async Task<(long Count, List<double> LatenciesMs)> RunAsync(int concurrency, TimeSpan duration, Func<Task> call)
 {

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Identity figures: SeekBlessings issuances/s and p99, Sign calls/s over the socket, and the NativeAOT agent's
+# start-to-ready and resident memory. Prints the load average first: the machine may be shared.
+# usage: tests/Sidecars.Identity.Benchmarks/run.sh [seconds-per-phase]   (needs clang and zlib1g-dev for NativeAOT)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+seconds="${1:-5}"
+out="${SIDECARS_AOT_OUT:-${TMPDIR:-/tmp}/sidecars-agent-aot}"
+
+echo "== load: $(uptime)"
+compiler=()
+if ! command -v clang >/dev/null 2>&1 && command -v clang-14 >/dev/null 2>&1; then
+  compiler=(-p:CppCompilerAndLinker=clang-14)
+fi
+# A separate artifacts path keeps the AOT build out of agent/bin (where the tests look for the agent).
+dotnet publish agent/Sidecars.Agent.csproj -c Release -r linux-x64 -p:PublishAot=true "${compiler[@]}" \
+  --artifacts-path "$out" -nologo -v quiet
+agent="$out/publish/Sidecars.Agent/release_linux-x64/sidecars-agent"
+echo "== NativeAOT agent: $agent ($(du -h "$agent" | cut -f1))"
+dotnet build tests/Sidecars.Identity.Benchmarks -c Release -nologo -v quiet
+
+echo "== in-process agent"
+dotnet run -c Release --no-build --project tests/Sidecars.Identity.Benchmarks -- --seconds "$seconds"
+echo "== NativeAOT agent as a process"
+dotnet run -c Release --no-build --project tests/Sidecars.Identity.Benchmarks -- --seconds "$seconds" --agent "$agent"
+echo "== load: $(uptime)"

@@ -212,12 +212,12 @@ internal static class IdentityCommands
         return command;
     }
 
-    private static Kubernetes KubeClient() =>
+    private static k8s.Kubernetes KubeClient() =>
         new(KubernetesClientConfiguration.IsInCluster()
             ? KubernetesClientConfiguration.InClusterConfig()
             : KubernetesClientConfiguration.BuildConfigFromConfigFile(Environment.GetEnvironmentVariable("KUBECONFIG")));
 
-    private static async Task UpsertSecretAsync(Kubernetes kube, string @namespace, string name, string value, CancellationToken ct)
+    private static async Task UpsertSecretAsync(k8s.Kubernetes kube, string @namespace, string name, string value, CancellationToken ct)
     {
         var secret = new V1Secret
         {
@@ -240,7 +240,7 @@ internal static class IdentityCommands
         }
     }
 
-    private static async Task UpsertDeploymentAsync(Kubernetes kube, V1Deployment deployment, CancellationToken ct)
+    private static async Task UpsertDeploymentAsync(k8s.Kubernetes kube, V1Deployment deployment, CancellationToken ct)
     {
         try
         {
@@ -254,7 +254,7 @@ internal static class IdentityCommands
         }
     }
 
-    private static async Task WaitAvailableAsync(Kubernetes kube, string @namespace, string name, CancellationToken ct)
+    private static async Task WaitAvailableAsync(k8s.Kubernetes kube, string @namespace, string name, CancellationToken ct)
     {
         static bool Available(V1Deployment d) =>
             d.Status?.Conditions?.Any(c => c.Type == "Available" && c.Status == "True") == true

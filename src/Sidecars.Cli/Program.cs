@@ -2,6 +2,7 @@ using System.CommandLine;
 
 var root = new RootCommand("sidecarsctl: identity, networks and wiring for Kubernetes pods");
 // Command groups (one line each).
+Sidecars.Cli.Commands.ClusterCommands.AddTo(root);
 Sidecars.Cli.Commands.IdentityCommands.AddTo(root);
 Sidecars.Cli.Commands.InjectCommands.AddTo(root);
 Sidecars.Cli.Commands.DemoCommand.AddTo(root);

@@ -40,7 +40,7 @@ public static class LightpeerCommand
             using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             await using (appsDone is null ? null : AppsDoneMonitor.Start(appsDone, lifetime, server.Loggers.CreateLogger("Sidecars.Lightpeer")))
             {
-                await Task.Delay(Timeout.Infinite, lifetime.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+                await server.WaitForShutdownAsync(lifetime.Token);
             }
 
             return 0;

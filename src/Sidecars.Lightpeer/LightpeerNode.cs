@@ -20,6 +20,7 @@ public sealed partial class LightpeerNode : IDisposable
         _logger = logger;
         Peers = new PeerSet(options.SelfAddress, options.ForgetFor, time);
         _clients = new PeerClients(options.CallTimeout);
+        LightpeerMetrics.Peers.Set(0);
     }
 
     public PeerSet Peers { get; }

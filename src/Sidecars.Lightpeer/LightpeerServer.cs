@@ -39,7 +39,10 @@ public sealed class LightpeerServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         if (logging is null)
         {
-            builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+            // Per-request logs would cost more than the peer protocol itself.
+            builder.Logging.AddSimpleConsole(o => o.SingleLine = true)
+                .AddFilter("Microsoft", LogLevel.Warning)
+                .AddFilter("Grpc", LogLevel.Warning);
         }
         else
         {
@@ -73,6 +76,22 @@ public sealed class LightpeerServer : IAsyncDisposable
 
         await app.StartAsync(cancellationToken);
         return new LightpeerServer(app, app.Services.GetRequiredService<LightpeerNode>());
+    }
+
+    /// <summary>Completes when the caller cancels or the host is told to stop (SIGTERM, SIGINT).</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken)
+    {
+        var stopping = _app.Lifetime.ApplicationStopping;
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = stopping.Register(() => done.TrySetResult());
+        var second = cancellationToken.Register(() => done.TrySetResult());
+        return done.Task.ContinueWith(
+            _ =>
+            {
+                first.Dispose();
+                second.Dispose();
+            },
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     public async ValueTask DisposeAsync()

@@ -137,6 +137,9 @@ public sealed partial class NetworkController : BackgroundService
     private async Task JoinAsync(NetworkState network, LightpeerPod pod, long readySince, int attempt, CancellationToken ct)
     {
         JoinResult result;
+
+        // A pod that does not answer yet must not hold up the joins queued behind it.
+        var answering = await IsHealthyAsync(pod.Address!, ct);
         await network.Gate.WaitAsync(ct);
         try
         {
@@ -151,7 +154,9 @@ public sealed partial class NetworkController : BackgroundService
                 members = [.. network.Members];
             }
 
-            result = await MemberSelection.JoinThroughAsync(members, m => AttemptAsync(pod, m, ct));
+            result = answering
+                ? await MemberSelection.JoinThroughAsync(members, m => AttemptAsync(pod, m, ct))
+                : new JoinResult(JoinOutcome.PodUnreachable, null, []);
             foreach (var dead in result.Dropped)
             {
                 await RemoveAsync(network, dead, "unreachable", ct);
@@ -184,7 +189,6 @@ public sealed partial class NetworkController : BackgroundService
             network.Gate.Release();
         }
 
-        NetworkMetrics.JoinFailures.WithLabels("pod_unreachable").Inc();
         if (attempt >= _options.JoinAttempts)
         {
             lock (_lock)
@@ -199,7 +203,7 @@ public sealed partial class NetworkController : BackgroundService
 
         try
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(250 * (1 << Math.Min(attempt, 6))), _time, ct);
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 250 * (1 << Math.Min(attempt, 5)))), _time, ct);
             await JoinAsync(network, pod, readySince, attempt + 1, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -213,10 +217,17 @@ public sealed partial class NetworkController : BackgroundService
         try
         {
             var response = await _clients.Get(pod.Address!).JoinAsync(
-                new JoinRequest { Address = member.Address }, deadline: DateTime.UtcNow + (2 * _options.CallTimeout), cancellationToken: ct);
+                new JoinRequest { Address = member.Address }, deadline: DateTime.UtcNow + (3 * _options.CallTimeout), cancellationToken: ct);
             if (response.Joined)
             {
                 return JoinAttempt.Joined;
+            }
+
+            // Only drop the member when it does not answer us either; a slow exchange is retried, not punished.
+            if (await IsHealthyAsync(member, ct))
+            {
+                NetworkMetrics.JoinFailures.WithLabels("exchange_failed").Inc();
+                return JoinAttempt.PodUnreachable;
             }
 
             NetworkMetrics.JoinFailures.WithLabels("member_unreachable").Inc();
@@ -225,6 +236,7 @@ public sealed partial class NetworkController : BackgroundService
         }
         catch (RpcException e) when (!ct.IsCancellationRequested)
         {
+            NetworkMetrics.JoinFailures.WithLabels("pod_unreachable").Inc();
             Log.PodUnreachable(_logger, pod.Namespace, pod.Name, pod.Address!, e.Status.Detail);
             return JoinAttempt.PodUnreachable;
         }
@@ -329,13 +341,15 @@ public sealed partial class NetworkController : BackgroundService
         }
     }
 
-    private async Task<bool> IsHealthyAsync(NetworkMember member, CancellationToken ct)
+    private Task<bool> IsHealthyAsync(NetworkMember member, CancellationToken ct) => IsHealthyAsync(member.Address, ct);
+
+    private async Task<bool> IsHealthyAsync(string address, CancellationToken ct)
     {
         try
         {
-            var response = await _clients.Get(member.Address).HealthAsync(
+            var response = await _clients.Get(address).HealthAsync(
                 new HealthRequest(), deadline: DateTime.UtcNow + _options.CallTimeout, cancellationToken: ct);
-            return response.Self == member.Address;
+            return response.Self == address;
         }
         catch (RpcException)
         {

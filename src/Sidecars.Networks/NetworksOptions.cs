@@ -22,9 +22,9 @@ public sealed class NetworksOptions
     [Range(1, 100)]
     public int FailureThreshold { get; set; } = 2;
 
-    /// <summary>Attempts to join a Ready pod that does not answer before giving up until its next change.</summary>
-    [Range(1, 100)]
-    public int JoinAttempts { get; set; } = 5;
+    /// <summary>Attempts to join a Ready pod that does not answer (backing off up to 5 s) before leaving it to the periodic resync.</summary>
+    [Range(1, 1000)]
+    public int JoinAttempts { get; set; } = 30;
 
     /// <summary>
     /// Serve the Networks RPCs without the "sidecars-admin" policy. Only for local development and tests.

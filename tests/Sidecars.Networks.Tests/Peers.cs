@@ -21,7 +21,7 @@ internal sealed class Peers : IAsyncDisposable
             Port = 9081,
             HealthPort = 0,
             CheckInterval = checkInterval ?? TimeSpan.FromMinutes(10),
-            CallTimeout = TimeSpan.FromSeconds(1),
+            CallTimeout = TimeSpan.FromSeconds(5),
             FailureThreshold = failureThreshold,
         };
     }

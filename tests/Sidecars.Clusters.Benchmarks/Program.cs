@@ -1,0 +1,196 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Grpc.Net.Client;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.DependencyInjection;
+using Sidecars.Contracts.V1;
+using Sidecars.Kubernetes;
+using Sidecars.Networks;
+using Sidecars.Networks.Tests;
+using Sidecars.Testing;
+using Sidecars.Testing.Agent;
+
+// Usage: [--creates N] [--pods N] [--networks N]. Needs the control plane binaries and a built agent (dotnet build agent).
+var creates = Arg("--creates", 20);
+var pods = Arg("--pods", 200);
+var networks = Arg("--networks", 5);
+
+var fixture = new ControlPlaneFixture();
+await fixture.InitializeAsync();
+try
+{
+    Console.WriteLine($"control plane up; agent: {fixture.AgentPath ?? "(none: network part skipped)"}");
+    await CreateLatencyAsync(fixture, creates);
+    if (fixture.AgentPath is not null && pods > 0)
+    {
+        await NetworkFormationAsync(fixture, pods, networks);
+    }
+}
+finally
+{
+    await fixture.DisposeAsync();
+}
+
+return 0;
+
+int Arg(string name, int fallback)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+}
+
+static async Task CreateLatencyAsync(ControlPlaneFixture fixture, int count)
+{
+    var ns = await fixture.NewNamespaceAsync("bench-clusters");
+    await using var agent = await AgentHost.StartAsync(fixture.ControlPlane.KubeconfigPath, new Dictionary<string, string?> { ["Sidecars:Clusters:Namespace"] = ns, ["Sidecars:Networks:Namespace"] = ns });
+    var clusters = new Clusters.ClustersClient(agent.Channel);
+
+    // An independent watch records when Kubernetes reports each Deployment Available.
+    var available = new ConcurrentDictionary<string, long>();
+    using var stop = new CancellationTokenSource();
+    var watch = Task.Run(async () =>
+    {
+        try
+        {
+            await foreach (var (_, d) in fixture.Client.AppsV1.WatchListNamespacedDeploymentAsync(ns, cancellationToken: stop.Token))
+            {
+                if (d.Status?.AvailableReplicas == d.Spec.Replicas && d.Status?.Conditions?.Any(c => c.Type == "Available" && c.Status == "True") == true)
+                {
+                    available.TryAdd(d.Metadata.Name, Stopwatch.GetTimestamp());
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    });
+    await clusters.ListClustersAsync(new ListClustersRequest());
+
+    var gaps = new List<double>();
+    var totals = new List<double>();
+    for (var i = 0; i < count; i++)
+    {
+        var name = $"c{i}";
+        var started = Stopwatch.GetTimestamp();
+        await clusters.CreateClusterAsync(new CreateClusterRequest { Name = name, Replicas = 3, Image = "example.local/app:1" });
+        var returned = Stopwatch.GetTimestamp();
+        while (!available.ContainsKey(name))
+        {
+            await Task.Delay(5);
+        }
+
+        gaps.Add(Stopwatch.GetElapsedTime(available[name], returned).TotalMilliseconds);
+        totals.Add(Stopwatch.GetElapsedTime(started, returned).TotalMilliseconds);
+        await clusters.DeleteClusterAsync(new DeleteClusterRequest { Name = name });
+    }
+
+    await stop.CancelAsync();
+    await watch;
+    Console.WriteLine($"create: {count} clusters of 3 replicas");
+    Console.WriteLine($"  Available (independent watch) -> CreateCluster returned: p50 {P(gaps, 50):0.0} ms, p99 {P(gaps, 99):0.0} ms, max {gaps.Max():0.0} ms");
+    Console.WriteLine($"  CreateCluster total: p50 {P(totals, 50):0} ms, p99 {P(totals, 99):0} ms");
+    Traffic(agent);
+}
+
+static async Task NetworkFormationAsync(ControlPlaneFixture fixture, int pods, int networks)
+{
+    var ns = await fixture.NewNamespaceAsync("bench-networks");
+    await using var agent = await AgentHost.StartAsync(fixture.ControlPlane.KubeconfigPath, new Dictionary<string, string?>
+    {
+        ["Sidecars:Clusters:Namespace"] = ns,
+        ["Sidecars:Networks:Namespace"] = ns,
+        ["Sidecars:Networks:CallTimeout"] = "00:00:05",
+        ["Sidecars:Networks:CheckInterval"] = "00:00:30",
+    });
+    var controller = agent.Services.GetRequiredService<NetworkController>();
+    var started = Stopwatch.GetTimestamp();
+    for (var n = 0; n < networks; n++)
+    {
+        var replicas = (pods / networks) + (n < pods % networks ? 1 : 0);
+        await fixture.Client.AppsV1.CreateNamespacedDeploymentAsync(LightpeerWorkloads.Deployment($"bench-{n}", $"bench-{n}", replicas), ns);
+    }
+
+    // All pods Ready (by watch), then all joined (controller) and every peer knowing every other (lightpeer Peers()).
+    await fixture.Client.WaitForPodsAsync(ns, null, p => p.Count == pods && p.All(IsReady), $"{pods} lightpeer pods Ready", TimeSpan.FromMinutes(20));
+    var ready = Stopwatch.GetTimestamp();
+    Console.WriteLine($"networks: {pods} pods in {networks} networks Ready after {Stopwatch.GetElapsedTime(started, ready).TotalSeconds:0.0} s");
+    using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+    await controller.WaitForAsync(s => s.Sum(n => n.Members.Count) == pods && s.All(n => n.Pending == 0), cts.Token);
+    var joined = Stopwatch.GetTimestamp();
+    using var channels = new ChannelCache();
+    while (!await FullyMeshedAsync(controller, channels))
+    {
+        await Task.Delay(100, cts.Token);
+    }
+
+    var meshed = Stopwatch.GetTimestamp();
+    Console.WriteLine($"  Ready -> every pod a member (controller): {Stopwatch.GetElapsedTime(ready, joined).TotalSeconds:0.00} s");
+    Console.WriteLine($"  Ready -> every peer knows every other:   {Stopwatch.GetElapsedTime(ready, meshed).TotalSeconds:0.00} s");
+    Traffic(agent);
+    foreach (var n in Enumerable.Range(0, networks))
+    {
+        await fixture.Client.AppsV1.DeleteNamespacedDeploymentAsync($"bench-{n}", ns, new V1DeleteOptions { PropagationPolicy = "Foreground" });
+    }
+
+    await fixture.Client.WaitForPodsAsync(ns, null, p => p.Count == 0, "pods gone", TimeSpan.FromMinutes(10));
+}
+
+static bool IsReady(V1Pod pod) => pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
+
+static async Task<bool> FullyMeshedAsync(NetworkController controller, ChannelCache channels)
+{
+    foreach (var network in controller.Snapshot())
+    {
+        var addresses = network.Members.Select(m => m.Address).ToHashSet(StringComparer.Ordinal);
+        foreach (var address in addresses)
+        {
+            var peers = await new Lightpeer.LightpeerClient(channels.Get(address)).PeersAsync(new PeersRequest());
+            if (peers.Peers.Count != addresses.Count - 1 || !peers.Peers.All(addresses.Contains))
+            {
+                return false;
+            }
+        }
+    }
+
+    return true;
+}
+
+static void Traffic(AgentHost agent)
+{
+    foreach (var (source, stats) in agent.Services.GetRequiredService<SharedInformerFactory>().Statistics())
+    {
+        Console.WriteLine($"  watch traffic, {source}: {stats.Lists} lists, {stats.Watches} watch requests, {stats.Events} events, {stats.Expirations} expirations");
+    }
+}
+
+static double P(List<double> values, int percentile)
+{
+    var sorted = values.Order().ToArray();
+    return sorted[Math.Clamp((int)Math.Ceiling(percentile / 100.0 * sorted.Length) - 1, 0, sorted.Length - 1)];
+}
+
+internal sealed class ChannelCache : IDisposable
+{
+    private readonly Dictionary<string, GrpcChannel> _channels = new(StringComparer.Ordinal);
+
+    public GrpcChannel Get(string address)
+    {
+        if (!_channels.TryGetValue(address, out var channel))
+        {
+            channel = GrpcChannel.ForAddress("http://" + address);
+            _channels[address] = channel;
+        }
+
+        return channel;
+    }
+
+    public void Dispose()
+    {
+        foreach (var channel in _channels.Values)
+        {
+            channel.Dispose();
+        }
+    }
+}

@@ -1,0 +1,9 @@
+using Sidecars.Testing;
+
+namespace Sidecars.Networks.Tests;
+
+[CollectionDefinition(Name)]
+public sealed class ControlPlaneCollection : ICollectionFixture<ControlPlaneFixture>
+{
+    public const string Name = "local control plane";
+}

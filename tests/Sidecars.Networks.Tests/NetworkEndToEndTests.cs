@@ -1,0 +1,158 @@
+using Grpc.Net.Client;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.DependencyInjection;
+using Sidecars.Contracts.V1;
+using Sidecars.Testing;
+using Sidecars.Testing.Agent;
+
+namespace Sidecars.Networks.Tests;
+
+/// <summary>The network controller against the local control plane, with lightpeers running as real processes.</summary>
+[Collection(ControlPlaneCollection.Name)]
+public sealed class NetworkEndToEndTests(ControlPlaneFixture fixture)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(8);
+
+    [Fact]
+    public async Task Two_networks_form_fully_and_a_killed_pod_is_purged_everywhere()
+    {
+        Assert.True(fixture.AgentPath is not null, "the agent must be built (dotnet build agent) so the kubelet can run lightpeers");
+        var ns = await fixture.NewNamespaceAsync("networks-form");
+        await using var agent = await StartAgentAsync(ns);
+        var controller = agent.Services.GetRequiredService<NetworkController>();
+        await fixture.Client.AppsV1.CreateNamespacedDeploymentAsync(LightpeerWorkloads.Deployment("peers-a", "net-a", 10), ns);
+        await fixture.Client.AppsV1.CreateNamespacedDeploymentAsync(LightpeerWorkloads.Deployment("peers-b", "net-b", 20), ns);
+
+        await WaitForNetworksAsync(controller, ("net-a", 10), ("net-b", 20));
+        await AssertEveryPeerKnowsEveryOtherAsync(controller, "net-a");
+        await AssertEveryPeerKnowsEveryOtherAsync(controller, "net-b");
+
+        var networks = new Contracts.V1.Networks.NetworksClient(agent.Channel);
+        var listed = await networks.ListNetworksAsync(new ListNetworksRequest());
+        Assert.Equal([("net-a", 10), ("net-b", 20)], listed.Networks.Select(n => (n.Id, n.Members.Count)));
+
+        // Kill one pod of net-a: it must leave the controller and every peer; its replacement joins.
+        var victim = Members(controller, "net-a")[3];
+        await fixture.Client.CoreV1.DeleteNamespacedPodAsync(victim.Pod, ns, new V1DeleteOptions { GracePeriodSeconds = 0 });
+        await controller.WaitForAsync(
+            s => s.Any(n => n.Id == "net-a" && n.Members.Count == 10 && n.Pending == 0 && n.Members.All(m => m.Pod != victim.Pod)),
+            new CancellationTokenSource(Timeout).Token);
+        await AssertEveryPeerKnowsEveryOtherAsync(controller, "net-a");
+        foreach (var member in Members(controller, "net-a"))
+        {
+            Assert.DoesNotContain(victim.Address, await PeersOfAsync(member.Address));
+        }
+
+        await DeleteWorkloadsAsync(ns, "peers-a", "peers-b");
+    }
+
+    [Fact]
+    public async Task New_pod_joins_through_a_live_member_when_the_newest_is_dead()
+    {
+        Assert.True(fixture.AgentPath is not null, "the agent must be built (dotnet build agent) so the kubelet can run lightpeers");
+        var ns = await fixture.NewNamespaceAsync("networks-newest-dead");
+        await using var agent = await StartAgentAsync(ns);
+        var controller = agent.Services.GetRequiredService<NetworkController>();
+        await fixture.Client.AppsV1.CreateNamespacedDeploymentAsync(LightpeerWorkloads.Deployment("peers-c", "net-c", 3), ns);
+        await WaitForNetworksAsync(controller, ("net-c", 3));
+
+        // Freeze the newest member's lightpeer: Kubernetes still lists the pod, but it no longer answers.
+        var newest = Members(controller, "net-c")[0];
+        var directory = fixture.ControlPlane.Kubelet.FindPodDirectory(ns, newest.Pod);
+        Assert.NotNull(directory);
+        var processes = LightpeerWorkloads.ProcessesOf(directory);
+        Assert.NotEmpty(processes);
+        foreach (var pid in processes)
+        {
+            await LightpeerWorkloads.SignalAsync(pid, "STOP");
+        }
+
+        try
+        {
+            await fixture.Client.AppsV1.PatchNamespacedDeploymentScaleAsync(
+                new V1Patch("""{"spec":{"replicas":4}}""", V1Patch.PatchType.MergePatch), "peers-c", ns);
+            await controller.WaitForAsync(
+                s => s.Any(n => n.Id == "net-c" && n.Members.Count == 3 && n.Pending == 0 && n.Members.All(m => m.Pod != newest.Pod)),
+                new CancellationTokenSource(Timeout).Token);
+            var members = Members(controller, "net-c");
+            Assert.DoesNotContain(members.Skip(1), m => m.Pod == members[0].Pod);
+            await AssertEveryPeerKnowsEveryOtherAsync(controller, "net-c");
+            foreach (var member in members)
+            {
+                Assert.DoesNotContain(newest.Address, await PeersOfAsync(member.Address));
+            }
+        }
+        finally
+        {
+            foreach (var pid in processes)
+            {
+                await LightpeerWorkloads.SignalAsync(pid, "CONT");
+            }
+        }
+
+        await DeleteWorkloadsAsync(ns, "peers-c");
+    }
+
+    private Task<AgentHost> StartAgentAsync(string ns) =>
+        AgentHost.StartAsync(fixture.ControlPlane.KubeconfigPath, new Dictionary<string, string?>
+        {
+            ["Sidecars:Clusters:Namespace"] = ns,
+            ["Sidecars:Networks:Namespace"] = ns,
+            // Health checks are slow here so that the tests see joins and delete events act on their own.
+            ["Sidecars:Networks:CheckInterval"] = "00:10:00",
+            ["Sidecars:Networks:CallTimeout"] = "00:00:03",
+        });
+
+    private static async Task WaitForNetworksAsync(NetworkController controller, params (string Id, int Size)[] expected)
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        try
+        {
+            await controller.WaitForAsync(
+                s => expected.All(e => s.Any(n => n.Id == e.Id && n.Members.Count == e.Size && n.Pending == 0)), cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"networks did not form: expected {string.Join(", ", expected)}, saw " +
+                string.Join(", ", controller.Snapshot().Select(n => $"{n.Id}: {n.Members.Count} members, {n.Pending} pending")));
+        }
+    }
+
+    private static IReadOnlyList<NetworkMember> Members(NetworkController controller, string network) =>
+        controller.Snapshot().Single(n => n.Id == network).Members;
+
+    private static async Task AssertEveryPeerKnowsEveryOtherAsync(NetworkController controller, string network)
+    {
+        var addresses = Members(controller, network).Select(m => m.Address).ToArray();
+        foreach (var address in addresses)
+        {
+            var others = addresses.Where(a => a != address).Order(StringComparer.Ordinal).ToArray();
+            await Eventually.HoldsAsync(
+                async () =>
+                {
+                    var peers = await PeersOfAsync(address);
+                    return (peers.SequenceEqual(others), string.Join(",", peers));
+                },
+                $"peer {address} of {network} knows exactly the {others.Length} other members",
+                Timeout);
+        }
+    }
+
+    private static async Task<string[]> PeersOfAsync(string address)
+    {
+        using var channel = GrpcChannel.ForAddress("http://" + address);
+        var response = await new Contracts.V1.Lightpeer.LightpeerClient(channel).PeersAsync(new PeersRequest(), deadline: DateTime.UtcNow.AddSeconds(5));
+        return [.. response.Peers.Order(StringComparer.Ordinal)];
+    }
+
+    private async Task DeleteWorkloadsAsync(string ns, params string[] names)
+    {
+        foreach (var name in names)
+        {
+            await fixture.Client.AppsV1.DeleteNamespacedDeploymentAsync(name, ns, new V1DeleteOptions { PropagationPolicy = "Foreground" });
+        }
+
+        await fixture.Client.WaitForPodsAsync(ns, null, pods => pods.Count == 0, "lightpeer pods gone", Timeout);
+    }
+}

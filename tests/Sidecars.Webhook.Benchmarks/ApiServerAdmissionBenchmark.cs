@@ -64,7 +64,7 @@ internal static class ApiServerAdmissionBenchmark
         },
         Spec = new V1PodSpec
         {
-            Containers = [new V1Container { Name = "app", Image = "LOCALREGISTRY/bench/app:1", Env = [new V1EnvVar("MODE", "dev")] }],
+            Containers = [new V1Container { Name = "app", Image = "LOCALREGISTRY/bench/app:1", Env = [new V1EnvVar { Name = "MODE", Value = "dev" }] }],
             Volumes = [new V1Volume { Name = "sciencedata", EmptyDir = new V1EmptyDirVolumeSource() }],
         },
     };

@@ -22,7 +22,10 @@ await fixture.InitializeAsync();
 try
 {
     Console.WriteLine($"control plane up; agent: {fixture.AgentPath ?? "(none: network part skipped)"}");
-    await CreateLatencyAsync(fixture, creates);
+    if (creates > 0)
+    {
+        await CreateLatencyAsync(fixture, creates);
+    }
     if (fixture.AgentPath is not null && pods > 0)
     {
         await NetworkFormationAsync(fixture, pods, networks);

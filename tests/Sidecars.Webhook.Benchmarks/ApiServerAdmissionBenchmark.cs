@@ -38,7 +38,10 @@ internal static class ApiServerAdmissionBenchmark
         }
 
         var elapsed = started.Elapsed;
-        var text = await client.HttpClient.GetStringAsync(new Uri(controlPlane.ApiServerUrl + "/metrics"), cancellationToken);
+        using var metricsRequest = new HttpRequestMessage(HttpMethod.Get, new Uri(controlPlane.ApiServerUrl + "/metrics"));
+        metricsRequest.Headers.Authorization = new("Bearer", controlPlane.TokenFor(LocalControlPlane.AdminUser));
+        using var metricsResponse = await client.HttpClient.SendAsync(metricsRequest, cancellationToken);
+        var text = await metricsResponse.EnsureSuccessStatusCode().Content.ReadAsStringAsync(cancellationToken);
         var (count, sum, buckets) = Parse(text, "pods.sidecars-webhook.sidecars.io");
         Console.WriteLine($"{pods} pod creates (server-side dry run) through kube-apiserver {controlPlane.ApiServerUrl} with the webhook registered, {elapsed.TotalSeconds:F1} s");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Metric} (type=admit, operation=CREATE): count {count}, mean {1000 * sum / Math.Max(count, 1):F2} ms"));

@@ -122,24 +122,9 @@ internal sealed class PodApiClient : IDisposable
         {
             var roots = new X509Certificate2Collection();
             roots.ImportFromPemFile(caFile);
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) => IsTrusted(certificate as X509Certificate2, errors, roots);
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) => PrivateRootTrust.IsTrusted(certificate as X509Certificate2, errors, roots);
         }
 
         return handler;
-    }
-
-    private static bool IsTrusted(X509Certificate2? certificate, SslPolicyErrors errors, X509Certificate2Collection roots)
-    {
-        if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
-        {
-            return false;
-        }
-
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.DisableCertificateDownloads = true;
-        return chain.Build(certificate);
     }
 }

@@ -18,24 +18,9 @@ internal static class ClusterAgentChannel
         {
             var roots = new X509Certificate2Collection();
             roots.ImportFromPemFile(options.ClusterAgentCa);
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) => IsTrusted(certificate as X509Certificate2, errors, roots);
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) => Sidecars.AgentLifecycle.PrivateRootTrust.IsTrusted(certificate as X509Certificate2, errors, roots);
         }
 
         return GrpcChannel.ForAddress(options.ClusterAgent!, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
-    }
-
-    private static bool IsTrusted(X509Certificate2? certificate, SslPolicyErrors errors, X509Certificate2Collection roots)
-    {
-        if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
-        {
-            return false;
-        }
-
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.DisableCertificateDownloads = true;
-        return chain.Build(certificate);
     }
 }

@@ -64,41 +64,27 @@ public sealed class RotationEndToEndTests(ControlPlaneFixture fixture)
         }
     }
 
+    /// <summary>The rotator patches the stored configuration once elected; waits until every webhook carries one new bundle.</summary>
     private async Task<string> WaitForBundleAsync(string name, Func<string, bool> condition)
     {
-        // Bounded retry on the stored configuration: the rotator patches it once elected.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        string last = string.Empty;
-        while (DateTime.UtcNow < deadline)
-        {
-            var configuration = await fixture.Client.AdmissionregistrationV1.ReadMutatingWebhookConfigurationAsync(name);
-            last = Encoding.UTF8.GetString(configuration.Webhooks[0].ClientConfig.CaBundle);
-            if (condition(last) && configuration.Webhooks.All(w => Encoding.UTF8.GetString(w.ClientConfig.CaBundle) == last))
+        var bundle = string.Empty;
+        await Eventually.UntilAsync(
+            async () =>
             {
-                return last;
-            }
-
-            await Task.Delay(200);
-        }
-
-        throw new TimeoutException($"caBundle of {name} was not replaced within 60 s; last seen {last.Length} bytes");
+                var configuration = await fixture.Client.AdmissionregistrationV1.ReadMutatingWebhookConfigurationAsync(name);
+                bundle = Encoding.UTF8.GetString(configuration.Webhooks[0].ClientConfig.CaBundle);
+                return condition(bundle) && configuration.Webhooks.All(w => Encoding.UTF8.GetString(w.ClientConfig.CaBundle) == bundle);
+            },
+            $"caBundle of {name} replaced by the rotator",
+            TimeSpan.FromSeconds(60));
+        return bundle;
     }
 
-    private static async Task WaitForFileAsync(string path, string content)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (File.Exists(path) && await File.ReadAllTextAsync(path) == content)
-            {
-                return;
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"{path} did not receive the issued certificate within 30 s");
-    }
+    private static Task WaitForFileAsync(string path, string content)
+        => Eventually.UntilAsync(
+            async () => File.Exists(path) && await File.ReadAllTextAsync(path) == content,
+            $"{path} holding the issued certificate",
+            TimeSpan.FromSeconds(30));
 
     private static int FreePort()
     {

@@ -58,6 +58,34 @@ public sealed class AdmissionReviewCodecTests
         Assert.False(AdmissionReviewCodec.TryRead(Encoding.UTF8.GetBytes(json), out var input, out var error));
         Assert.Null(input);
         Assert.Contains(expected, error, StringComparison.Ordinal);
+
+        Assert.False(AdmissionReviewCodec.TryRead(Encoding.UTF8.GetBytes(json).AsMemory(), out var pooled, out var pooledError, out var document));
+        document?.Dispose();
+        Assert.Null(pooled);
+        Assert.Contains(expected, pooledError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Reading_in_place_gives_the_same_input_and_the_same_response()
+    {
+        var bytes = File.ReadAllBytes(TestPaths.Fixture("team-a_jupyter-alice_create.json"));
+        Assert.True(AdmissionReviewCodec.TryRead(bytes, out var copied, out _));
+        Assert.True(AdmissionReviewCodec.TryRead(bytes.AsMemory(), out var inPlace, out var error, out var document), error);
+        using (document)
+        {
+            Assert.Equal(copied.Uid, inPlace.Uid);
+            Assert.Equal(copied.UserName, inPlace.UserName);
+            Assert.Equal(copied.Object.GetRawText(), inPlace.Object.GetRawText());
+
+            var engine = new MutationEngine(new InjectionOptions { Registry = "registry.example/team" });
+            var decision = engine.Decide(inPlace with { NamespaceLabels = new Dictionary<string, string> { ["sidecars.io/injection"] = "enabled" } });
+            var written = new System.Buffers.ArrayBufferWriter<byte>();
+            AdmissionReviewCodec.WriteResponse(written, inPlace.Uid, decision);
+            Assert.Equal(AdmissionReviewCodec.WriteResponse(inPlace.Uid, decision), written.WrittenSpan.ToArray());
+            Assert.Equal(AdmissionOutcome.Mutated, decision.Outcome);
+        }
+
+        Assert.Throws<ObjectDisposedException>(() => inPlace.Object.GetRawText());
     }
 
     [Fact]
@@ -66,6 +94,9 @@ public sealed class AdmissionReviewCodecTests
         var bytes = File.ReadAllBytes(TestPaths.Fixture("team-a_jupyter-alice_create.json"));
         Assert.False(AdmissionReviewCodec.TryRead(bytes.AsSpan(0, bytes.Length / 2), out _, out var error));
         Assert.StartsWith("malformed JSON", error, StringComparison.Ordinal);
+        Assert.False(AdmissionReviewCodec.TryRead(bytes.AsMemory(0, bytes.Length / 2), out _, out error, out var document));
+        Assert.Null(document);
+        Assert.StartsWith("malformed JSON", error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -73,6 +104,8 @@ public sealed class AdmissionReviewCodecTests
     {
         var json = "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":" + new string('[', 10000) + new string(']', 10000) + "}";
         Assert.False(AdmissionReviewCodec.TryRead(Encoding.UTF8.GetBytes(json), out _, out var error));
+        Assert.StartsWith("malformed JSON", error, StringComparison.Ordinal);
+        Assert.False(AdmissionReviewCodec.TryRead(Encoding.UTF8.GetBytes(json).AsMemory(), out _, out error, out _));
         Assert.StartsWith("malformed JSON", error, StringComparison.Ordinal);
     }
 

@@ -7,7 +7,7 @@ using Sidecars.Webhook.Benchmarks;
 using Sidecars.Webhook.Tls;
 
 // Usage:
-//   run   --webhook <sidecars-webhook.dll> --review <AdmissionReview.json> [--rate 2000] [--seconds 10]
+//   run   --webhook <sidecars-webhook.dll> --review <AdmissionReview.json> [--rate 2000] [--seconds 10] [--warmup 3] [--connections 32]
 //   noop  --port <p> --cert <file> --key <file>
 //   apiserver [--pods 300]   pod creates through a local kube-apiserver; its own webhook latency histogram
 var options = Arguments.Parse(args.Skip(1));
@@ -32,6 +32,8 @@ static async Task<int> RunAsync(IReadOnlyDictionary<string, string> options, Can
 {
     var rate = int.Parse(options.GetValueOrDefault("rate", "2000"), CultureInfo.InvariantCulture);
     var seconds = int.Parse(options.GetValueOrDefault("seconds", "10"), CultureInfo.InvariantCulture);
+    var warmUp = int.Parse(options.GetValueOrDefault("warmup", "3"), CultureInfo.InvariantCulture);
+    var connections = int.Parse(options.GetValueOrDefault("connections", "32"), CultureInfo.InvariantCulture);
     var directory = Directory.CreateTempSubdirectory("sidecars-bench-").FullName;
     var authority = CertificateIssuer.CreateAuthority("bench-ca", DateTimeOffset.UtcNow.AddMinutes(-5), TimeSpan.FromDays(1));
     var serving = CertificateIssuer.IssueServing(authority, ["localhost"], [IPAddress.Loopback], DateTimeOffset.UtcNow.AddMinutes(-5), TimeSpan.FromHours(2));
@@ -65,15 +67,15 @@ static async Task<int> RunAsync(IReadOnlyDictionary<string, string> options, Can
         await WaitListeningAsync(webhookPort, cancellationToken);
         await WaitListeningAsync(noopPort, cancellationToken);
 
-        var duration = TimeSpan.FromSeconds(seconds);
-        var baseline = await LoadDriver.RunAsync("no-op endpoint", noopUrl, body, ca, rate, duration, cancellationToken);
-        var ours = await LoadDriver.RunAsync("sidecars webhook", webhookUrl, body, ca, rate, duration, cancellationToken);
+        var shape = new LoadShape(rate, TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(warmUp), connections);
+        var baseline = await LoadDriver.RunAsync("no-op endpoint", noop, noopUrl, body, ca, shape, cancellationToken);
+        var ours = await LoadDriver.RunAsync("sidecars webhook", webhook, webhookUrl, body, ca, shape, cancellationToken);
 
-        Console.WriteLine($"offered load: {rate} requests/s for {seconds} s, HTTPS on loopback, body {body.Length} bytes");
-        Console.WriteLine($"{"endpoint",-18} {"sent",7} {"failed",7} {"req/s",9} {"p50 ms",8} {"p99 ms",8} {"max ms",8}");
+        Console.WriteLine($"offered load: {rate} requests/s for {seconds} s after {warmUp} s of warm-up, {connections} HTTPS connections on loopback, body {body.Length} bytes");
+        Console.WriteLine($"{"endpoint",-18} {"sent",7} {"failed",7} {"req/s",9} {"p50 ms",8} {"p99 ms",8} {"max ms",8} {"cpu us/req",11}");
         foreach (var r in new[] { baseline, ours })
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Name,-18} {r.Sent,7} {r.Failed,7} {r.RequestsPerSecond,9:F0} {r.P50Ms,8:F3} {r.P99Ms,8:F3} {r.MaxMs,8:F3}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Name,-18} {r.Sent,7} {r.Failed,7} {r.RequestsPerSecond,9:F0} {r.P50Ms,8:F3} {r.P99Ms,8:F3} {r.MaxMs,8:F3} {r.ServerCpuMicrosecondsPerRequest,11:F0}"));
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"p99 ratio (webhook / no-op): {ours.P99Ms / baseline.P99Ms:F2}"));

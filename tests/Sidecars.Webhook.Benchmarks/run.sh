@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prints p50/p99 latency and requests/s of the webhook and of a no-op admission endpoint served the same way.
-#   tests/Sidecars.Webhook.Benchmarks/run.sh [--rate 2000] [--seconds 10]
+#   tests/Sidecars.Webhook.Benchmarks/run.sh [--rate 2000] [--seconds 10] [--warmup 3] [--connections 32]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 dotnet build webhook/Sidecars.Webhook.Host.csproj -c Release -nologo -v quiet

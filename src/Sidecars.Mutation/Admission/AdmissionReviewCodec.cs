@@ -9,7 +9,9 @@ public static class AdmissionReviewCodec
 {
     public const string ApiVersion = "admission.k8s.io/v1";
     public const string ReviewKind = "AdmissionReview";
-    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 128 };
+    private const int MaxDepth = 128;
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = MaxDepth };
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = MaxDepth };
 
     /// <summary>Parses a review; on failure returns false with a reason a person can act on. Never throws for bad input.</summary>
     public static bool TryRead(ReadOnlySpan<byte> json, [NotNullWhen(true)] out AdmissionInput? input, [NotNullWhen(false)] out string? error)
@@ -32,6 +34,104 @@ public static class AdmissionReviewCodec
             return false;
         }
 
+        return TryReadReview(root, out input, out error);
+    }
+
+    /// <summary>
+    /// Parses a review without copying it: the input's elements point into <paramref name="json"/> and a pooled index,
+    /// both valid until <paramref name="document"/> is disposed (it is null when parsing failed). For a server that
+    /// holds the request body in a pooled buffer for the whole request.
+    /// </summary>
+    public static bool TryRead(ReadOnlyMemory<byte> json, [NotNullWhen(true)] out AdmissionInput? input, [NotNullWhen(false)] out string? error, out IDisposable? document)
+    {
+        input = null;
+        document = null;
+        JsonDocument parsed;
+        try
+        {
+            parsed = JsonDocument.Parse(json, DocumentOptions);
+        }
+        catch (JsonException e)
+        {
+            error = "malformed JSON: " + e.Message;
+            return false;
+        }
+
+        document = parsed;
+        return TryReadReview(parsed.RootElement, out input, out error);
+    }
+
+    /// <summary>The v1 response: patch (base64 JSON Patch) only when non-empty, warnings, status when denied.</summary>
+    public static byte[] WriteResponse(string uid, AdmissionDecision decision)
+    {
+        ArgumentNullException.ThrowIfNull(decision);
+        var buffer = new ArrayBufferWriter<byte>(256 + (decision.PatchJson.Length * 4 / 3));
+        WriteResponse(buffer, uid, decision);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Writes the v1 response straight into <paramref name="output"/> (a response body, say).</summary>
+    public static void WriteResponse(IBufferWriter<byte> output, string uid, AdmissionDecision decision)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(uid);
+        ArgumentNullException.ThrowIfNull(decision);
+        var patch = decision.PatchJson.Length > 0 || decision.Patch.Count == 0
+            ? decision.PatchJson
+            : PatchBuilder.Serialize(decision.Patch);
+        Write(output, uid, decision.Allowed, decision.Allowed ? patch.Span : default, decision.Warnings, decision.Allowed ? null : decision.Message ?? "denied");
+    }
+
+    /// <summary>For requests that could not be decided: allowed, no patch, a warning with the reason.</summary>
+    public static byte[] WriteError(string? uid, string message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var buffer = new ArrayBufferWriter<byte>(256);
+        Write(buffer, uid ?? "", allowed: true, default, ["sidecars: " + message], status: null);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void Write(IBufferWriter<byte> output, string uid, bool allowed, ReadOnlySpan<byte> patch, IReadOnlyList<string> warnings, string? status)
+    {
+        using var writer = new Utf8JsonWriter(output);
+        writer.WriteStartObject();
+        writer.WriteString("apiVersion"u8, ApiVersion);
+        writer.WriteString("kind"u8, ReviewKind);
+        writer.WriteStartObject("response"u8);
+        writer.WriteString("uid"u8, uid);
+        writer.WriteBoolean("allowed"u8, allowed);
+        if (!patch.IsEmpty)
+        {
+            writer.WriteString("patchType"u8, "JSONPatch"u8);
+            writer.WriteBase64String("patch"u8, patch);
+        }
+
+        if (warnings.Count > 0)
+        {
+            writer.WriteStartArray("warnings"u8);
+            foreach (var warning in warnings)
+            {
+                writer.WriteStringValue(warning);
+            }
+
+            writer.WriteEndArray();
+        }
+
+        if (status is not null)
+        {
+            writer.WriteStartObject("status"u8);
+            writer.WriteNumber("code"u8, 403);
+            writer.WriteString("message"u8, status);
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+
+    private static bool TryReadReview(JsonElement root, [NotNullWhen(true)] out AdmissionInput? input, [NotNullWhen(false)] out string? error)
+    {
+        input = null;
         if (root.ValueKind != JsonValueKind.Object)
         {
             error = "expected an AdmissionReview object";
@@ -58,67 +158,6 @@ public static class AdmissionReviewCodec
         }
 
         return TryReadRequest(request.Value, out input, out error);
-    }
-
-    /// <summary>The v1 response: patch (base64 JSON Patch) only when non-empty, warnings, status when denied.</summary>
-    public static byte[] WriteResponse(string uid, AdmissionDecision decision)
-    {
-        ArgumentNullException.ThrowIfNull(uid);
-        ArgumentNullException.ThrowIfNull(decision);
-        var patch = decision.PatchJson.Length > 0 || decision.Patch.Count == 0
-            ? decision.PatchJson
-            : PatchBuilder.Serialize(decision.Patch);
-        return Write(uid, decision.Allowed, decision.Allowed ? patch.Span : default, decision.Warnings, decision.Allowed ? null : decision.Message ?? "denied");
-    }
-
-    /// <summary>For requests that could not be decided: allowed, no patch, a warning with the reason.</summary>
-    public static byte[] WriteError(string? uid, string message)
-    {
-        ArgumentNullException.ThrowIfNull(message);
-        return Write(uid ?? "", allowed: true, default, ["sidecars: " + message], status: null);
-    }
-
-    private static byte[] Write(string uid, bool allowed, ReadOnlySpan<byte> patch, IReadOnlyList<string> warnings, string? status)
-    {
-        var buffer = new ArrayBufferWriter<byte>(256 + (patch.Length * 4 / 3));
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("apiVersion"u8, ApiVersion);
-            writer.WriteString("kind"u8, ReviewKind);
-            writer.WriteStartObject("response"u8);
-            writer.WriteString("uid"u8, uid);
-            writer.WriteBoolean("allowed"u8, allowed);
-            if (!patch.IsEmpty)
-            {
-                writer.WriteString("patchType"u8, "JSONPatch"u8);
-                writer.WriteBase64String("patch"u8, patch);
-            }
-
-            if (warnings.Count > 0)
-            {
-                writer.WriteStartArray("warnings"u8);
-                foreach (var warning in warnings)
-                {
-                    writer.WriteStringValue(warning);
-                }
-
-                writer.WriteEndArray();
-            }
-
-            if (status is not null)
-            {
-                writer.WriteStartObject("status"u8);
-                writer.WriteNumber("code"u8, 403);
-                writer.WriteString("message"u8, status);
-                writer.WriteEndObject();
-            }
-
-            writer.WriteEndObject();
-            writer.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
     }
 
     private static bool TryReadRequest(JsonElement request, [NotNullWhen(true)] out AdmissionInput? input, [NotNullWhen(false)] out string? error)

@@ -94,5 +94,16 @@ internal sealed class ArrayEdit(string path, JsonElement? existing, string key =
         }
     }
 
-    private int PendingIndex(string name) => _appends?.FindIndex(a => a.Key == name) ?? -1;
+    private int PendingIndex(string name)
+    {
+        for (var i = 0; i < (_appends?.Count ?? 0); i++)
+        {
+            if (_appends![i].Key == name)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
 }

@@ -15,8 +15,15 @@ internal sealed class MapEdit(string path, JsonElement? existing)
 
     public string? Get(string key)
     {
-        var pending = _changes.FindLastIndex(c => c.Key == key);
-        return pending >= 0 ? _changes[pending].Value : _existing.String(key);
+        for (var i = _changes.Count - 1; i >= 0; i--)
+        {
+            if (_changes[i].Key == key)
+            {
+                return _changes[i].Value;
+            }
+        }
+
+        return _existing.String(key);
     }
 
     /// <summary>Sets <paramref name="key"/>; returns false when it already had that value.</summary>
@@ -27,7 +34,14 @@ internal sealed class MapEdit(string path, JsonElement? existing)
             return false;
         }
 
-        _changes.RemoveAll(c => c.Key == key);
+        for (var i = _changes.Count - 1; i >= 0; i--)
+        {
+            if (_changes[i].Key == key)
+            {
+                _changes.RemoveAt(i);
+            }
+        }
+
         _changes.Add(new(key, value));
         return true;
     }

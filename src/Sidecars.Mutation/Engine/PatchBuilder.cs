@@ -7,6 +7,12 @@ namespace Sidecars.Mutation;
 /// <summary>Collects JSON Patch operations in order and serialises them once.</summary>
 internal sealed class PatchBuilder
 {
+    private const int MaxScratchBytes = 256 * 1024;
+
+    /// <summary>A per-thread scratch buffer: serialising allocates only the returned array.</summary>
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_scratch;
+
     private readonly List<JsonPatchOperation> _operations = [];
 
     public int Count => _operations.Count;
@@ -24,7 +30,9 @@ internal sealed class PatchBuilder
             return [];
         }
 
-        var buffer = new ArrayBufferWriter<byte>(512);
+        var buffer = t_scratch ?? new ArrayBufferWriter<byte>(8 * 1024);
+        t_scratch = null;
+        buffer.ResetWrittenCount();
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartArray();
@@ -52,6 +60,13 @@ internal sealed class PatchBuilder
             writer.WriteEndArray();
         }
 
-        return buffer.WrittenSpan.ToArray();
+        var result = buffer.WrittenSpan.ToArray();
+        if (buffer.Capacity <= MaxScratchBytes)
+        {
+            t_scratch = buffer;
+        }
+
+        return result;
     }
+
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Sidecars.Mutation;
@@ -21,12 +22,27 @@ internal sealed record SidecarRequest(
     public (string Volume, string MountPath)? ServiceAccount { get; init; }
 }
 
-/// <summary>Builds the injected containers and volumes as JSON (fresh nodes per call: patch values own their nodes).</summary>
-internal sealed class SidecarTemplates(InjectionOptions options, string agentImage)
+/// <summary>
+/// Builds the injected containers and volumes as JSON. Every call returns fresh nodes (patch values own their nodes),
+/// but the parts that depend only on configuration (probes, ports, security context, default resources, field env)
+/// are built once and handed out as lazy wrappers over a frozen element, so a request allocates only what varies.
+/// </summary>
+internal sealed class SidecarTemplates
 {
-    private readonly string _lightpeerPort = options.LightpeerPort.ToString(CultureInfo.InvariantCulture);
+    private readonly InjectionOptions _options;
+    private readonly string _agentImage;
+    private readonly string _lightpeerPort;
     private readonly string _agentHealthPort = SidecarsNames.PodAgentHealthPort.ToString(CultureInfo.InvariantCulture);
     private readonly string _peerHealthPort = SidecarsNames.LightpeerHealthPort.ToString(CultureInfo.InvariantCulture);
+    private readonly Frozen _frozen;
+
+    public SidecarTemplates(InjectionOptions options, string agentImage)
+    {
+        _options = options;
+        _agentImage = agentImage;
+        _lightpeerPort = options.LightpeerPort.ToString(CultureInfo.InvariantCulture);
+        _frozen = new Frozen(this);
+    }
 
     public JsonObject PodAgent(SidecarRequest request)
     {
@@ -42,12 +58,7 @@ internal sealed class SidecarTemplates(InjectionOptions options, string agentIma
             ? new JsonArray()
             : new JsonArray(
                 SocketMount(),
-                new JsonObject
-                {
-                    ["name"] = SidecarsNames.SecretVolume,
-                    ["mountPath"] = SidecarsNames.SecretDirectory,
-                    ["readOnly"] = true,
-                });
+                Thaw(_frozen.SecretMount));
         if (request.TokenDirectory is { } tokens)
         {
             args.Add("--token-dir");
@@ -60,20 +71,20 @@ internal sealed class SidecarTemplates(InjectionOptions options, string agentIma
         var container = new JsonObject
         {
             ["name"] = SidecarsNames.PodAgentContainer,
-            ["image"] = agentImage,
+            ["image"] = _agentImage,
             ["args"] = args,
             ["env"] = env,
-            ["ports"] = new JsonArray(Port(SidecarsNames.PodAgentHealthPortName, SidecarsNames.PodAgentHealthPort)),
-            ["readinessProbe"] = HttpProbe("/readyz", SidecarsNames.PodAgentHealthPortName, options.Probes.FailureThreshold, options.Probes.PeriodSeconds),
-            ["resources"] = Resources(options.PodAgent, request),
-            ["securityContext"] = SecurityContext(),
+            ["ports"] = ThawArray(_frozen.AgentPorts),
+            ["readinessProbe"] = Thaw(_frozen.AgentReadiness),
+            ["resources"] = Resources(_frozen.AgentResources, _options.PodAgent, request),
+            ["securityContext"] = Thaw(_frozen.SecurityContext),
             ["volumeMounts"] = mounts,
         };
-        AddLiveness(container, SidecarsNames.PodAgentHealthPortName);
+        AddLiveness(container, _frozen.AgentLiveness);
         if (request.TokensOnly)
         {
             // Without an identity there is nothing for the app containers to wait for: no startup ordering.
-            if (options.NativeSidecars)
+            if (_options.NativeSidecars)
             {
                 container["restartPolicy"] = "Always";
             }
@@ -81,26 +92,17 @@ internal sealed class SidecarTemplates(InjectionOptions options, string agentIma
             return container;
         }
 
-        if (options.NativeSidecars)
+        if (_options.NativeSidecars)
         {
             // A native sidecar counts as started once its startup probe passes: later containers wait for a ready agent.
-            container["startupProbe"] = HttpProbe("/readyz", SidecarsNames.PodAgentHealthPortName, options.Probes.StartupFailureThreshold, 1);
+            container["startupProbe"] = Thaw(_frozen.AgentStartup);
             container["restartPolicy"] = "Always";
         }
         else
         {
             // The kubelet runs a container's postStart hook before it starts the next container, so with the agent
             // first, this hook (which returns once the agent reports ready) holds the app containers back.
-            container["lifecycle"] = new JsonObject
-            {
-                ["postStart"] = new JsonObject
-                {
-                    ["exec"] = new JsonObject
-                    {
-                        ["command"] = new JsonArray(options.AgentBinary, "pod-agent", "--wait-ready", "--health-port", _agentHealthPort),
-                    },
-                },
-            };
+            container["lifecycle"] = Thaw(_frozen.AgentLifecycle);
         }
 
         return container;
@@ -116,23 +118,21 @@ internal sealed class SidecarTemplates(InjectionOptions options, string agentIma
         var container = new JsonObject
         {
             ["name"] = SidecarsNames.LightpeerContainer,
-            ["image"] = agentImage,
+            ["image"] = _agentImage,
             ["args"] = args,
             ["env"] = env,
-            ["ports"] = new JsonArray(
-                Port(SidecarsNames.LightpeerPortName, options.LightpeerPort),
-                Port(SidecarsNames.LightpeerHealthPortName, SidecarsNames.LightpeerHealthPort)),
-            ["readinessProbe"] = HttpProbe("/readyz", SidecarsNames.LightpeerHealthPortName, options.Probes.FailureThreshold, options.Probes.PeriodSeconds),
-            ["resources"] = Resources(options.Lightpeer, request),
-            ["securityContext"] = SecurityContext(),
+            ["ports"] = ThawArray(_frozen.PeerPorts),
+            ["readinessProbe"] = Thaw(_frozen.PeerReadiness),
+            ["resources"] = Resources(_frozen.PeerResources, _options.Lightpeer, request),
+            ["securityContext"] = Thaw(_frozen.SecurityContext),
         };
         if (mounts.Count > 0)
         {
             container["volumeMounts"] = mounts;
         }
 
-        AddLiveness(container, SidecarsNames.LightpeerHealthPortName);
-        if (options.NativeSidecars)
+        AddLiveness(container, _frozen.PeerLiveness);
+        if (_options.NativeSidecars)
         {
             container["restartPolicy"] = "Always";
         }
@@ -204,13 +204,24 @@ internal sealed class SidecarTemplates(InjectionOptions options, string agentIma
 
     private JsonArray CommonEnv()
     {
+        var env = new JsonArray();
+        foreach (var variable in _frozen.CommonEnv.EnumerateArray())
+        {
+            env.Add(Thaw(variable));
+        }
+
+        return env;
+    }
+
+    private JsonArray BuildCommonEnv()
+    {
         var env = new JsonArray(
             FieldEnv(SidecarsNames.PodNameEnv, "metadata.name"),
             FieldEnv(SidecarsNames.PodNamespaceEnv, "metadata.namespace"),
             FieldEnv(SidecarsNames.PodIpEnv, "status.podIP"));
-        if (options.ClusterAgentAddress.Length > 0)
+        if (_options.ClusterAgentAddress.Length > 0)
         {
-            env.Add(Env(SidecarsNames.ClusterAgentEnv, options.ClusterAgentAddress));
+            env.Add(Env(SidecarsNames.ClusterAgentEnv, _options.ClusterAgentAddress));
         }
 
         return env;
@@ -235,29 +246,32 @@ internal sealed class SidecarTemplates(InjectionOptions options, string agentIma
         {
             ["httpGet"] = new JsonObject { ["path"] = path, ["port"] = port },
         };
-        if (options.Probes.InitialDelaySeconds > 0)
+        if (_options.Probes.InitialDelaySeconds > 0)
         {
-            probe["initialDelaySeconds"] = options.Probes.InitialDelaySeconds;
+            probe["initialDelaySeconds"] = _options.Probes.InitialDelaySeconds;
         }
 
         probe["periodSeconds"] = periodSeconds;
-        probe["timeoutSeconds"] = options.Probes.TimeoutSeconds;
+        probe["timeoutSeconds"] = _options.Probes.TimeoutSeconds;
         probe["failureThreshold"] = failureThreshold;
         return probe;
     }
 
-    private void AddLiveness(JsonObject container, string port)
+    private static void AddLiveness(JsonObject container, JsonElement? probe)
     {
-        if (options.Probes.Liveness)
+        if (probe is { } liveness)
         {
-            container["livenessProbe"] = HttpProbe("/healthz", port, options.Probes.LivenessFailureThreshold, options.Probes.LivenessPeriodSeconds);
+            container["livenessProbe"] = Thaw(liveness);
         }
     }
 
-    private static JsonObject Resources(SidecarResources defaults, SidecarRequest request) => new()
+    private static JsonObject Resources(JsonElement frozenDefaults, SidecarResources defaults, SidecarRequest request) =>
+        request.RequestOverrides is null && request.LimitOverrides is null ? Thaw(frozenDefaults) : Resources(defaults, request);
+
+    private static JsonObject Resources(SidecarResources defaults, SidecarRequest? request) => new()
     {
-        ["requests"] = Merge(defaults.Requests, request.RequestOverrides),
-        ["limits"] = Merge(defaults.Limits, request.LimitOverrides),
+        ["requests"] = Merge(defaults.Requests, request?.RequestOverrides),
+        ["limits"] = Merge(defaults.Limits, request?.LimitOverrides),
     };
 
     private static JsonObject Merge(IReadOnlyDictionary<string, string> defaults, IReadOnlyDictionary<string, string>? overrides)
@@ -284,7 +298,7 @@ internal sealed class SidecarTemplates(InjectionOptions options, string agentIma
 
     private JsonObject SecurityContext()
     {
-        var security = options.SecurityContext;
+        var security = _options.SecurityContext;
         var context = new JsonObject
         {
             ["allowPrivilegeEscalation"] = security.AllowPrivilegeEscalation,
@@ -308,4 +322,64 @@ internal sealed class SidecarTemplates(InjectionOptions options, string agentIma
 
         return context;
     }
+
+    /// <summary>A fresh node over a frozen element: nothing is copied until someone edits it.</summary>
+    private static JsonObject Thaw(JsonElement element) => JsonObject.Create(element)!;
+
+    private static JsonArray ThawArray(JsonElement element) => JsonArray.Create(element)!;
+
+    private static JsonElement Freeze(JsonNode node) => JsonSerializer.SerializeToElement(node, ManifestJsonContext.Default.JsonNode);
+
+    /// <summary>The configuration-only parts of the sidecars, built once per engine.</summary>
+    private sealed class Frozen(SidecarTemplates templates)
+    {
+        public JsonElement SecurityContext { get; } = Freeze(templates.SecurityContext());
+
+        public JsonElement CommonEnv { get; } = Freeze(templates.BuildCommonEnv());
+
+        public JsonElement SecretMount { get; } = Freeze(new JsonObject
+        {
+            ["name"] = SidecarsNames.SecretVolume,
+            ["mountPath"] = SidecarsNames.SecretDirectory,
+            ["readOnly"] = true,
+        });
+
+        public JsonElement AgentPorts { get; } = Freeze(new JsonArray(Port(SidecarsNames.PodAgentHealthPortName, SidecarsNames.PodAgentHealthPort)));
+
+        public JsonElement PeerPorts { get; } = Freeze(new JsonArray(
+            Port(SidecarsNames.LightpeerPortName, templates._options.LightpeerPort),
+            Port(SidecarsNames.LightpeerHealthPortName, SidecarsNames.LightpeerHealthPort)));
+
+        public JsonElement AgentReadiness { get; } = Freeze(templates.HttpProbe("/readyz", SidecarsNames.PodAgentHealthPortName,
+            templates._options.Probes.FailureThreshold, templates._options.Probes.PeriodSeconds));
+
+        public JsonElement PeerReadiness { get; } = Freeze(templates.HttpProbe("/readyz", SidecarsNames.LightpeerHealthPortName,
+            templates._options.Probes.FailureThreshold, templates._options.Probes.PeriodSeconds));
+
+        public JsonElement AgentStartup { get; } = Freeze(templates.HttpProbe("/readyz", SidecarsNames.PodAgentHealthPortName,
+            templates._options.Probes.StartupFailureThreshold, 1));
+
+        public JsonElement? AgentLiveness { get; } = templates.Liveness(SidecarsNames.PodAgentHealthPortName);
+
+        public JsonElement? PeerLiveness { get; } = templates.Liveness(SidecarsNames.LightpeerHealthPortName);
+
+        public JsonElement AgentLifecycle { get; } = Freeze(new JsonObject
+        {
+            ["postStart"] = new JsonObject
+            {
+                ["exec"] = new JsonObject
+                {
+                    ["command"] = new JsonArray(templates._options.AgentBinary, "pod-agent", "--wait-ready", "--health-port", templates._agentHealthPort),
+                },
+            },
+        });
+
+        public JsonElement AgentResources { get; } = Freeze(Resources(templates._options.PodAgent, request: null));
+
+        public JsonElement PeerResources { get; } = Freeze(Resources(templates._options.Lightpeer, request: null));
+    }
+
+    private JsonElement? Liveness(string port) => _options.Probes.Liveness
+        ? Freeze(HttpProbe("/healthz", port, _options.Probes.LivenessFailureThreshold, _options.Probes.LivenessPeriodSeconds))
+        : null;
 }

@@ -62,9 +62,10 @@ public sealed partial class AdmissionHandler(
             return await RejectAsync(context, StatusCodes.Status413PayloadTooLarge, "body-too-large", $"body exceeds {_maxBytes} bytes");
         }
 
+        IDisposable? document = null;
         try
         {
-            if (!AdmissionReviewCodec.TryRead(body.Memory.Span, out var input, out var error))
+            if (!AdmissionReviewCodec.TryRead(body.Memory, out var input, out var error, out document))
             {
                 return await RejectAsync(context, StatusCodes.Status400BadRequest, "malformed-review", error);
             }
@@ -74,11 +75,14 @@ public sealed partial class AdmissionHandler(
             Record(input, decision);
             context.Response.StatusCode = StatusCodes.Status200OK;
             context.Response.ContentType = "application/json";
-            await context.Response.Body.WriteAsync(AdmissionReviewCodec.WriteResponse(input.Uid, decision), cancellationToken);
+            AdmissionReviewCodec.WriteResponse(context.Response.BodyWriter, input.Uid, decision);
+            await context.Response.BodyWriter.FlushAsync(cancellationToken);
             return OutcomeLabel(decision.Outcome);
         }
         finally
         {
+            // The parsed review points into the body's pooled buffer: release the index first, then the buffer.
+            document?.Dispose();
             body.Dispose();
         }
     }

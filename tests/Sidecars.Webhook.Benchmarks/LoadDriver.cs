@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -9,27 +10,43 @@ internal sealed record LoadResult(string Name, int Sent, int Failed, double Seco
 {
     public double RequestsPerSecond => (Sent - Failed) / Seconds;
 
-    /// <summary>Server CPU time (user + system) spent per request during the measured phase.</summary>
+    /// <summary>Server CPU time (user + system) spent per request during the measured phases.</summary>
     public double ServerCpuMicrosecondsPerRequest => ServerCpu.TotalMicroseconds / Sent;
 }
 
-/// <summary>How the load is offered: rate, measured duration, warm-up at the same rate, and the connection pool.</summary>
-internal sealed record LoadShape(int Rate, TimeSpan Duration, TimeSpan WarmUp, int Connections);
+/// <summary>How the load is offered: rate, measured time per round, rounds, warm-up at the same rate, connections, HTTP version.</summary>
+internal sealed record LoadShape(int Rate, TimeSpan Round, int Rounds, TimeSpan WarmUp, int Connections, Version HttpVersion);
 
 /// <summary>
-/// Open-loop load at a fixed rate: requests leave on schedule whether or not earlier ones returned, so a stalled server
-/// shows up in the tail (requests queue for a pooled connection) instead of slowing the generator. Latency runs from the
-/// moment a request is handed to the client, which leaves the dispatch loop's own timer jitter out of the figure.
-/// The connection pool is opened before the clock starts and the first seconds at the target rate are discarded, as a
+/// Open-loop load at a fixed rate against one endpoint: requests leave on schedule whether or not earlier ones returned,
+/// so a stalled server shows up in the tail (requests queue for a pooled connection) instead of slowing the generator.
+/// Latency runs from the moment a request is handed to the client, which leaves the dispatch loop's own timer jitter
+/// out of the figure. The pool is opened and the server warmed at the target rate before anything is measured, as a
 /// kube-apiserver keeps its connections to a webhook open and a long-running server has finished its JIT tiering.
 /// </summary>
-internal static class LoadDriver
+internal sealed class LoadDriver : IDisposable
 {
-    public static async Task<LoadResult> RunAsync(string name, Process server, Uri url, string body, X509Certificate2 authority, LoadShape shape, CancellationToken cancellationToken)
+    private readonly Process _server;
+    private readonly Uri _url;
+    private readonly byte[] _payload;
+    private readonly LoadShape _shape;
+    private readonly HttpClient _client;
+    private readonly List<double> _latencies = [];
+    private int _failures;
+    private double _seconds;
+    private TimeSpan _serverCpu;
+
+    public LoadDriver(string name, Process server, Uri url, string body, X509Certificate2 authority, LoadShape shape)
     {
-        using var handler = new SocketsHttpHandler
+        Name = name;
+        _server = server;
+        _url = url;
+        _payload = Encoding.UTF8.GetBytes(body);
+        _shape = shape;
+        var handler = new SocketsHttpHandler
         {
             MaxConnectionsPerServer = shape.Connections,
+            EnableMultipleHttp2Connections = true,
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
             SslOptions = new SslClientAuthenticationOptions
             {
@@ -43,37 +60,56 @@ internal static class LoadDriver
                 },
             },
         };
-        using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(10) };
-        var payload = Encoding.UTF8.GetBytes(body);
-
-        // Open every pooled connection: as many concurrent requests as connections, a few rounds.
-        for (var round = 0; round < 5; round++)
+        _client = new HttpClient(handler)
         {
-            await Task.WhenAll(Enumerable.Range(0, shape.Connections).Select(_ => SendAsync(client, url, payload, cancellationToken)));
-        }
-
-        await OfferAsync(client, url, payload, shape.Rate, shape.WarmUp, cancellationToken);
-        server.Refresh();
-        var cpuBefore = server.TotalProcessorTime;
-        var measured = await OfferAsync(client, url, payload, shape.Rate, shape.Duration, cancellationToken);
-        server.Refresh();
-        var serverCpu = server.TotalProcessorTime - cpuBefore;
-        var latencies = measured.Latencies;
-        Array.Sort(latencies);
-        return new LoadResult(name, latencies.Length, measured.Failures, measured.Seconds, Percentile(latencies, 0.50), Percentile(latencies, 0.99), latencies[^1], serverCpu);
+            Timeout = TimeSpan.FromSeconds(10),
+            DefaultRequestVersion = shape.HttpVersion,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
     }
 
-    private static async Task<(double[] Latencies, int Failures, double Seconds)> OfferAsync(HttpClient client, Uri url, byte[] payload, int rate, TimeSpan duration, CancellationToken cancellationToken)
+    public string Name { get; }
+
+    /// <summary>Opens every pooled connection, then offers the target rate for the warm-up time, unmeasured.</summary>
+    public async Task WarmUpAsync(CancellationToken cancellationToken)
     {
-        var total = Math.Max(1, (int)(rate * duration.TotalSeconds));
+        for (var round = 0; round < 5; round++)
+        {
+            await Task.WhenAll(Enumerable.Range(0, _shape.Connections).Select(_ => SendAsync(cancellationToken)));
+        }
+
+        await OfferAsync(_shape.WarmUp, measure: false, cancellationToken);
+    }
+
+    /// <summary>One measured round; rounds of several endpoints interleave so drift on a shared machine hits them alike.</summary>
+    public async Task MeasureRoundAsync(CancellationToken cancellationToken)
+    {
+        _server.Refresh();
+        var cpuBefore = _server.TotalProcessorTime;
+        _seconds += await OfferAsync(_shape.Round, measure: true, cancellationToken);
+        _server.Refresh();
+        _serverCpu += _server.TotalProcessorTime - cpuBefore;
+    }
+
+    public LoadResult Result()
+    {
+        var latencies = _latencies.ToArray();
+        Array.Sort(latencies);
+        return new LoadResult(Name, latencies.Length, _failures, _seconds, Percentile(latencies, 0.50), Percentile(latencies, 0.99), latencies[^1], _serverCpu);
+    }
+
+    public void Dispose() => _client.Dispose();
+
+    private async Task<double> OfferAsync(TimeSpan duration, bool measure, CancellationToken cancellationToken)
+    {
+        var total = Math.Max(1, (int)(_shape.Rate * duration.TotalSeconds));
         var latencies = new double[total];
         var failures = 0;
         var inflight = new Task[total];
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < total; i++)
         {
-            var scheduled = TimeSpan.FromSeconds((double)i / rate);
-            var wait = scheduled - clock.Elapsed;
+            var wait = TimeSpan.FromSeconds((double)i / _shape.Rate) - clock.Elapsed;
             if (wait > TimeSpan.FromMilliseconds(1))
             {
                 await Task.Delay(wait, cancellationToken);
@@ -83,12 +119,19 @@ internal static class LoadDriver
         }
 
         await Task.WhenAll(inflight);
-        return (latencies, failures, clock.Elapsed.TotalSeconds);
+        var seconds = clock.Elapsed.TotalSeconds;
+        if (measure)
+        {
+            _latencies.AddRange(latencies);
+            _failures += failures;
+        }
+
+        return seconds;
 
         async Task SendTimedAsync(int index, TimeSpan dispatched)
         {
             await Task.Yield();
-            var ok = await SendAsync(client, url, payload, cancellationToken);
+            var ok = await SendAsync(cancellationToken);
             latencies[index] = (clock.Elapsed - dispatched).TotalMilliseconds;
             if (!ok)
             {
@@ -97,13 +140,13 @@ internal static class LoadDriver
         }
     }
 
-    private static async Task<bool> SendAsync(HttpClient client, Uri url, byte[] payload, CancellationToken cancellationToken)
+    private async Task<bool> SendAsync(CancellationToken cancellationToken)
     {
-        using var content = new ByteArrayContent(payload);
+        using var content = new ByteArrayContent(_payload);
         content.Headers.ContentType = new("application/json");
         try
         {
-            using var response = await client.PostAsync(url, content, cancellationToken);
+            using var response = await _client.PostAsync(_url, content, cancellationToken);
             await response.Content.ReadAsByteArrayAsync(cancellationToken);
             return response.IsSuccessStatusCode;
         }

@@ -7,7 +7,7 @@ using Sidecars.Webhook.Benchmarks;
 using Sidecars.Webhook.Tls;
 
 // Usage:
-//   run   --webhook <sidecars-webhook.dll> --review <AdmissionReview.json> [--rate 2000] [--seconds 10] [--warmup 3] [--connections 32]
+//   run   --webhook <sidecars-webhook.dll> --review <AdmissionReview.json> [--rate 2000] [--seconds 10] [--warmup 30] [--rounds 3] [--connections 1] [--http 2.0|1.1]
 //   noop  --port <p> --cert <file> --key <file>
 //   apiserver [--pods 300]   pod creates through a local kube-apiserver; its own webhook latency histogram
 var options = Arguments.Parse(args.Skip(1));
@@ -32,8 +32,10 @@ static async Task<int> RunAsync(IReadOnlyDictionary<string, string> options, Can
 {
     var rate = int.Parse(options.GetValueOrDefault("rate", "2000"), CultureInfo.InvariantCulture);
     var seconds = int.Parse(options.GetValueOrDefault("seconds", "10"), CultureInfo.InvariantCulture);
-    var warmUp = int.Parse(options.GetValueOrDefault("warmup", "3"), CultureInfo.InvariantCulture);
-    var connections = int.Parse(options.GetValueOrDefault("connections", "32"), CultureInfo.InvariantCulture);
+    var warmUp = int.Parse(options.GetValueOrDefault("warmup", "30"), CultureInfo.InvariantCulture);
+    var rounds = int.Parse(options.GetValueOrDefault("rounds", "3"), CultureInfo.InvariantCulture);
+    var connections = int.Parse(options.GetValueOrDefault("connections", "1"), CultureInfo.InvariantCulture);
+    var http = Version.Parse(options.GetValueOrDefault("http", "2.0"));
     var directory = Directory.CreateTempSubdirectory("sidecars-bench-").FullName;
     var authority = CertificateIssuer.CreateAuthority("bench-ca", DateTimeOffset.UtcNow.AddMinutes(-5), TimeSpan.FromDays(1));
     var serving = CertificateIssuer.IssueServing(authority, ["localhost"], [IPAddress.Loopback], DateTimeOffset.UtcNow.AddMinutes(-5), TimeSpan.FromHours(2));
@@ -67,20 +69,30 @@ static async Task<int> RunAsync(IReadOnlyDictionary<string, string> options, Can
         await WaitListeningAsync(webhookPort, cancellationToken);
         await WaitListeningAsync(noopPort, cancellationToken);
 
-        var shape = new LoadShape(rate, TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(warmUp), connections);
-        var baseline = await LoadDriver.RunAsync("no-op endpoint", noop, noopUrl, body, ca, shape, cancellationToken);
-        var ours = await LoadDriver.RunAsync("sidecars webhook", webhook, webhookUrl, body, ca, shape, cancellationToken);
+        var shape = new LoadShape(rate, TimeSpan.FromSeconds(seconds) / rounds, rounds, TimeSpan.FromSeconds(warmUp), connections, http);
+        using var baseline = new LoadDriver("no-op endpoint", noop, noopUrl, body, ca, shape);
+        using var ours = new LoadDriver("sidecars webhook", webhook, webhookUrl, body, ca, shape);
+        await baseline.WarmUpAsync(cancellationToken);
+        await ours.WarmUpAsync(cancellationToken);
+        for (var round = 0; round < rounds; round++)
+        {
+            await baseline.MeasureRoundAsync(cancellationToken);
+            await ours.MeasureRoundAsync(cancellationToken);
+        }
 
-        Console.WriteLine($"offered load: {rate} requests/s for {seconds} s after {warmUp} s of warm-up, {connections} HTTPS connections on loopback, body {body.Length} bytes");
+        var results = new[] { baseline.Result(), ours.Result() };
+        Console.WriteLine($"offered load: {rate} requests/s, {seconds} s measured per endpoint in {rounds} interleaved rounds after {warmUp} s of warm-up each, " +
+            $"{connections} HTTP/{http} connections over TLS on loopback, body {body.Length} bytes");
         Console.WriteLine($"{"endpoint",-18} {"sent",7} {"failed",7} {"req/s",9} {"p50 ms",8} {"p99 ms",8} {"max ms",8} {"cpu us/req",11}");
-        foreach (var r in new[] { baseline, ours })
+        foreach (var r in results)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Name,-18} {r.Sent,7} {r.Failed,7} {r.RequestsPerSecond,9:F0} {r.P50Ms,8:F3} {r.P99Ms,8:F3} {r.MaxMs,8:F3} {r.ServerCpuMicrosecondsPerRequest,11:F0}"));
         }
 
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"p99 ratio (webhook / no-op): {ours.P99Ms / baseline.P99Ms:F2}"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput ratio (webhook / no-op): {ours.RequestsPerSecond / baseline.RequestsPerSecond:F2}"));
-        return ours.Failed == 0 && baseline.Failed == 0 ? 0 : 1;
+        var (b, o) = (results[0], results[1]);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"p99 ratio (webhook / no-op): {o.P99Ms / b.P99Ms:F2}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput ratio (webhook / no-op): {o.RequestsPerSecond / b.RequestsPerSecond:F2}"));
+        return o.Failed == 0 && b.Failed == 0 ? 0 : 1;
     }
     finally
     {

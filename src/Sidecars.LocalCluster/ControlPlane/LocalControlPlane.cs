@@ -138,6 +138,10 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
     public Kubernetes CreateClient(string user = AdminUser) =>
         new(KubernetesClientConfiguration.BuildConfigFromConfigFile(KubeconfigFor(user)));
 
+    /// <summary>What kube-apiserver records about one admission webhook's pod creates, read from its /metrics.</summary>
+    public async Task<WebhookAdmissionMetrics> ReadWebhookAdmissionMetricsAsync(string webhookName, CancellationToken ct = default) =>
+        WebhookAdmissionMetrics.Parse(await KubectlAsync(["get", "--raw", "/metrics"], ct: ct), webhookName);
+
     /// <summary>A serving certificate for loopback hosts signed by the control plane's CA (for webhooks under test).</summary>
     public PemKeyPair IssueServingCertificate(params string[] hosts) =>
         _authority.Issue(hosts.Length > 0 ? hosts[0] : "localhost", hosts.Length > 0 ? hosts : ["127.0.0.1", "localhost"], TimeSpan.FromDays(1));

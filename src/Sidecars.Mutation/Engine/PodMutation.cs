@@ -24,7 +24,6 @@ internal sealed partial class PodMutation
     private readonly ArrayEdit _pullSecrets;
     private readonly List<ContainerEdit> _existing = [];
     private readonly List<string> _newImages = [];
-    private (string Volume, string MountPath)? _serviceAccountMount;
     private bool _exitResolved;
     private bool _exit;
 
@@ -479,7 +478,7 @@ internal sealed partial class PodMutation
         var requests = Overrides(SidecarsAnnotations.SidecarRequests);
         var limits = Overrides(SidecarsAnnotations.SidecarLimits);
         var exit = ExitWhenAppsDone();
-        return new SidecarRequest(blessing, exit, network, requests, limits) { ServiceAccount = _serviceAccountMount };
+        return new SidecarRequest(blessing, exit, network, requests, limits) { ServiceAccount = AppServiceAccountMount() };
     }
 
     private Dictionary<string, string>? Overrides(string annotation)
@@ -499,9 +498,19 @@ internal sealed partial class PodMutation
     }
 
     /// <summary>
+    /// The service account token mount the ServiceAccount admission plugin gave the app containers (it runs before
+    /// webhooks). The sidecars get the same mount: the plugin would add it anyway when the admission chain runs again
+    /// after a webhook's change, and with it already there the object stays as the webhook left it, so the apiserver
+    /// does not call the webhook a second time (reinvocation IfNeeded).
+    /// </summary>
+    private (string Volume, string MountPath)? AppServiceAccountMount() =>
+        AppContainers.Select(c => c.ServiceAccountVolume).FirstOrDefault(v => v is not null) is { } volume
+            ? (volume, SidecarsNames.ServiceAccountDirectory)
+            : null;
+
+    /// <summary>
     /// Whether the sidecars of a legacy-mode Job pod exit once the apps finish. They watch their pod with the service
-    /// account token the ServiceAccount admission plugin mounted into the app containers (it runs before webhooks),
-    /// which is remembered for the templates; a pod that turns the token off keeps its sidecars (with a warning).
+    /// account token mounted into them; a pod that turns the token off keeps its sidecars (with a warning).
     /// </summary>
     private bool ExitWhenAppsDone()
     {
@@ -521,11 +530,6 @@ internal sealed partial class PodMutation
             _decision.Warn("sidecars run until the pod is deleted: with automountServiceAccountToken: false they cannot watch " +
                 "the app containers finish, so the Job will not complete");
             return false;
-        }
-
-        if (AppContainers.Select(c => c.ServiceAccountVolume).FirstOrDefault(v => v is not null) is { } volume)
-        {
-            _serviceAccountMount = (volume, SidecarsNames.ServiceAccountDirectory);
         }
 
         return _exit = true;

@@ -18,7 +18,7 @@ internal sealed record SidecarRequest(
     /// <summary>A pod-agent without identity (copy-token but no blessing): health, metrics and tokens only.</summary>
     public bool TokensOnly { get; init; }
 
-    /// <summary>The pod's service account token mount, copied into the sidecars that watch their pod to exit.</summary>
+    /// <summary>The app containers' service account token mount, copied into the sidecars (see PodMutation).</summary>
     public (string Volume, string MountPath)? ServiceAccount { get; init; }
 }
 
@@ -67,7 +67,7 @@ internal sealed class SidecarTemplates
         }
 
         var env = CommonEnv();
-        AddExitWhenAppsDone(request, args, env, mounts);
+        AddServiceAccount(request, args, env, mounts);
         var container = new JsonObject
         {
             ["name"] = SidecarsNames.PodAgentContainer,
@@ -114,7 +114,7 @@ internal sealed class SidecarTemplates
         var env = CommonEnv();
         env.Add(Env("KLIGHT_NETWORK_ID", request.NetworkId));
         var mounts = new JsonArray();
-        AddExitWhenAppsDone(request, args, env, mounts);
+        AddServiceAccount(request, args, env, mounts);
         var container = new JsonObject
         {
             ["name"] = SidecarsNames.LightpeerContainer,
@@ -182,24 +182,26 @@ internal sealed class SidecarTemplates
     public static JsonObject Env(string name, string value) => new() { ["name"] = name, ["value"] = value };
 
     /// <summary>
-    /// A sidecar that exits when the apps finish watches its own pod, so it needs the service account token that the
-    /// ServiceAccount admission plugin mounted into the app containers only (it runs before webhooks).
+    /// The app containers' service account token mount, exactly as the ServiceAccount admission plugin writes it; a
+    /// sidecar that exits when the apps finish watches its own pod with it and is told where it is.
     /// </summary>
-    private static void AddExitWhenAppsDone(SidecarRequest request, JsonArray args, JsonArray env, JsonArray mounts)
+    private static void AddServiceAccount(SidecarRequest request, JsonArray args, JsonArray env, JsonArray mounts)
     {
+        if (request.ServiceAccount is { } account)
+        {
+            mounts.Add(new JsonObject { ["name"] = account.Volume, ["mountPath"] = account.MountPath, ["readOnly"] = true });
+        }
+
         if (!request.ExitWhenAppsDone)
         {
             return;
         }
 
         args.Add("--exit-when-apps-done");
-        if (request.ServiceAccount is not { } account)
+        if (request.ServiceAccount is { } watched)
         {
-            return;
+            env.Add(Env(SidecarsNames.ServiceAccountDirectoryEnv, watched.MountPath));
         }
-
-        env.Add(Env(SidecarsNames.ServiceAccountDirectoryEnv, account.MountPath));
-        mounts.Add(new JsonObject { ["name"] = account.Volume, ["mountPath"] = account.MountPath, ["readOnly"] = true });
     }
 
     private JsonArray CommonEnv()

@@ -76,7 +76,6 @@ public sealed partial class AdmissionHandler(
             context.Response.StatusCode = StatusCodes.Status200OK;
             context.Response.ContentType = "application/json";
             AdmissionReviewCodec.WriteResponse(context.Response.BodyWriter, input.Uid, decision);
-            await context.Response.BodyWriter.FlushAsync(cancellationToken);
             return OutcomeLabel(decision.Outcome);
         }
         finally

@@ -142,6 +142,26 @@ public sealed class InjectionEndToEndTests(ControlPlaneFixture fixture) : IAsync
     }
 
     [Fact]
+    public async Task An_injected_pod_costs_the_apiserver_a_single_webhook_call()
+    {
+        var hook = "pods." + _webhook.ConfigurationName + ".sidecars.io";
+        var before = await fixture.ControlPlane.ReadWebhookAdmissionMetricsAsync(hook);
+
+        // Its app containers carry the service account token: the ServiceAccount plugin, run again after our change,
+        // would mount it into the sidecars and make the apiserver call the webhook a second time (IfNeeded).
+        await fixture.ControlPlane.KubectlAsync(["apply", "-n", _ns, "-f", "-"], user: "alice", stdin: Manifests.DryRunPod.Replace("name: dry", "name: single-call", StringComparison.Ordinal));
+        var pod = await fixture.Client.CoreV1.ReadNamespacedPodAsync("single-call", _ns);
+        var after = await fixture.ControlPlane.ReadWebhookAdmissionMetricsAsync(hook);
+
+        AssertInjected(pod, expectLightpeer: false);
+        var token = pod.Spec.Containers.Single(c => c.Name == "c").VolumeMounts.Single(m => m.MountPath == SidecarsNames.ServiceAccountDirectory);
+        var agentToken = pod.Spec.Containers.Single(c => c.Name == SidecarsNames.PodAgentContainer).VolumeMounts.Single(m => m.MountPath == SidecarsNames.ServiceAccountDirectory);
+        Assert.Equal(token.Name, agentToken.Name);
+        Assert.True(agentToken.ReadOnlyProperty);
+        Assert.Equal(1, after.Count - before.Count);
+    }
+
+    [Fact]
     public async Task Admission_warnings_reach_kubectl()
     {
         var (exit, stdout, stderr) = await Kubectl.RunAsync(fixture.ControlPlane, "alice", Manifests.BadSettingsPod, "apply", "-n", _ns, "-f", "-", "-o", "name");

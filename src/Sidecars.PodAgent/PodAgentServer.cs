@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Prometheus;
+using Sidecars.AgentLifecycle;
 using Sidecars.PodAgent.Tokens;
 
 namespace Sidecars.PodAgent;
@@ -15,7 +16,7 @@ internal static class PodAgentServer
 {
     public static WebApplication Build(PodAgentOptions options, BlessingHolder holder)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = AgentHostArguments.NoFileWatching });
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("Grpc", LogLevel.Warning);

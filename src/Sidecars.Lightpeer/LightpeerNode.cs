@@ -7,11 +7,17 @@ namespace Sidecars.Lightpeer;
 /// <summary>The behaviour of one lightpeer: joining, exchanging and announcing peer sets, checking and dropping peers.</summary>
 public sealed partial class LightpeerNode : IDisposable
 {
+    /// <summary>Exchanges in a row that teach nobody anything before gossip rests until the next news.</summary>
+    private const int GossipPatience = 3;
+
     private readonly LightpeerOptions _options;
     private readonly PeerClients _clients;
     private readonly ILogger<LightpeerNode> _logger;
     private readonly Dictionary<string, int> _failures = new(StringComparer.Ordinal);
     private readonly Lock _failuresLock = new();
+    private int _nextCheck;
+    private int _gossiping;
+    private int _news;
 
     public LightpeerNode(LightpeerOptions options, TimeProvider time, ILogger<LightpeerNode> logger)
     {
@@ -44,7 +50,12 @@ public sealed partial class LightpeerNode : IDisposable
         {
             var request = new ExchangeRequest { From = Self, Announce = true, Peers = { Peers.Snapshot() } };
             var response = await _clients.Get(address).ExchangeAsync(request, deadline: Deadline(), cancellationToken: cancellationToken);
-            Learn(response.Peers, response.Self);
+            if (Learn(response.Peers, response.Self).Count > 0 && Peers.Count > 1)
+            {
+                // Our earlier peers do not know the network we joined: the contact announces us to its peers only.
+                Gossip(except: address);
+            }
+
             LightpeerMetrics.Exchanges.WithLabels("out", "ok").Inc();
             Log.Joined(_logger, Self, address, Peers.Count);
             return new JoinResponse { Joined = true, Peers = { Peers.Snapshot() } };
@@ -70,8 +81,12 @@ public sealed partial class LightpeerNode : IDisposable
             var targets = before.Where(p => p != request.From).ToArray();
             _ = Task.Run(() => AnnounceAsync(targets, news));
         }
+        else if (added.Count > 0)
+        {
+            Gossip(except: request.From);
+        }
 
-        return new ExchangeResponse { Self = Self, Peers = { Peers.Snapshot() } };
+        return new ExchangeResponse { Self = Self, Peers = { Peers.Snapshot() }, Learnt = added.Count };
     }
 
     public int Forget(IEnumerable<string> addresses)
@@ -81,11 +96,11 @@ public sealed partial class LightpeerNode : IDisposable
         return removed.Count;
     }
 
-    /// <summary>One round of maintenance: health-check every peer, drop those over the failure threshold, and exchange with one random peer.</summary>
+    /// <summary>One round of maintenance: health-check the next batch of peers, drop those over the failure threshold, and exchange with one random peer.</summary>
     public async Task CheckPeersAsync(CancellationToken cancellationToken)
     {
-        var peers = Peers.Snapshot();
-        var results = await Task.WhenAll(peers.Select(async p => (Peer: p, Ok: await IsHealthyAsync(p, cancellationToken))));
+        var batch = NextBatch(Peers.Snapshot());
+        var results = await Task.WhenAll(batch.Select(async p => (Peer: p, Ok: await IsHealthyAsync(p, cancellationToken))));
         var dead = new List<string>();
         lock (_failuresLock)
         {
@@ -106,11 +121,79 @@ public sealed partial class LightpeerNode : IDisposable
         var alive = results.Where(r => r.Ok).Select(r => r.Peer).ToArray();
         if (alive.Length > 0)
         {
-            await ExchangeWithAsync(alive[Random.Shared.Next(alive.Length)], cancellationToken);
+            var partner = alive[Random.Shared.Next(alive.Length)];
+            if (await ExchangeWithAsync(partner, cancellationToken))
+            {
+                Gossip(except: partner);
+            }
         }
     }
 
     public void Dispose() => _clients.Dispose();
+
+    /// <summary>The next peers to check, in turn through the sorted set, at most the configured number.</summary>
+    private IReadOnlyList<string> NextBatch(IReadOnlyList<string> peers)
+    {
+        if (peers.Count <= _options.ChecksPerInterval)
+        {
+            return peers;
+        }
+
+        var start = (int)((uint)Interlocked.Add(ref _nextCheck, _options.ChecksPerInterval) % (uint)peers.Count);
+        return [.. Enumerable.Range(0, _options.ChecksPerInterval).Select(i => peers[(start + i) % peers.Count])];
+    }
+
+    /// <summary>
+    /// Passes news on at once instead of at the next interval: one exchange at a time with a random peer, repeated
+    /// while exchanges still teach one side something, until a few in a row find both sides alike. Every peer that
+    /// learns does the same, so news spreads like an epidemic; once every peer knows the same set it stops.
+    /// </summary>
+    private void Gossip(string? except)
+    {
+        Interlocked.Exchange(ref _news, 1);
+        if (Interlocked.CompareExchange(ref _gossiping, 1, 0) == 0)
+        {
+            _ = Task.Run(() => GossipAsync(except));
+        }
+    }
+
+    private async Task GossipAsync(string? except)
+    {
+        try
+        {
+            Interlocked.Exchange(ref _news, 0);
+            var idle = 0;
+            while (idle < GossipPatience)
+            {
+                // Partners in a fresh random order, none twice in a pass, so a pass reaches peers the last one missed.
+                var order = Peers.Snapshot().Where(p => p != except).ToArray();
+                Random.Shared.Shuffle(order);
+                except = null;
+                if (order.Length == 0)
+                {
+                    break;
+                }
+
+                foreach (var partner in order)
+                {
+                    var useful = await ExchangeWithAsync(partner, CancellationToken.None);
+                    idle = useful || Interlocked.Exchange(ref _news, 0) == 1 ? 0 : idle + 1;
+                    if (idle >= GossipPatience)
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _gossiping, 0);
+            if (Volatile.Read(ref _news) == 1)
+            {
+                Gossip(except: null);
+            }
+        }
+    }
 
     private IReadOnlyList<string> Learn(IEnumerable<string> peers, string? direct)
     {
@@ -157,19 +240,26 @@ public sealed partial class LightpeerNode : IDisposable
         }
     }
 
-    private async Task ExchangeWithAsync(string peer, CancellationToken cancellationToken)
+    /// <summary>Exchanges sets with one peer; true when either side learnt something (the sets differed).</summary>
+    private async Task<bool> ExchangeWithAsync(string peer, CancellationToken cancellationToken)
     {
         try
         {
             var request = new ExchangeRequest { From = Self, Peers = { Peers.Snapshot() } };
             var response = await _clients.Get(peer).ExchangeAsync(request, deadline: Deadline(), cancellationToken: cancellationToken);
-            Learn(response.Peers, null);
             LightpeerMetrics.Exchanges.WithLabels("out", "ok").Inc();
+            return Learn(response.Peers, null).Count > 0 || response.Learnt > 0;
         }
         catch (RpcException)
         {
             LightpeerMetrics.Exchanges.WithLabels("out", "failed").Inc();
         }
+        catch (ObjectDisposedException)
+        {
+            // The node is shutting down.
+        }
+
+        return false;
     }
 
     private async Task AnnounceAsync(IReadOnlyList<string> targets, IReadOnlyList<string> news)

@@ -13,8 +13,15 @@ public sealed class LightpeerOptions
 
     public int HealthPort { get; set; } = 9091;
 
-    /// <summary>How often every peer is health-checked and one random peer is exchanged with.</summary>
+    /// <summary>How often a batch of peers is health-checked and one random peer is exchanged with.</summary>
     public TimeSpan CheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Peers health-checked per interval, in turn, so a peer's cost stays flat as its network grows (checking every
+    /// peer every interval costs a network of n peers n² calls). The network controller tells every member to forget
+    /// a purged pod, so the peers' own checks are the backstop, not the first line.
+    /// </summary>
+    public int ChecksPerInterval { get; set; } = 8;
 
     /// <summary>Bound on one health check or exchange.</summary>
     public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(2);
@@ -32,7 +39,7 @@ public sealed class LightpeerOptions
         ? $"[{Address}]:{Port.ToString(CultureInfo.InvariantCulture)}"
         : $"{Address}:{Port.ToString(CultureInfo.InvariantCulture)}";
 
-    /// <summary>Parses <c>--address --port --health-port --check-interval --call-timeout --failure-threshold --forget-for</c>
+    /// <summary>Parses <c>--address --port --health-port --check-interval --checks-per-interval --call-timeout --failure-threshold --forget-for</c>
     /// (durations in seconds); the address defaults to $POD_IP.</summary>
     public static LightpeerOptions Parse(IReadOnlyList<string> args, Func<string, string?> environment)
     {
@@ -56,6 +63,7 @@ public sealed class LightpeerOptions
                 case "--health-port": options.HealthPort = Int(name, Value()); break;
                 case "--check-interval": options.CheckInterval = Seconds(name, Value()); break;
                 case "--call-timeout": options.CallTimeout = Seconds(name, Value()); break;
+                case "--checks-per-interval": options.ChecksPerInterval = Int(name, Value()); break;
                 case "--failure-threshold": options.FailureThreshold = Int(name, Value()); break;
                 case "--forget-for": options.ForgetFor = Seconds(name, Value()); break;
                 case "--exit-when-apps-done": options.ExitWhenAppsDone = true; break;
@@ -79,9 +87,9 @@ public sealed class LightpeerOptions
             throw new FormatException("ports must be between 1 and 65535");
         }
 
-        if (CheckInterval <= TimeSpan.Zero || CallTimeout <= TimeSpan.Zero || FailureThreshold < 1)
+        if (CheckInterval <= TimeSpan.Zero || CallTimeout <= TimeSpan.Zero || FailureThreshold < 1 || ChecksPerInterval < 1)
         {
-            throw new FormatException("check interval and call timeout must be positive and the failure threshold at least 1");
+            throw new FormatException("check interval and call timeout must be positive, the failure threshold and checks per interval at least 1");
         }
     }
 

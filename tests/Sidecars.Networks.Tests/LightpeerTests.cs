@@ -50,6 +50,61 @@ public sealed class LightpeerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Health_checks_take_the_peers_a_batch_at_a_time()
+    {
+        var options = Peers.Options();
+        options.ChecksPerInterval = 1;
+        var a = await _peers.StartAsync(options);
+        var others = new List<Sidecars.Lightpeer.LightpeerServer>();
+        for (var i = 0; i < 4; i++)
+        {
+            var peer = await _peers.StartAsync();
+            others.Add(peer);
+            Assert.True((await _peers.Client(peer).JoinAsync(new JoinRequest { Address = a.Address })).Joined);
+        }
+
+        await _peers.StopAsync(others[1]);
+        await _peers.StopAsync(others[3]);
+
+        // One peer checked per round: a round drops at most one, and rounds go on through the whole set.
+        var known = new List<int>();
+        for (var round = 0; round < 8 && a.Node.Peers.Count > 2; round++)
+        {
+            var before = a.Node.Peers.Count;
+            await a.Node.CheckPeersAsync(CancellationToken.None);
+            Assert.True(before - a.Node.Peers.Count <= 1, $"round {round} dropped {before - a.Node.Peers.Count} peers");
+            known.Add(a.Node.Peers.Count);
+        }
+
+        Assert.Equal([others[0].Address, others[2].Address], a.Node.Peers.Snapshot().Order(StringComparer.Ordinal));
+        Assert.True(known.Count >= 2, $"took {known.Count} rounds");
+    }
+
+    [Fact]
+    public async Task News_spreads_through_gossip_without_waiting_for_the_interval()
+    {
+        // Two networks of three, formed apart, with the periodic rounds ten minutes away.
+        var first = new[] { await _peers.StartAsync(), await _peers.StartAsync(), await _peers.StartAsync() };
+        var second = new[] { await _peers.StartAsync(), await _peers.StartAsync(), await _peers.StartAsync() };
+        foreach (var group in new[] { first, second })
+        {
+            Assert.True((await _peers.Client(group[1]).JoinAsync(new JoinRequest { Address = group[0].Address })).Joined);
+            Assert.True((await _peers.Client(group[2]).JoinAsync(new JoinRequest { Address = group[1].Address })).Joined);
+        }
+
+        // One member of the first joins through one of the second: the second's contact announces to its own peers,
+        // and the joiner's earlier peers hear of the second network by gossip.
+        Assert.True((await _peers.Client(first[2]).JoinAsync(new JoinRequest { Address = second[0].Address })).Joined);
+
+        var all = first.Concat(second).ToArray();
+        foreach (var peer in all)
+        {
+            var rest = all.Where(p => p != peer).Select(p => p.Address);
+            await Eventually.HoldsAsync(() => Peers.KnowsExactly(_peers.Client(peer), rest), $"{peer.Address} knows every other peer", TimeSpan.FromSeconds(20));
+        }
+    }
+
+    [Fact]
     public async Task Forgotten_peer_is_not_learnt_again_from_gossip()
     {
         var a = await _peers.StartAsync();

@@ -94,13 +94,57 @@ public sealed class NetworkEndToEndTests(ControlPlaneFixture fixture)
         await DeleteWorkloadsAsync(ns, "peers-c");
     }
 
-    private Task<AgentHost> StartAgentAsync(string ns) =>
+    [Fact]
+    public async Task A_member_that_stops_answering_is_purged_by_the_health_checks_and_rejoins_when_it_answers_again()
+    {
+        Assert.True(fixture.AgentPath is not null, "the agent must be built (dotnet build agent) so the kubelet can run lightpeers");
+        var ns = await fixture.NewNamespaceAsync("networks-unreachable");
+        await using var agent = await StartAgentAsync(ns, checkInterval: "00:00:01");
+        var controller = agent.Services.GetRequiredService<NetworkController>();
+        await fixture.Client.AppsV1.CreateNamespacedDeploymentAsync(LightpeerWorkloads.Deployment("peers-d", "net-d", 3), ns);
+        await WaitForNetworksAsync(controller, ("net-d", 3));
+        var unreachableBefore = NetworkMetrics.Purges.WithLabels("unreachable").Value;
+
+        // Freeze the oldest member: no join goes through it and no pod event removes it (the pod stays, only not Ready).
+        var frozen = Members(controller, "net-d")[^1];
+        var processes = LightpeerWorkloads.ProcessesOf(fixture.ControlPlane.Kubelet.FindPodDirectory(ns, frozen.Pod)!);
+        Assert.NotEmpty(processes);
+        foreach (var pid in processes)
+        {
+            await LightpeerWorkloads.SignalAsync(pid, "STOP");
+        }
+
+        try
+        {
+            await controller.WaitForAsync(
+                s => s.Any(n => n.Id == "net-d" && n.Members.Count == 2 && n.Members.All(m => m.Pod != frozen.Pod)),
+                new CancellationTokenSource(Timeout).Token);
+            Assert.True(NetworkMetrics.Purges.WithLabels("unreachable").Value > unreachableBefore, "purged by a failed health check");
+            var stillThere = await fixture.Client.CoreV1.ReadNamespacedPodAsync(frozen.Pod, ns);
+            Assert.Null(stillThere.Metadata.DeletionTimestamp);
+        }
+        finally
+        {
+            foreach (var pid in processes)
+            {
+                await LightpeerWorkloads.SignalAsync(pid, "CONT");
+            }
+        }
+
+        // Answering and Ready again, the same pod joins again and the three know each other.
+        await WaitForNetworksAsync(controller, ("net-d", 3));
+        Assert.Contains(Members(controller, "net-d"), m => m.Pod == frozen.Pod);
+        await AssertEveryPeerKnowsEveryOtherAsync(controller, "net-d");
+        await DeleteWorkloadsAsync(ns, "peers-d");
+    }
+
+    // Health checks are slow by default here so that the tests see joins and delete events act on their own.
+    private Task<AgentHost> StartAgentAsync(string ns, string checkInterval = "00:10:00") =>
         AgentHost.StartAsync(fixture.ControlPlane.KubeconfigPath, new Dictionary<string, string?>
         {
             ["Sidecars:Clusters:Namespace"] = ns,
             ["Sidecars:Networks:Namespace"] = ns,
-            // Health checks are slow here so that the tests see joins and delete events act on their own.
-            ["Sidecars:Networks:CheckInterval"] = "00:10:00",
+            ["Sidecars:Networks:CheckInterval"] = checkInterval,
             ["Sidecars:Networks:CallTimeout"] = "00:00:03",
         });
 

@@ -134,26 +134,33 @@ public static class KubernetesWaits
                     return Snapshot();
                 }
 
-                await foreach (var (type, item) in watch(resourceVersion, _ => { }, deadline.Token))
+                try
                 {
-                    if (type is WatchEventType.Bookmark or WatchEventType.Error || item?.Metadata?.Name is null)
+                    await foreach (var (type, item) in watch(resourceVersion, _ => { }, deadline.Token))
                     {
-                        continue;
-                    }
+                        if (type is WatchEventType.Bookmark or WatchEventType.Error || item?.Metadata?.Name is null)
+                        {
+                            continue;
+                        }
 
-                    if (type == WatchEventType.Deleted)
-                    {
-                        view.Remove(item.Metadata.Name);
-                    }
-                    else
-                    {
-                        view[item.Metadata.Name] = item;
-                    }
+                        if (type == WatchEventType.Deleted)
+                        {
+                            view.Remove(item.Metadata.Name);
+                        }
+                        else
+                        {
+                            view[item.Metadata.Name] = item;
+                        }
 
-                    if (condition(Snapshot()))
-                    {
-                        return Snapshot();
+                        if (condition(Snapshot()))
+                        {
+                            return Snapshot();
+                        }
                     }
+                }
+                catch (Exception e) when (e is HttpRequestException or IOException && !deadline.IsCancellationRequested)
+                {
+                    // The apiserver closed the watch stream (timeout, GOAWAY under load): list again and carry on.
                 }
             }
         }

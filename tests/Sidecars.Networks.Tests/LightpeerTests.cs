@@ -76,7 +76,7 @@ public sealed class LightpeerTests : IAsyncLifetime
             known.Add(a.Node.Peers.Count);
         }
 
-        Assert.Equal([others[0].Address, others[2].Address], a.Node.Peers.Snapshot().Order(StringComparer.Ordinal));
+        Assert.Equal(new[] { others[0].Address, others[2].Address }.Order(StringComparer.Ordinal), a.Node.Peers.Snapshot().Order(StringComparer.Ordinal));
         Assert.True(known.Count >= 2, $"took {known.Count} rounds");
     }
 

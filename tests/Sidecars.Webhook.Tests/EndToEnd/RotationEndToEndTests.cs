@@ -39,8 +39,8 @@ public sealed class RotationEndToEndTests(ControlPlaneFixture fixture)
             await using var webhook = await WebhookServer.StartAsync(placeholder, settings, port: port);
 
             var bundle = await WaitForBundleAsync(name, b => b != placeholder.Authority.CertificatePem);
-            var secret = await fixture.Client.CoreV1.ReadNamespacedSecretAsync("sidecars-webhook-tls", own);
-            Assert.Equal(bundle, Encoding.UTF8.GetString(secret.Data[TlsMaterial.BundleKey]));
+            // The bundle is patched before the Secret is written (no replica may serve a certificate not yet trusted).
+            var secret = await WaitForSecretAsync(own, bundle);
             var serving = TlsMaterial.FromData(secret.Data).Serving!;
             using var leaf = serving.Load();
             Assert.True(leaf.NotAfter.ToUniversalTime() - DateTime.UtcNow <= TimeSpan.FromHours(24.1), "short-lived serving certificate");
@@ -62,6 +62,21 @@ public sealed class RotationEndToEndTests(ControlPlaneFixture fixture)
             await WebhookRegistration.DeleteAsync(fixture.Client, name);
             Directory.Delete(directory, true);
         }
+    }
+
+    /// <summary>The Secret the rotator writes right after patching the bundle, once it carries that bundle.</summary>
+    private async Task<V1Secret> WaitForSecretAsync(string ns, string bundle)
+    {
+        V1Secret? secret = null;
+        await Eventually.UntilAsync(
+            async () =>
+            {
+                var secrets = await fixture.Client.CoreV1.ListNamespacedSecretAsync(ns, fieldSelector: "metadata.name=sidecars-webhook-tls");
+                secret = secrets.Items.SingleOrDefault();
+                return secret?.Data is { } data && data.TryGetValue(TlsMaterial.BundleKey, out var stored) && Encoding.UTF8.GetString(stored) == bundle;
+            },
+            "Secret sidecars-webhook-tls holding the patched bundle");
+        return secret!;
     }
 
     /// <summary>The rotator patches the stored configuration once elected; waits until every webhook carries one new bundle.</summary>

@@ -109,11 +109,14 @@ public sealed class LightpeerTests : IAsyncLifetime
     {
         var a = await _peers.StartAsync();
         var b = await _peers.StartAsync();
-        var c = await _peers.StartAsync();
+        var cOptions = Peers.Options();
+        var c = await _peers.StartAsync(cOptions);
         Assert.True((await _peers.Client(b).JoinAsync(new JoinRequest { Address = a.Address })).Joined);
         Assert.True((await _peers.Client(c).JoinAsync(new JoinRequest { Address = b.Address })).Joined);
         await Eventually.HoldsAsync(() => Peers.KnowsExactly(_peers.Client(a), [b.Address, c.Address]), "a knows b and c");
 
+        // c goes away, as a purged pod has, and a is told to forget it.
+        await _peers.StopAsync(c);
         var forgotten = await _peers.Client(a).ForgetAsync(new ForgetRequest { Addresses = { c.Address } });
         Assert.Equal(1, forgotten.Removed);
 
@@ -121,8 +124,9 @@ public sealed class LightpeerTests : IAsyncLifetime
         await a.Node.CheckPeersAsync(CancellationToken.None);
         Assert.Equal([b.Address], a.Node.Peers.Snapshot());
 
-        // ...but c contacting a itself does.
-        Assert.True((await _peers.Client(c).JoinAsync(new JoinRequest { Address = a.Address })).Joined);
+        // ...but c, back at the same address and contacting a itself, does.
+        var back = await _peers.StartAsync(cOptions);
+        Assert.True((await _peers.Client(back).JoinAsync(new JoinRequest { Address = a.Address })).Joined);
         Assert.Contains(c.Address, a.Node.Peers.Snapshot());
     }
 

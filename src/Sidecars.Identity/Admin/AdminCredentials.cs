@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Grpc.Net.Client;
+using Sidecars.AgentLifecycle;
 
 namespace Sidecars.Identity.Admin;
 
@@ -57,7 +58,7 @@ public static class AdminCredentials
         if (serverRoots is { Count: > 0 })
         {
             handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-                IsTrusted(certificate as X509Certificate2, errors, serverRoots);
+                PrivateRootTrust.IsTrusted(certificate as X509Certificate2, errors, serverRoots);
         }
 
         return handler;
@@ -65,22 +66,6 @@ public static class AdminCredentials
 
     public static GrpcChannel CreateChannel(string address, X509Certificate2? clientCertificate = null, X509Certificate2Collection? serverRoots = null) =>
         GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = CreateHandler(clientCertificate, serverRoots), DisposeHttpClient = true });
-
-    /// <summary>Server validation against private roots: the name must match and the chain end in one of them.</summary>
-    public static bool IsTrusted(X509Certificate2? certificate, SslPolicyErrors errors, X509Certificate2Collection roots)
-    {
-        if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
-        {
-            return false;
-        }
-
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.DisableCertificateDownloads = true;
-        return chain.Build(certificate);
-    }
 
     private static X509Certificate2 Issue(X509Certificate2 authority, string commonName, string[] hosts, string usage, TimeSpan? validity)
     {

@@ -51,18 +51,7 @@ internal sealed partial class PodMutation
         }
         else
         {
-            var agent = _settings.Templates.PodAgent(request);
-            if (_settings.Options.NativeSidecars)
-            {
-                _initContainers.Prepend(agent);
-            }
-            else
-            {
-                _containers.Prepend(agent);
-            }
-
-            _newImages.Add(_settings.AgentImage);
-            _decision.CountInjected(feature);
+            InjectPodAgent(_settings.Templates.PodAgent(request));
             _decision.Reason(feature, true, "injected-tokens-only",
                 $"tokens only (no {SidecarsAnnotations.Blessing} annotation): serves {string.Join(", ", TokenKeys)}" + ModeNote(request));
         }

@@ -193,17 +193,7 @@ internal sealed partial class PodMutation
         {
             var agent = _settings.Templates.PodAgent(request);
             TlsExport.Apply(agent, _annotations.Get(SidecarsAnnotations.ExportTls));
-            if (_settings.Options.NativeSidecars)
-            {
-                _initContainers.Prepend(agent);
-            }
-            else
-            {
-                _containers.Prepend(agent);
-            }
-
-            _newImages.Add(_settings.AgentImage);
-            _decision.CountInjected(feature);
+            InjectPodAgent(agent);
             _decision.Reason(feature, true, "injected", $"blessing {blessing}, secret {secret}" + ModeNote(request));
         }
 
@@ -556,6 +546,22 @@ internal sealed partial class PodMutation
     private static string ModeNote(SidecarRequest request) => request.ExitWhenAppsDone ? "; exits when the app containers finish" : "";
 
     private bool HasContainer(string name) => _containers.Contains(name) || _initContainers.Contains(name);
+
+    /// <summary>Puts the pod-agent first, among the init containers when it runs as a native sidecar.</summary>
+    private void InjectPodAgent(System.Text.Json.Nodes.JsonObject agent)
+    {
+        if (_settings.Options.NativeSidecars)
+        {
+            _initContainers.Prepend(agent);
+        }
+        else
+        {
+            _containers.Prepend(agent);
+        }
+
+        _newImages.Add(_settings.AgentImage);
+        _decision.CountInjected("pod-agent");
+    }
 
     private void EnsureVolume(string name, System.Text.Json.Nodes.JsonObject volume)
     {

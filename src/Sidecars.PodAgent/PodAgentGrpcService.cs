@@ -8,7 +8,7 @@ namespace Sidecars.PodAgent;
 /// <summary>The <c>sidecars.v1.PodAgent</c> service on the pod socket.</summary>
 internal sealed class PodAgentGrpcService : Contracts.V1.PodAgent.PodAgentBase
 {
-    public const int MaxSignBytes = 1 << 20;
+    public const int MaxSignBytes = PodAgentSigner.MaxSignBytes;
     private const string Algorithm = "ecdsa-p256-sha256";
 
     private readonly BlessingHolder _holder;
@@ -29,19 +29,25 @@ internal sealed class PodAgentGrpcService : Contracts.V1.PodAgent.PodAgentBase
     public override Task<SignResponse> Sign(SignRequest request, ServerCallContext context)
     {
         PodAgentMetrics.SocketCalls.WithLabels("Sign").Inc();
-        if (request.Data.Length > MaxSignBytes)
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"data must be at most {MaxSignBytes} bytes"));
-        }
+        return Task.FromResult(SignOne(request));
+    }
 
-        var blessing = RequireCurrent();
-        var signature = _holder.Sign(request.Data.Span);
-        return Task.FromResult(new SignResponse
+    public override async Task SignStream(IAsyncStreamReader<SignRequest> requestStream, IServerStreamWriter<SignResponse> responseStream, ServerCallContext context)
+    {
+        PodAgentMetrics.SocketCalls.WithLabels("SignStream").Inc();
+        // The stream ends when the caller completes it or the agent stops; the caller then opens a new one.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, _lifetime.ApplicationStopping);
+        try
         {
-            Signature = UnsafeByteOperations.UnsafeWrap(signature),
-            Algorithm = Algorithm,
-            Blessing = blessing.Name,
-        });
+            while (await requestStream.MoveNext(stop.Token))
+            {
+                PodAgentMetrics.StreamedSignatures.Inc();
+                await responseStream.WriteAsync(SignOne(requestStream.Current), stop.Token);
+            }
+        }
+        catch (OperationCanceledException) when (_lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+        }
     }
 
     public override Task<TrustRoots> GetTrustRoots(GetTrustRootsRequest request, ServerCallContext context)
@@ -75,6 +81,23 @@ internal sealed class PodAgentGrpcService : Contracts.V1.PodAgent.PodAgentBase
                 return;
             }
         }
+    }
+
+    private SignResponse SignOne(SignRequest request)
+    {
+        if (request.Data.Length > MaxSignBytes)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"data must be at most {MaxSignBytes} bytes"));
+        }
+
+        var blessing = RequireCurrent();
+        return new SignResponse
+        {
+            Signature = UnsafeByteOperations.UnsafeWrap(_holder.Sign(request.Data.Span)),
+            Algorithm = Algorithm,
+            Blessing = blessing.Name,
+            Id = request.Id,
+        };
     }
 
     private Blessing RequireCurrent() =>

@@ -16,4 +16,7 @@ internal static class PodAgentMetrics
 
     public static readonly Counter SocketCalls = Metrics.CreateCounter(
         "sidecars_podagent_socket_calls_total", "Calls served on the pod socket.", "method");
+
+    public static readonly Counter StreamedSignatures = Metrics.CreateCounter(
+        "sidecars_podagent_streamed_signatures_total", "Signatures made on SignStream streams.");
 }

@@ -118,6 +118,23 @@ if (process is not null)
     Console.WriteLine($"CPU per Sign call: agent {agentCpu.TotalMicroseconds / signs:0} us, calling process {ownCpu.TotalMicroseconds / signs:0} us");
 }
 
+// The same load through PodAgentSigner: every caller shares one SignStream.
+await using (var signer = new PodAgentSigner(podAgent))
+{
+    var payload = new byte[256];
+    for (var i = 0; i < 2000; i++) await signer.SignAsync(payload);
+    agentCpuBefore = process is null ? TimeSpan.Zero : Refreshed(process).TotalProcessorTime;
+    ownCpuBefore = Refreshed(Process.GetCurrentProcess()).TotalProcessorTime;
+    var (streamed, streamedLatencies) = await RunAsync(32, TimeSpan.FromSeconds(seconds), async () => await signer.SignAsync(payload));
+    ownCpu = Refreshed(Process.GetCurrentProcess()).TotalProcessorTime - ownCpuBefore;
+    Console.WriteLine($"Sign over one shared SignStream (PodAgentSigner): {streamed / (double)seconds:0} signatures/s, p99 {Percentile(streamedLatencies, 0.99):0.00} ms (32 concurrent, 256-byte payload)");
+    if (process is not null)
+    {
+        var agentCpu = Refreshed(process).TotalProcessorTime - agentCpuBefore;
+        Console.WriteLine($"CPU per streamed signature: agent {agentCpu.TotalMicroseconds / streamed:0} us, calling process {ownCpu.TotalMicroseconds / streamed:0} us");
+    }
+}
+
 if (process is not null)
 {
     process.Refresh();

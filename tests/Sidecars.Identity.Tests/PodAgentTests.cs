@@ -71,6 +71,80 @@ public sealed class PodAgentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SignStream_answers_each_request_in_order_with_its_id_and_ends_on_a_refused_one()
+    {
+        await using var agent = await RunningAgent.StartAsync(this, "web-3");
+        var client = agent.Client();
+        using var leafKey = await LeafKeyAsync(client);
+        using var stream = client.SignStream();
+
+        for (ulong id = 7; id < 10; id++)
+        {
+            await stream.RequestStream.WriteAsync(new SignRequest { Id = id, Data = Google.Protobuf.ByteString.CopyFrom([(byte)id]) });
+        }
+
+        for (ulong id = 7; id < 10; id++)
+        {
+            Assert.True(await stream.ResponseStream.MoveNext());
+            var response = stream.ResponseStream.Current;
+            Assert.Equal(id, response.Id);
+            Assert.Equal("root:my-service:web-3", response.Blessing);
+            Assert.True(leafKey.VerifyData([(byte)id], response.Signature.Span, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence));
+        }
+
+        await stream.RequestStream.WriteAsync(new SignRequest { Id = 10, Data = Google.Protobuf.ByteString.CopyFrom(new byte[(1 << 20) + 1]) });
+        var refused = await Assert.ThrowsAsync<RpcException>(() => stream.ResponseStream.MoveNext());
+        Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+        Assert.Contains("at most", refused.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Signer_shares_one_stream_among_concurrent_callers_and_refuses_oversized_data_itself()
+    {
+        await using var agent = await RunningAgent.StartAsync(this, "web-4");
+        var client = agent.Client();
+        using var leafKey = await LeafKeyAsync(client);
+        await using var signer = new PodAgentSigner(client);
+
+        using var http = new HttpClient();
+        var metricsUrl = $"http://127.0.0.1:{agent.HealthPort}/metrics";
+        var before = await http.GetStringAsync(metricsUrl);
+
+        var payloads = Enumerable.Range(0, 200).Select(i => BitConverter.GetBytes(i)).ToArray();
+        var tooBig = Assert.ThrowsAsync<ArgumentException>(() => signer.SignAsync(new byte[(1 << 20) + 1]));
+        var signed = await Task.WhenAll(payloads.Select(p => Task.Run(() => signer.SignAsync(p))));
+        await tooBig;
+
+        Assert.All(payloads.Zip(signed), pair =>
+            Assert.True(leafKey.VerifyData(pair.First, pair.Second.Signature.Span, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence)));
+        Assert.Equal(200, signed.Select(s => s.Id).Distinct().Count());
+        var after = await http.GetStringAsync(metricsUrl);
+        const string streams = "sidecars_podagent_socket_calls_total{method=\"SignStream\"}";
+        const string signatures = "sidecars_podagent_streamed_signatures_total";
+        Assert.Equal(1, Sample(after, streams) - Sample(before, streams));
+        Assert.Equal(200, Sample(after, signatures) - Sample(before, signatures));
+    }
+
+    [Fact]
+    public async Task Signer_fails_its_callers_when_the_agent_goes_and_opens_a_new_stream_when_it_is_back()
+    {
+        var socket = _dir.File("web-5.sock");
+        var agent = await RunningAgent.StartAsync(this, "web-5", socket);
+        var client = agent.Client();
+        await using var signer = new PodAgentSigner(client);
+        await signer.SignAsync("before"u8.ToArray());
+
+        await agent.DisposeAsync();
+        var gone = await Assert.ThrowsAsync<RpcException>(() => signer.SignAsync("while gone"u8.ToArray()));
+        Assert.Equal(StatusCode.Unavailable, gone.StatusCode);
+
+        await using var back = await RunningAgent.StartAsync(this, "web-5", socket);
+        using var leafKey = await LeafKeyAsync(client);
+        var after = await signer.SignAsync("after"u8.ToArray());
+        Assert.True(leafKey.VerifyData("after"u8, after.Signature.Span, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence));
+    }
+
+    [Fact]
     public async Task WatchBlessings_reports_each_renewal_and_ForgetSecret_stops_them()
     {
         await using var agent = await RunningAgent.StartAsync(this, "web-1");
@@ -159,6 +233,18 @@ public sealed class PodAgentTests : IAsyncLifetime
         using var leaf = X509CertificateLoader.LoadCertificate(blessing.Chain[0].ToByteArray());
         using var withKey = leaf.CopyWithPrivateKey(key);
         return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
+    }
+
+    /// <summary>The value of one sample in a Prometheus text exposition, 0 when absent.</summary>
+    private static double Sample(string exposition, string series) =>
+        exposition.Split('\n').Where(l => l.StartsWith(series + " ", StringComparison.Ordinal))
+            .Select(l => double.Parse(l[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture)).SingleOrDefault();
+
+    private static async Task<ECDsa> LeafKeyAsync(PodAgentClient client)
+    {
+        var blessing = await client.GetBlessingsAsync(new GetBlessingsRequest());
+        using var leaf = X509CertificateLoader.LoadCertificate(blessing.Chain[0].ToByteArray());
+        return leaf.GetECDsaPublicKey()!;
     }
 
     private sealed class RunningAgent : IAsyncDisposable

@@ -29,21 +29,12 @@ public static class ClustersHostingExtensions
         return builder;
     }
 
-    /// <summary>Maps the Clusters service, admin-only unless <see cref="ClustersOptions.AllowUnauthenticatedAdminRpcs"/> is set.</summary>
+    /// <summary>Maps the Clusters service, admin-only.</summary>
     public static WebApplication MapSidecarsClusters(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
         if (!KubernetesAvailability.IsEnabled(app.Services, "clusters")) return app;
-        app.MapGrpcService<ClustersGrpcService>().RequireAdmin(app);
+        app.MapGrpcService<ClustersGrpcService>().RequireAuthorization(IdentityPolicies.Admin);
         return app;
-    }
-
-    /// <summary>Requires the "sidecars-admin" policy unless the explicit development switch turns it off.</summary>
-    public static TBuilder RequireAdmin<TBuilder>(this TBuilder endpoints, WebApplication app)
-        where TBuilder : IEndpointConventionBuilder
-    {
-        ArgumentNullException.ThrowIfNull(app);
-        var options = app.Services.GetRequiredService<IOptions<ClustersOptions>>().Value;
-        return options.AllowUnauthenticatedAdminRpcs ? endpoints : endpoints.RequireAuthorization(IdentityPolicies.Admin);
     }
 }

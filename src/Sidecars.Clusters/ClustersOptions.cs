@@ -25,10 +25,4 @@ public sealed class ClustersOptions
 
     [Range(0, 10000)]
     public int MaxReplicas { get; set; } = 1000;
-
-    /// <summary>
-    /// Serve the Clusters and Networks RPCs without the "sidecars-admin" policy. Only for local development and
-    /// tests; never set it where the agent is reachable by others.
-    /// </summary>
-    public bool AllowUnauthenticatedAdminRpcs { get; set; }
 }

@@ -27,17 +27,12 @@ public static class NetworksHostingExtensions
         return builder;
     }
 
-    /// <summary>Maps the Networks service, admin-only unless <see cref="NetworksOptions.AllowUnauthenticatedAdminRpcs"/> is set.</summary>
+    /// <summary>Maps the Networks service, admin-only.</summary>
     public static WebApplication MapSidecarsNetworks(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
         if (!KubernetesAvailability.IsEnabled(app.Services, "networks")) return app;
-        var endpoints = app.MapGrpcService<NetworksGrpcService>();
-        if (!app.Services.GetRequiredService<IOptions<NetworksOptions>>().Value.AllowUnauthenticatedAdminRpcs)
-        {
-            endpoints.RequireAuthorization(IdentityPolicies.Admin);
-        }
-
+        app.MapGrpcService<NetworksGrpcService>().RequireAuthorization(IdentityPolicies.Admin);
         return app;
     }
 }

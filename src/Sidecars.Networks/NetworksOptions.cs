@@ -25,9 +25,4 @@ public sealed class NetworksOptions
     /// <summary>Attempts to join a Ready pod that does not answer (backing off up to 5 s) before leaving it to the periodic resync.</summary>
     [Range(1, 1000)]
     public int JoinAttempts { get; set; } = 30;
-
-    /// <summary>
-    /// Serve the Networks RPCs without the "sidecars-admin" policy. Only for local development and tests.
-    /// </summary>
-    public bool AllowUnauthenticatedAdminRpcs { get; set; }
 }

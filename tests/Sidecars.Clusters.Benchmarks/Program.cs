@@ -130,7 +130,12 @@ static async Task NetworkFormationAsync(ControlPlaneFixture fixture, int pods, i
         // Only peers still missing someone are asked again, all at once: a peer with the full set keeps it.
         var complete = await Task.WhenAll(waiting.Select(w => KnowsAllAsync(channels, w.Member, w.Network, cts.Token)));
         probes += waiting.Count;
+        var before = waiting.Count;
         waiting = [.. waiting.Where((_, i) => !complete[i])];
+        if (waiting.Count > 0 && waiting.Count != before)
+        {
+            Console.WriteLine($"    {Stopwatch.GetElapsedTime(ready).TotalSeconds:0.0} s after Ready: {waiting.Count} peers still miss someone");
+        }
         if (waiting.Count > 0)
         {
             await Task.Delay(100, cts.Token);
@@ -140,6 +145,7 @@ static async Task NetworkFormationAsync(ControlPlaneFixture fixture, int pods, i
     var meshed = Stopwatch.GetTimestamp();
     Console.WriteLine($"  Ready -> every pod a member (controller): {Stopwatch.GetElapsedTime(ready, joined).TotalSeconds:0.00} s");
     Console.WriteLine($"  Ready -> every peer knows every other:   {Stopwatch.GetElapsedTime(ready, meshed).TotalSeconds:0.00} s ({probes} Peers() probes)");
+    Console.WriteLine($"  lightpeers' own counts: {await LightpeerCountsAsync(controller)}");
     Traffic(agent);
     foreach (var n in Enumerable.Range(0, networks))
     {
@@ -150,6 +156,28 @@ static async Task NetworkFormationAsync(ControlPlaneFixture fixture, int pods, i
 }
 
 static bool IsReady(V1Pod pod) => pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
+
+// Sums the lightpeers' removal and exchange counters (their /metrics on the health port) over every member.
+static async Task<string> LightpeerCountsAsync(NetworkController controller)
+{
+    using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+    var totals = new SortedDictionary<string, double>(StringComparer.Ordinal);
+    var hosts = controller.Snapshot().SelectMany(n => n.Members).Select(m => m.Address[..m.Address.LastIndexOf(':')]);
+    foreach (var text in await Task.WhenAll(hosts.Select(h => http.GetStringAsync($"http://{h}:{Sidecars.Mutation.SidecarsNames.LightpeerHealthPort}/metrics"))))
+    {
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.StartsWith("sidecars_lightpeer_peers_removed_total{", StringComparison.Ordinal) || line.StartsWith("sidecars_lightpeer_exchanges_total{", StringComparison.Ordinal))
+            {
+                var space = line.LastIndexOf(' ');
+                var series = line[..space].Replace("sidecars_lightpeer_", "", StringComparison.Ordinal);
+                totals[series] = totals.GetValueOrDefault(series) + double.Parse(line[(space + 1)..], CultureInfo.InvariantCulture);
+            }
+        }
+    }
+
+    return string.Join(", ", totals.Select(t => $"{t.Key} {t.Value:0}"));
+}
 
 static async Task<bool> KnowsAllAsync(ChannelCache channels, string member, HashSet<string> network, CancellationToken cancellationToken)
 {

@@ -56,6 +56,36 @@ public sealed class ClusterEndToEndTests(ControlPlaneFixture fixture)
     }
 
     [Fact]
+    public async Task Clusters_and_networks_rpcs_refuse_callers_without_an_admin_certificate()
+    {
+        var ns = await fixture.NewNamespaceAsync("clusters-auth");
+        await using var agent = await StartAgentAsync(ns);
+
+        foreach (var channel in new[] { agent.AnonymousChannel(), agent.StrangerChannel() })
+        {
+            using (channel)
+            {
+                var clusters = new Contracts.V1.Clusters.ClustersClient(channel);
+                var networks = new Contracts.V1.Networks.NetworksClient(channel);
+                foreach (var call in new Func<Task>[]
+                {
+                    () => clusters.CreateClusterAsync(new CreateClusterRequest { Name = "intruder", Replicas = 1, Image = "example.local/app:1" }).ResponseAsync,
+                    () => clusters.DeleteClusterAsync(new DeleteClusterRequest { Name = "intruder" }).ResponseAsync,
+                    () => clusters.ListClustersAsync(new ListClustersRequest()).ResponseAsync,
+                    () => clusters.WatchCluster(new WatchClusterRequest { Name = "intruder" }).ResponseStream.MoveNext(),
+                    () => networks.ListNetworksAsync(new ListNetworksRequest()).ResponseAsync,
+                })
+                {
+                    Assert.Equal(StatusCode.Unauthenticated, (await Assert.ThrowsAsync<RpcException>(call)).StatusCode);
+                }
+            }
+        }
+
+        Assert.Empty((await fixture.Client.AppsV1.ListNamespacedDeploymentAsync(ns)).Items);
+        Assert.Empty((await new Contracts.V1.Clusters.ClustersClient(agent.Channel).ListClustersAsync(new ListClustersRequest())).Clusters);
+    }
+
+    [Fact]
     public async Task Concurrent_creates_share_one_outcome_and_repeats_are_idempotent()
     {
         var ns = await fixture.NewNamespaceAsync("clusters-concurrent");

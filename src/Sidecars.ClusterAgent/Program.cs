@@ -1,5 +1,7 @@
 using Prometheus;
+using Sidecars.Observability;
 
+MeterPublishing.Configure();
 var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddGrpc();
 builder.Services.AddGrpcReflection();

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Prometheus;
 using Sidecars.AgentLifecycle;
+using Sidecars.Observability;
 
 namespace Sidecars.Lightpeer;
 
@@ -36,6 +37,7 @@ public sealed class LightpeerServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        MeterPublishing.Configure();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = AgentHostArguments.NoFileWatching });
         builder.Logging.ClearProviders();
         if (logging is null)

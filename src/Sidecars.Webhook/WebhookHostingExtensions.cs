@@ -12,6 +12,7 @@ using Microsoft.Extensions.Options;
 using Prometheus;
 using Sidecars.Kubernetes;
 using Sidecars.Mutation;
+using Sidecars.Observability;
 using Sidecars.Webhook.Admission;
 using Sidecars.Webhook.Leadership;
 using Sidecars.Webhook.Repair;
@@ -27,6 +28,7 @@ public static class WebhookHostingExtensions
     public static WebApplicationBuilder AddSidecarsWebhook(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
+        MeterPublishing.Configure();
         services.AddOptions<WebhookOptions>().Bind(builder.Configuration.GetSection(WebhookOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<RotationOptions>().Bind(builder.Configuration.GetSection(RotationOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<RepairOptions>().Bind(builder.Configuration.GetSection(RepairOptions.Section)).ValidateOnStart();

@@ -28,6 +28,7 @@ internal sealed class LoadDriver : IDisposable
 {
     private readonly Process _server;
     private readonly Uri _url;
+    private readonly Uri? _metricsUrl;
     private readonly byte[] _payload;
     private readonly LoadShape _shape;
     private readonly HttpClient _client;
@@ -36,11 +37,14 @@ internal sealed class LoadDriver : IDisposable
     private double _seconds;
     private TimeSpan _serverCpu;
 
-    public LoadDriver(string name, Process server, Uri url, string body, X509Certificate2 authority, LoadShape shape)
+    /// <param name="metricsUrl">Scraped before the warm-up and before every round, as Prometheus would scrape a server in
+    /// production (prometheus-net starts its adapters on the first scrape), or null for a server without metrics.</param>
+    public LoadDriver(string name, Process server, Uri url, Uri? metricsUrl, string body, X509Certificate2 authority, LoadShape shape)
     {
         Name = name;
         _server = server;
         _url = url;
+        _metricsUrl = metricsUrl;
         _payload = Encoding.UTF8.GetBytes(body);
         _shape = shape;
         var handler = new SocketsHttpHandler
@@ -78,12 +82,14 @@ internal sealed class LoadDriver : IDisposable
             await Task.WhenAll(Enumerable.Range(0, _shape.Connections).Select(_ => SendAsync(cancellationToken)));
         }
 
+        await ScrapeAsync(cancellationToken);
         await OfferAsync(_shape.WarmUp, measure: false, cancellationToken);
     }
 
     /// <summary>One measured round; rounds of several endpoints interleave so drift on a shared machine hits them alike.</summary>
     public async Task MeasureRoundAsync(CancellationToken cancellationToken)
     {
+        await ScrapeAsync(cancellationToken);
         _server.Refresh();
         var cpuBefore = _server.TotalProcessorTime;
         _seconds += await OfferAsync(_shape.Round, measure: true, cancellationToken);
@@ -99,6 +105,20 @@ internal sealed class LoadDriver : IDisposable
     }
 
     public void Dispose() => _client.Dispose();
+
+    private async Task ScrapeAsync(CancellationToken cancellationToken)
+    {
+        if (_metricsUrl is null)
+        {
+            return;
+        }
+
+        var text = await _client.GetStringAsync(_metricsUrl, cancellationToken);
+        if (!text.Contains("# TYPE", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"{_metricsUrl} did not answer with Prometheus metrics");
+        }
+    }
 
     private async Task<double> OfferAsync(TimeSpan duration, bool measure, CancellationToken cancellationToken)
     {

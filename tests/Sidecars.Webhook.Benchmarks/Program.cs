@@ -70,8 +70,8 @@ static async Task<int> RunAsync(IReadOnlyDictionary<string, string> options, Can
         await WaitListeningAsync(noopPort, cancellationToken);
 
         var shape = new LoadShape(rate, TimeSpan.FromSeconds(seconds) / rounds, rounds, TimeSpan.FromSeconds(warmUp), connections, http);
-        using var baseline = new LoadDriver("no-op endpoint", noop, noopUrl, body, ca, shape);
-        using var ours = new LoadDriver("sidecars webhook", webhook, webhookUrl, body, ca, shape);
+        using var baseline = new LoadDriver("no-op endpoint", noop, noopUrl, null, body, ca, shape);
+        using var ours = new LoadDriver("sidecars webhook", webhook, webhookUrl, new Uri($"https://127.0.0.1:{webhookPort}/metrics"), body, ca, shape);
         await baseline.WarmUpAsync(cancellationToken);
         await ours.WarmUpAsync(cancellationToken);
         for (var round = 0; round < rounds; round++)

@@ -184,14 +184,15 @@ static Process Refreshed(Process process)
     return process;
 }
 
-// VmRSS (resident now) and VmHWM (peak resident) of a process, from /proc/<pid>/status.
+// VmRSS (resident now, split into anonymous memory and mapped files such as the binary) and VmHWM (peak resident) of
+// a process, from /proc/<pid>/status.
 static string ProcStatus(int pid)
 {
     var fields = File.ReadAllLines($"/proc/{pid}/status")
         .Select(line => line.Split(':', 2))
-        .Where(parts => parts.Length == 2 && parts[0] is "VmRSS" or "VmHWM")
+        .Where(parts => parts.Length == 2 && parts[0] is "VmRSS" or "VmHWM" or "RssAnon" or "RssFile")
         .ToDictionary(parts => parts[0], parts => long.Parse(parts[1].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) / 1024.0);
-    return $"VmRSS {fields["VmRSS"]:0.0} MiB, VmHWM {fields["VmHWM"]:0.0} MiB";
+    return $"VmRSS {fields["VmRSS"]:0.0} MiB (anonymous {fields["RssAnon"]:0.0}, files {fields["RssFile"]:0.0}), VmHWM {fields["VmHWM"]:0.0} MiB";
 }
 
 static async Task<(long Count, List<double> LatenciesMs)> RunAsync(int concurrency, TimeSpan duration, Func<Task> call)

@@ -10,6 +10,10 @@ namespace Sidecars.Identity.Blessings;
 public sealed class BlessingAuthority : IDisposable
 {
     private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(1);
+    private static readonly X509Extension LeafBasicConstraints = new X509BasicConstraintsExtension(false, false, 0, true);
+    private static readonly X509Extension LeafKeyUsage = new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true);
+    private static readonly X509Extension LeafExtendedKeyUsage = new X509EnhancedKeyUsageExtension(
+        [new Oid(BlessingCertificates.ServerAuthOid), new Oid(BlessingCertificates.ClientAuthOid)], false);
 
     private readonly ECDsa _key;
     private readonly X509SignatureGenerator _generator;
@@ -87,20 +91,23 @@ public sealed class BlessingAuthority : IDisposable
             notAfter = Certificate.NotAfter;
         }
 
-        var request = new CertificateRequest(SubjectFor(name), publicKey, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
-            [new Oid(BlessingCertificates.ServerAuthOid), new Oid(BlessingCertificates.ClientAuthOid)], false));
-        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
-        request.CertificateExtensions.Add(_authorityKeyIdentifier);
-        request.CertificateExtensions.Add(SubjectAltName(name));
+        var subjectPublicKeyInfo = publicKey.ExportSubjectPublicKeyInfo();
+        X509Extension[] extensions =
+        [
+            LeafBasicConstraints,
+            LeafKeyUsage,
+            LeafExtendedKeyUsage,
+            new X509SubjectKeyIdentifierExtension(PublicKey.CreateFromSubjectPublicKeyInfo(subjectPublicKeyInfo, out _), false),
+            _authorityKeyIdentifier,
+            SubjectAltName(name),
+        ];
 
         var serial = new byte[16];
         RandomNumberGenerator.Fill(serial);
         serial[0] &= 0x7F;
-        using var leaf = request.Create(Certificate.SubjectName, _generator, notBefore, notAfter, serial);
-        return new IssuedBlessing(name, [leaf.RawData, _rootDer], notBefore, notAfter);
+        var leaf = CertificateEncoder.Encode(
+            Certificate.SubjectName, SubjectFor(name), serial, notBefore, notAfter, subjectPublicKeyInfo, extensions, _generator);
+        return new IssuedBlessing(name, [leaf, _rootDer], notBefore, notAfter);
     }
 
     public void Dispose()

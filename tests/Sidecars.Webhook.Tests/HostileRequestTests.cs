@@ -5,27 +5,10 @@ using System.Text.Json.Nodes;
 namespace Sidecars.Webhook.Tests;
 
 /// <summary>Malformed and hostile AdmissionReviews sent to the real webhook over HTTPS.</summary>
-public sealed class HostileRequestTests : IAsyncLifetime
+public sealed class HostileRequestTests : RunningWebhookTests
 {
-    private readonly TestCertificates _certificates = new();
-    private WebhookServer _server = null!;
-    private HttpClient _client = null!;
-
-    public async Task InitializeAsync()
-    {
-        _server = await WebhookServer.StartAsync(_certificates);
-        _client = _server.CreateClient();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _server.DisposeAsync();
-        _certificates.Dispose();
-    }
-
     private Task<HttpResponseMessage> PostAsync(string body, string contentType = "application/json")
-        => _client.PostAsync("/mutate", new StringContent(body, Encoding.UTF8, contentType));
+        => Client.PostAsync("/mutate", new StringContent(body, Encoding.UTF8, contentType));
 
     [Theory]
     [InlineData("not json at all", "malformed-review")]
@@ -72,7 +55,7 @@ public sealed class HostileRequestTests : IAsyncLifetime
         using var content = new PushStreamContentOfSize(200_000);
         content.Headers.ContentType = new("application/json");
 
-        using var response = await _client.PostAsync("/mutate", content);
+        using var response = await Client.PostAsync("/mutate", content);
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         Assert.Contains("body-too-large", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
@@ -90,7 +73,7 @@ public sealed class HostileRequestTests : IAsyncLifetime
     [Fact]
     public async Task Get_is_not_an_admission_review()
     {
-        using var response = await _client.GetAsync("/mutate");
+        using var response = await Client.GetAsync("/mutate");
 
         Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
     }
@@ -137,7 +120,7 @@ public sealed class HostileRequestTests : IAsyncLifetime
             random.NextBytes(bytes);
             using var content = new ByteArrayContent(bytes);
             content.Headers.ContentType = new("application/json");
-            using var response = await _client.PostAsync("/mutate", content);
+            using var response = await Client.PostAsync("/mutate", content);
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         }
 

@@ -4,25 +4,8 @@ using System.Text;
 namespace Sidecars.Webhook.Tests;
 
 /// <summary>What the real webhook publishes on /metrics once it has been scraped and has served admissions.</summary>
-public sealed class MetricsEndpointTests : IAsyncLifetime
+public sealed class MetricsEndpointTests : RunningWebhookTests
 {
-    private readonly TestCertificates _certificates = new();
-    private WebhookServer _server = null!;
-    private HttpClient _client = null!;
-
-    public async Task InitializeAsync()
-    {
-        _server = await WebhookServer.StartAsync(_certificates);
-        _client = _server.CreateClient();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _server.DisposeAsync();
-        _certificates.Dispose();
-    }
-
     [Fact]
     public async Task Admissions_are_measured_once_by_our_histogram_not_again_by_the_per_request_aspnetcore_meters()
     {
@@ -31,7 +14,7 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         for (var i = 0; i < 3; i++)
         {
             using var content = new StringContent(Fixtures.Read("team-a_lightpeer-a_create.json"), Encoding.UTF8, "application/json");
-            using var response = await _client.PostAsync("/mutate", content);
+            using var response = await Client.PostAsync("/mutate", content);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
 
@@ -48,7 +31,7 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
 
     private async Task<string> ScrapeAsync()
     {
-        using var response = await _client.GetAsync("/metrics");
+        using var response = await Client.GetAsync("/metrics");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return await response.Content.ReadAsStringAsync();
     }

@@ -57,6 +57,7 @@ public sealed partial class LightpeerNode : IDisposable
             }
 
             LightpeerMetrics.Exchanges.WithLabels("out", "ok").Inc();
+            Heard(address);
             Log.Joined(_logger, Self, address, Peers.Count);
             return new JoinResponse { Joined = true, Peers = { Peers.Snapshot() } };
         }
@@ -74,6 +75,7 @@ public sealed partial class LightpeerNode : IDisposable
         ArgumentNullException.ThrowIfNull(request);
         var before = Peers.Snapshot();
         var added = Learn(request.Peers, request.From);
+        Heard(request.From);
         LightpeerMetrics.Exchanges.WithLabels("in", "ok").Inc();
         if (request.Announce && added.Count > 0)
         {
@@ -207,6 +209,24 @@ public sealed partial class LightpeerNode : IDisposable
         return added;
     }
 
+    /// <summary>
+    /// A peer that called us or answered an exchange is alive, whatever its last health checks said: its failures
+    /// count again from zero. On a loaded node a health check can time out while gossip still gets through, and
+    /// dropping a live peer keeps it out of the set for the whole tombstone period.
+    /// </summary>
+    private void Heard(string? peer)
+    {
+        if (string.IsNullOrEmpty(peer))
+        {
+            return;
+        }
+
+        lock (_failuresLock)
+        {
+            _failures.Remove(peer);
+        }
+    }
+
     private void Drop(IReadOnlyList<string> removed, string reason)
     {
         lock (_failuresLock)
@@ -248,6 +268,7 @@ public sealed partial class LightpeerNode : IDisposable
             var request = new ExchangeRequest { From = Self, Peers = { Peers.Snapshot() } };
             var response = await _clients.Get(peer).ExchangeAsync(request, deadline: Deadline(), cancellationToken: cancellationToken);
             LightpeerMetrics.Exchanges.WithLabels("out", "ok").Inc();
+            Heard(peer);
             return Learn(response.Peers, null).Count > 0 || response.Learnt > 0;
         }
         catch (RpcException)
@@ -270,6 +291,7 @@ public sealed partial class LightpeerNode : IDisposable
             try
             {
                 var response = await _clients.Get(target).ExchangeAsync(request, deadline: Deadline());
+                Heard(target);
                 Learn(response.Peers, null);
             }
             catch (RpcException e)

@@ -50,6 +50,24 @@ public sealed class LightpeerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Peer_whose_health_checks_fail_is_kept_while_it_still_gossips()
+    {
+        var a = await _peers.StartAsync(Peers.Options(checkInterval: TimeSpan.FromMilliseconds(100), failureThreshold: 2));
+        await using var busy = await SlowToCheckPeer.StartAsync(a.Address);
+        var c = await _peers.StartAsync();
+        Assert.True((await _peers.Client(c).JoinAsync(new JoinRequest { Address = a.Address })).Joined);
+        await _peers.Client(a).ExchangeAsync(new ExchangeRequest { From = busy.Address });
+        await Eventually.HoldsAsync(() => Peers.KnowsExactly(_peers.Client(a), [busy.Address, c.Address]), "a knows the busy peer and c");
+
+        // Every check fails, but the busy peer calls a before each answer: two failures in a row never happen.
+        await Eventually.HoldsAsync(async () => (busy.HealthChecks >= 6, $"{busy.HealthChecks} health checks"), "a checked the busy peer six times");
+        Assert.Contains(busy.Address, (await _peers.Client(a).PeersAsync(new PeersRequest())).Peers);
+
+        busy.Gossiping = false;
+        await Eventually.HoldsAsync(() => Peers.KnowsExactly(_peers.Client(a), [c.Address]), "a dropped the busy peer once it went silent too");
+    }
+
+    [Fact]
     public async Task Health_checks_take_the_peers_a_batch_at_a_time()
     {
         var options = Peers.Options();

@@ -96,7 +96,7 @@ public static class KubernetesWaits
 
     /// <summary>
     /// List, then watch from the list's resourceVersion keeping a name → object view, until the condition holds.
-    /// Relists when the watch ends or fails (410 Gone included).
+    /// Relists when the watch ends or fails (410 Gone included) and when a list fails on the connection.
     /// </summary>
     public static async Task<IReadOnlyList<T>> WaitAsync<T>(
         Func<CancellationToken, Task<(IList<T> Items, string ResourceVersion)>> list,
@@ -122,7 +122,19 @@ public static class KubernetesWaits
         {
             while (true)
             {
-                var (items, resourceVersion) = await list(deadline.Token);
+                IList<T> items;
+                string resourceVersion;
+                try
+                {
+                    (items, resourceVersion) = await list(deadline.Token);
+                }
+                catch (Exception e) when (e is HttpRequestException or IOException && !deadline.IsCancellationRequested)
+                {
+                    // A loaded apiserver may reset the list's stream: back off a little and list again.
+                    await Task.Delay(TimeSpan.FromMilliseconds(200), deadline.Token);
+                    continue;
+                }
+
                 view.Clear();
                 foreach (var item in items)
                 {

@@ -40,7 +40,7 @@ public sealed class AgentProcessTests
         try
         {
             using var http = new HttpClient();
-            await Sidecars.Testing.Eventually.UntilAsync(async () =>
+            await Eventually.UntilAsync(async () =>
             {
                 Assert.False(process.HasExited, $"the agent exited: {(process.HasExited ? await stderr : "")}");
                 try

@@ -23,4 +23,28 @@ public static class Eventually
 
     public static Task UntilAsync(Func<bool> condition, string description, TimeSpan? timeout = null, CancellationToken ct = default) =>
         UntilAsync(() => Task.FromResult(condition()), description, timeout, ct);
+
+    /// <summary>Waits like <c>UntilAsync</c>; the condition also says what it saw, and a timeout reports the last of it.</summary>
+    public static async Task HoldsAsync(Func<Task<(bool Ok, string Seen)>> condition, string description, TimeSpan? timeout = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        var seen = string.Empty;
+        try
+        {
+            await UntilAsync(
+                async () =>
+                {
+                    bool ok;
+                    (ok, seen) = await condition();
+                    return ok;
+                },
+                description,
+                timeout,
+                ct);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message} Last seen: {seen}", e);
+        }
+    }
 }

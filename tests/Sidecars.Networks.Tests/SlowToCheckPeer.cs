@@ -19,6 +19,7 @@ internal sealed class SlowToCheckPeer : IAsyncDisposable
     private readonly GrpcChannel _toChecker;
     private WebApplication? _app;
     private int _healthChecks;
+    private volatile bool _gossiping = true;
 
     private SlowToCheckPeer(string address, string checker)
     {
@@ -28,7 +29,11 @@ internal sealed class SlowToCheckPeer : IAsyncDisposable
 
     public string Address { get; }
 
-    public bool Gossiping { get; set; } = true;
+    public bool Gossiping
+    {
+        get => _gossiping;
+        set => _gossiping = value;
+    }
 
     public int HealthChecks => Volatile.Read(ref _healthChecks);
 

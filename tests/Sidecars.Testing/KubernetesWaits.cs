@@ -128,7 +128,7 @@ public static class KubernetesWaits
                 {
                     (items, resourceVersion) = await list(deadline.Token);
                 }
-                catch (Exception e) when (e is HttpRequestException or IOException && !deadline.IsCancellationRequested)
+                catch (Exception e) when (IsConnectionFailure(e) && !deadline.IsCancellationRequested)
                 {
                     // A loaded apiserver may reset the list's stream: back off a little and list again.
                     await Task.Delay(TimeSpan.FromMilliseconds(200), deadline.Token);
@@ -170,7 +170,7 @@ public static class KubernetesWaits
                         }
                     }
                 }
-                catch (Exception e) when (e is HttpRequestException or IOException && !deadline.IsCancellationRequested)
+                catch (Exception e) when (IsConnectionFailure(e) && !deadline.IsCancellationRequested)
                 {
                     // The apiserver closed the watch stream (timeout, GOAWAY under load): list again and carry on.
                 }
@@ -182,4 +182,6 @@ public static class KubernetesWaits
                 $"Timed out after {elapsed.Elapsed.TotalSeconds:0}s waiting for {description}. Last seen: [{describe(Snapshot())}]");
         }
     }
+
+    private static bool IsConnectionFailure(Exception e) => e is HttpRequestException or IOException;
 }

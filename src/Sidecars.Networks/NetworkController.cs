@@ -133,14 +133,17 @@ public sealed partial class NetworkController : BackgroundService
         }
     }
 
-    /// <summary>Joins the pod through the newest live member, under the network's gate so joins happen one at a time.</summary>
+    /// <summary>
+    /// Joins the pod through the newest live member. Up to <see cref="NetworksOptions.JoinConcurrency"/> pods of a
+    /// network join at once (a scaled-up Deployment turns Ready in a burst); purges wait for them and run alone.
+    /// </summary>
     private async Task JoinAsync(NetworkState network, LightpeerPod pod, long readySince, int attempt, CancellationToken ct)
     {
         JoinResult result;
 
         // A pod that does not answer yet must not hold up the joins queued behind it.
         var answering = await IsHealthyAsync(pod.Address!, ct);
-        await network.Gate.WaitAsync(ct);
+        var admission = await network.Gate.JoinAsync(ct);
         try
         {
             IReadOnlyList<NetworkMember> members;
@@ -186,7 +189,7 @@ public sealed partial class NetworkController : BackgroundService
         }
         finally
         {
-            network.Gate.Release();
+            admission.Dispose();
         }
 
         if (attempt >= _options.JoinAttempts)
@@ -242,20 +245,16 @@ public sealed partial class NetworkController : BackgroundService
         }
     }
 
+    /// <summary>Removes the member once no join of its network is in flight, so no join goes through a member being forgotten.</summary>
     private async Task PurgeAsync(NetworkState network, NetworkMember member, string reason, CancellationToken ct)
     {
-        await network.Gate.WaitAsync(ct);
-        try
+        using (await network.Gate.PurgeAsync(ct))
         {
             await RemoveAsync(network, member, reason, ct);
         }
-        finally
-        {
-            network.Gate.Release();
-        }
     }
 
-    /// <summary>Removes the member (caller holds the gate) and tells the remaining members to forget it.</summary>
+    /// <summary>Removes the member and tells the remaining members to forget it; safe to repeat.</summary>
     private async Task RemoveAsync(NetworkState network, NetworkMember member, string reason, CancellationToken ct)
     {
         IReadOnlyList<NetworkMember> rest;
@@ -361,7 +360,7 @@ public sealed partial class NetworkController : BackgroundService
     {
         if (!_networks.TryGetValue(id, out var network))
         {
-            network = new NetworkState(id);
+            network = new NetworkState(id, _options.JoinConcurrency);
             _networks.Add(id, network);
         }
 
@@ -375,7 +374,7 @@ public sealed partial class NetworkController : BackgroundService
         previous.TrySetResult();
     }
 
-    private sealed class NetworkState(string id)
+    private sealed class NetworkState(string id, int joinConcurrency)
     {
         public string Id { get; } = id;
 
@@ -386,6 +385,6 @@ public sealed partial class NetworkController : BackgroundService
 
         public Dictionary<string, int> Failures { get; } = new(StringComparer.Ordinal);
 
-        public SemaphoreSlim Gate { get; } = new(1, 1);
+        public JoinGate Gate { get; } = new(joinConcurrency);
     }
 }

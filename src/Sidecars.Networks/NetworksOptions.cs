@@ -22,6 +22,10 @@ public sealed class NetworksOptions
     [Range(1, 100)]
     public int FailureThreshold { get; set; } = 2;
 
+    /// <summary>Pods of one network joined at the same time; purges wait for them.</summary>
+    [Range(1, 64)]
+    public int JoinConcurrency { get; set; } = 8;
+
     /// <summary>Attempts to join a Ready pod that does not answer (backing off up to 5 s) before leaving it to the periodic resync.</summary>
     [Range(1, 1000)]
     public int JoinAttempts { get; set; } = 30;

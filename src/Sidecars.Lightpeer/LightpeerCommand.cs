@@ -37,7 +37,6 @@ public static class LightpeerCommand
         {
             await using var server = await LightpeerServer.StartAsync(options, cancellationToken);
             await Console.Out.WriteLineAsync($"lightpeer listening on {server.Address} (health on port {options.HealthPort})");
-            StartupPages.Release(server.Loggers.CreateLogger("Sidecars.Lightpeer"));
             using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             await using (appsDone is null ? null : AppsDoneMonitor.Start(appsDone, lifetime, server.Loggers.CreateLogger("Sidecars.Lightpeer")))
             {

@@ -27,11 +27,8 @@ internal sealed partial class BlessingRenewer
     private readonly string _secret;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private Action? _settled;
 
-    /// <param name="settled">Called once, when the first blessings are held and the heap has been compacted.</param>
-    public BlessingRenewer(
-        Identity.IdentityClient client, BlessingHolder holder, PodAgentOptions options, string secret, TimeProvider time, ILogger logger, Action? settled = null)
+    public BlessingRenewer(Identity.IdentityClient client, BlessingHolder holder, PodAgentOptions options, string secret, TimeProvider time, ILogger logger)
     {
         _client = client;
         _holder = holder;
@@ -39,7 +36,6 @@ internal sealed partial class BlessingRenewer
         _secret = secret;
         _time = time;
         _logger = logger;
-        _settled = settled;
     }
 
     /// <summary>The message explaining a non-<see cref="RenewalOutcome.Stopped"/> outcome.</summary>
@@ -72,7 +68,6 @@ internal sealed partial class BlessingRenewer
                 // Nothing more happens here until the renewal: give the heap's free space (the garbage of starting up,
                 // the TLS handshake and the issuance) back to the OS, so the sidecar idles small in every pod.
                 GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-                Interlocked.Exchange(ref _settled, null)?.Invoke();
                 await Task.Delay(wait, _time, cancellationToken);
                 renewal = true;
             }

@@ -19,16 +19,10 @@ public static class PodAgentCommand
     public const int ExitRejected = 5;
     public const int ExitNotReady = 6;
 
-    /// <summary>Runs the role as the agent process: once it holds its blessings it releases its startup pages.</summary>
     public static Task<int> RunAsync(string[] args, CancellationToken cancellationToken) =>
-        RunAsync(args, Environment.GetEnvironmentVariable, Console.Error, cancellationToken, ownsProcess: true);
+        RunAsync(args, Environment.GetEnvironmentVariable, Console.Error, cancellationToken);
 
-    /// <param name="ownsProcess">
-    /// The role is the whole process, so it may release the process's startup pages (<see cref="StartupPages"/>);
-    /// false when it runs inside another host.
-    /// </param>
-    public static async Task<int> RunAsync(
-        string[] args, Func<string, string?> environment, TextWriter error, CancellationToken cancellationToken, bool ownsProcess = false)
+    public static async Task<int> RunAsync(string[] args, Func<string, string?> environment, TextWriter error, CancellationToken cancellationToken)
     {
         if (!PodAgentOptionsParser.TryParse(args, environment, out var options, out var problem))
         {
@@ -46,11 +40,10 @@ public static class PodAgentCommand
             ? await WaitReadyAsync(options, error, cancellationToken)
             : options.TokensOnly
                 ? await TokensOnlyAgent.RunAsync(options, appsDone, error, cancellationToken)
-                : await ServeAsync(options, appsDone, error, ownsProcess, cancellationToken);
+                : await ServeAsync(options, appsDone, error, cancellationToken);
     }
 
-    private static async Task<int> ServeAsync(
-        PodAgentOptions options, AppsDoneSettings? appsDone, TextWriter error, bool ownsProcess, CancellationToken cancellationToken)
+    private static async Task<int> ServeAsync(PodAgentOptions options, AppsDoneSettings? appsDone, TextWriter error, CancellationToken cancellationToken)
     {
         var secret = await ReadSecretAsync(options.SecretFile, cancellationToken);
         if (secret is null)
@@ -81,9 +74,7 @@ public static class PodAgentCommand
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Sidecars.PodAgent");
         using var channel = ClusterAgentChannel.Create(options);
-        var renewer = new BlessingRenewer(
-            new Identity.IdentityClient(channel), holder, options, secret, TimeProvider.System, logger,
-            ownsProcess ? () => StartupPages.Release(logger) : null);
+        var renewer = new BlessingRenewer(new Identity.IdentityClient(channel), holder, options, secret, TimeProvider.System, logger);
         await using var tlsExport = TlsExporter.Start(options.TlsDirectory, holder, logger);
         using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         RenewalOutcome outcome;

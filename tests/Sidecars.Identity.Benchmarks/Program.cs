@@ -71,12 +71,9 @@ var socket = Path.Combine(dir, "agent.sock");
 var agentArgs = new[]
 {
     "pod-agent", "--socket", socket, "--secret-file", Path.Combine(dir, "secret"), "--cluster-agent", address,
-    "--cluster-agent-ca", Path.Combine(dir, "server-ca.pem"), "--pod-name", "bench-agent", "--pod-ip", "127.0.0.1",
-    "--health-port", FreePort().ToString(CultureInfo.InvariantCulture),
+    "--cluster-agent-ca", Path.Combine(dir, "server-ca.pem"), "--pod-name", "bench-agent", "--health-port", "0",
 };
-var healthPort = int.Parse(agentArgs[^1], CultureInfo.InvariantCulture);
 var started = Stopwatch.StartNew();
-var released = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
 Process? process = null;
 Task<int>? inProcess = null;
 using var stop = new CancellationTokenSource();
@@ -85,17 +82,14 @@ if (agentBinary is not null)
     var info = new ProcessStartInfo(agentBinary) { RedirectStandardOutput = true, RedirectStandardError = true };
     foreach (var a in agentArgs) info.ArgumentList.Add(a);
     process = Process.Start(info)!;
-    process.OutputDataReceived += (_, e) =>
-    {
-        if (e.Data?.Contains("Released the startup pages", StringComparison.Ordinal) == true) released.TrySetResult(e.Data);
-    };
+    process.OutputDataReceived += (_, _) => { };
     process.ErrorDataReceived += (_, _) => { };
     process.BeginOutputReadLine();
     process.BeginErrorReadLine();
 }
 else
 {
-    inProcess = PodAgentCommand.RunAsync(agentArgs[1..], Environment.GetEnvironmentVariable, Console.Error, stop.Token);
+    inProcess = PodAgentCommand.RunAsync(agentArgs[1..], stop.Token);
 }
 
 var ready = await WaitServingAsync(socket, TimeSpan.FromSeconds(60));
@@ -107,24 +101,6 @@ Console.WriteLine($"Agent start-to-ready: {startToReady.TotalMilliseconds:0} ms;
 if (process is not null)
 {
     Console.WriteLine($"Agent RSS when ready (serving its socket with blessings, idle): {ProcStatus(process.Id)}");
-    Console.WriteLine($"Agent: {(await released.Task.WaitAsync(TimeSpan.FromSeconds(10))).Trim()}");
-    Console.WriteLine($"Agent RSS after releasing its startup pages: {ProcStatus(process.Id)}");
-
-    // A day in a pod, compressed: the kubelet probes /readyz and /healthz, Prometheus scrapes /metrics and the app
-    // asks for its blessings, every second for 20 s (code that only starting up needed stays out).
-    using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{healthPort}") };
-    using var appChannel = PodAgentSocket.CreateChannel(socket);
-    var appClient = new PodAgent.PodAgentClient(appChannel);
-    using var tick = new PeriodicTimer(TimeSpan.FromSeconds(1));
-    for (var i = 0; i < 20 && await tick.WaitForNextTickAsync(); i++)
-    {
-        (await http.GetAsync("/readyz")).EnsureSuccessStatusCode();
-        (await http.GetAsync("/healthz")).EnsureSuccessStatusCode();
-        (await http.GetAsync("/metrics")).EnsureSuccessStatusCode();
-        await appClient.GetBlessingsAsync(new GetBlessingsRequest());
-    }
-
-    Console.WriteLine($"Agent RSS after 20 s of probes, scrapes and GetBlessings calls: {ProcStatus(process.Id)}");
 }
 
 using var socketChannel = PodAgentSocket.CreateChannel(socket);
@@ -176,13 +152,6 @@ else
 await app.StopAsync();
 Directory.Delete(dir, recursive: true);
 return 0;
-
-static int FreePort()
-{
-    using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-    listener.Start();
-    return ((IPEndPoint)listener.LocalEndpoint).Port;
-}
 
 // Polls the socket every 2 ms until GetBlessings answers: the moment the app could first use it.
 static async Task<bool> WaitServingAsync(string socket, TimeSpan timeout)

@@ -1,16 +1,17 @@
 namespace Sidecars.Networks;
 
 /// <summary>
-/// Admission to one network's membership changes: up to N joins at once, a purge alone. A purge waits for the joins in
-/// flight, and joins that arrive once it is waiting queue behind it, so a burst of joins cannot hold a purge off.
+/// Admission to one network's membership changes: up to N joins through existing members at once, and exclusive
+/// changes (a purge, or a pod becoming the first member) alone. An exclusive change waits for the joins in flight, and
+/// joins that arrive once it is waiting queue behind it, so a burst of joins cannot hold it off.
 /// </summary>
 internal sealed class JoinGate : IDisposable
 {
     private readonly int _joins;
     private readonly SemaphoreSlim _slots;
 
-    /// <summary>Held by the one purge running or waiting; a join passes through it before taking a slot.</summary>
-    private readonly SemaphoreSlim _purge = new(1, 1);
+    /// <summary>Held by the one exclusive change running or waiting; a join passes through it before taking a slot.</summary>
+    private readonly SemaphoreSlim _exclusive = new(1, 1);
 
     public JoinGate(int joins)
     {
@@ -25,16 +26,16 @@ internal sealed class JoinGate : IDisposable
     /// <summary>Waits for a join slot; dispose the result to leave.</summary>
     public async Task<Admission> JoinAsync(CancellationToken cancellationToken)
     {
-        await _purge.WaitAsync(cancellationToken);
-        _purge.Release();
+        await _exclusive.WaitAsync(cancellationToken);
+        _exclusive.Release();
         await _slots.WaitAsync(cancellationToken);
-        return new Admission(this, 1, purge: false);
+        return new Admission(this, 1, exclusive: false);
     }
 
-    /// <summary>Waits until no join runs and no other purge; dispose the result to let them in again.</summary>
-    public async Task<Admission> PurgeAsync(CancellationToken cancellationToken)
+    /// <summary>Waits until no join and no other exclusive change runs; dispose the result to let them in again.</summary>
+    public async Task<Admission> ExclusiveAsync(CancellationToken cancellationToken)
     {
-        await _purge.WaitAsync(cancellationToken);
+        await _exclusive.WaitAsync(cancellationToken);
         var slots = 0;
         try
         {
@@ -45,29 +46,29 @@ internal sealed class JoinGate : IDisposable
         }
         catch
         {
-            Leave(slots, purge: true);
+            Leave(slots, exclusive: true);
             throw;
         }
 
-        return new Admission(this, slots, purge: true);
+        return new Admission(this, slots, exclusive: true);
     }
 
     public void Dispose()
     {
         _slots.Dispose();
-        _purge.Dispose();
+        _exclusive.Dispose();
     }
 
-    private void Leave(int slots, bool purge)
+    private void Leave(int slots, bool exclusive)
     {
         if (slots > 0)
         {
             _slots.Release(slots);
         }
 
-        if (purge)
+        if (exclusive)
         {
-            _purge.Release();
+            _exclusive.Release();
         }
     }
 
@@ -76,15 +77,15 @@ internal sealed class JoinGate : IDisposable
     {
         private JoinGate? _gate;
         private readonly int _slots;
-        private readonly bool _purge;
+        private readonly bool _exclusive;
 
-        internal Admission(JoinGate gate, int slots, bool purge)
+        internal Admission(JoinGate gate, int slots, bool exclusive)
         {
             _gate = gate;
             _slots = slots;
-            _purge = purge;
+            _exclusive = exclusive;
         }
 
-        public void Dispose() => Interlocked.Exchange(ref _gate, null)?.Leave(_slots, _purge);
+        public void Dispose() => Interlocked.Exchange(ref _gate, null)?.Leave(_slots, _exclusive);
     }
 }

@@ -135,7 +135,9 @@ public sealed partial class NetworkController : BackgroundService
 
     /// <summary>
     /// Joins the pod through the newest live member. Up to <see cref="NetworksOptions.JoinConcurrency"/> pods of a
-    /// network join at once (a scaled-up Deployment turns Ready in a burst); purges wait for them and run alone.
+    /// network join at once (a scaled-up Deployment turns Ready in a burst). A pod that would become the first member
+    /// (no member, or none that answers) decides so alone: two pods doing it side by side would each start a network
+    /// of their own, and the two would never meet.
     /// </summary>
     private async Task JoinAsync(NetworkState network, LightpeerPod pod, long readySince, int attempt, CancellationToken ct)
     {
@@ -144,25 +146,39 @@ public sealed partial class NetworkController : BackgroundService
         // A pod that does not answer yet must not hold up the joins queued behind it.
         var answering = await IsHealthyAsync(pod.Address!, ct);
         var admission = await network.Gate.JoinAsync(ct);
+        var exclusive = false;
         try
         {
-            IReadOnlyList<NetworkMember> members;
-            lock (_lock)
+            while (true)
             {
-                if (!network.Pending.TryGetValue(pod.Key, out var current) || current.Uid != pod.Uid)
+                IReadOnlyList<NetworkMember> members;
+                lock (_lock)
                 {
-                    return;
+                    if (!network.Pending.TryGetValue(pod.Key, out var current) || current.Uid != pod.Uid)
+                    {
+                        return;
+                    }
+
+                    members = [.. network.Members];
                 }
 
-                members = [.. network.Members];
-            }
+                result = !answering ? new JoinResult(JoinOutcome.PodUnreachable, null, [])
+                    : members.Count == 0 && !exclusive ? new JoinResult(JoinOutcome.First, null, [])
+                    : await MemberSelection.JoinThroughAsync(members, m => AttemptAsync(pod, m, ct));
+                foreach (var dead in result.Dropped)
+                {
+                    await RemoveAsync(network, dead, "unreachable", ct);
+                }
 
-            result = answering
-                ? await MemberSelection.JoinThroughAsync(members, m => AttemptAsync(pod, m, ct))
-                : new JoinResult(JoinOutcome.PodUnreachable, null, []);
-            foreach (var dead in result.Dropped)
-            {
-                await RemoveAsync(network, dead, "unreachable", ct);
+                if (result.Outcome != JoinOutcome.First || exclusive)
+                {
+                    break;
+                }
+
+                // Decide again alone: another pod may have become the first member meanwhile.
+                admission.Dispose();
+                admission = await network.Gate.ExclusiveAsync(ct);
+                exclusive = true;
             }
 
             if (result.Outcome is JoinOutcome.Joined or JoinOutcome.First)
@@ -248,7 +264,7 @@ public sealed partial class NetworkController : BackgroundService
     /// <summary>Removes the member once no join of its network is in flight, so no join goes through a member being forgotten.</summary>
     private async Task PurgeAsync(NetworkState network, NetworkMember member, string reason, CancellationToken ct)
     {
-        using (await network.Gate.PurgeAsync(ct))
+        using (await network.Gate.ExclusiveAsync(ct))
         {
             await RemoveAsync(network, member, reason, ct);
         }

@@ -24,20 +24,20 @@ public sealed class JoinGateTests
     }
 
     [Fact]
-    public async Task A_purge_waits_for_the_joins_in_flight_and_joins_arriving_meanwhile_wait_for_the_purge()
+    public async Task An_exclusive_change_waits_for_the_joins_in_flight_and_joins_arriving_meanwhile_wait_for_it()
     {
         using var gate = new JoinGate(2);
         var first = await gate.JoinAsync(default);
         var second = await gate.JoinAsync(default);
 
-        var purge = gate.PurgeAsync(default);
+        var exclusive = gate.ExclusiveAsync(default);
         var later = gate.JoinAsync(default);
         first.Dispose();
-        Assert.False(purge.IsCompleted);
+        Assert.False(exclusive.IsCompleted);
         Assert.False(later.IsCompleted);
 
         second.Dispose();
-        var admitted = await Soon(purge);
+        var admitted = await Soon(exclusive);
         Assert.Equal(2, gate.Joining);
         Assert.False(later.IsCompleted);
 
@@ -49,15 +49,15 @@ public sealed class JoinGateTests
     }
 
     [Fact]
-    public async Task Purges_run_one_at_a_time_without_splitting_the_slots_between_them()
+    public async Task Exclusive_changes_run_one_at_a_time_without_splitting_the_slots_between_them()
     {
         using var gate = new JoinGate(4);
         var join = await gate.JoinAsync(default);
-        var purges = Enumerable.Range(0, 3).Select(_ => gate.PurgeAsync(default)).ToArray();
-        Assert.DoesNotContain(purges, p => p.IsCompleted);
+        var exclusives = Enumerable.Range(0, 3).Select(_ => gate.ExclusiveAsync(default)).ToArray();
+        Assert.DoesNotContain(exclusives, p => p.IsCompleted);
 
         join.Dispose();
-        var pending = purges.ToList();
+        var pending = exclusives.ToList();
         while (pending.Count > 0)
         {
             var admitted = await Soon(Task.WhenAny(pending));
@@ -74,16 +74,16 @@ public sealed class JoinGateTests
     }
 
     [Fact]
-    public async Task A_cancelled_purge_gives_back_the_slots_it_had_taken()
+    public async Task A_cancelled_exclusive_change_gives_back_the_slots_it_had_taken()
     {
         using var gate = new JoinGate(3);
         var join = await gate.JoinAsync(default);
         using var cancel = new CancellationTokenSource();
-        var purge = gate.PurgeAsync(cancel.Token);
-        Assert.False(purge.IsCompleted);
+        var exclusive = gate.ExclusiveAsync(cancel.Token);
+        Assert.False(exclusive.IsCompleted);
 
         await cancel.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Soon(purge));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Soon(exclusive));
         Assert.Equal(1, gate.Joining);
 
         join.Dispose();
@@ -94,7 +94,7 @@ public sealed class JoinGateTests
             j.Dispose();
         }
 
-        using (await gate.PurgeAsync(default))
+        using (await gate.ExclusiveAsync(default))
         {
             Assert.Equal(3, gate.Joining);
         }

@@ -48,6 +48,23 @@ public sealed class NetworkEndToEndTests(ControlPlaneFixture fixture)
     }
 
     [Fact]
+    public async Task Pods_already_Ready_when_the_controller_starts_form_one_network()
+    {
+        Assert.True(fixture.AgentPath is not null, "the agent must be built (dotnet build agent) so the kubelet can run lightpeers");
+        var ns = await fixture.NewNamespaceAsync("networks-burst");
+        await fixture.Client.AppsV1.CreateNamespacedDeploymentAsync(LightpeerWorkloads.Deployment("peers-e", "net-e", 12), ns);
+        await fixture.Client.WaitForPodsAsync(ns, null, pods => pods.Count == 12 && pods.All(p => p.IsReady()), "12 lightpeer pods Ready", Timeout);
+
+        // The informer hands the controller all twelve at once, so their joins run side by side from an empty network:
+        // exactly one of them may become the first member, or the network splits into islands that never meet.
+        await using var agent = await StartAgentAsync(ns);
+        var controller = agent.Services.GetRequiredService<NetworkController>();
+        await WaitForNetworksAsync(controller, ("net-e", 12));
+        await AssertEveryPeerKnowsEveryOtherAsync(controller, "net-e");
+        await DeleteWorkloadsAsync(ns, "peers-e");
+    }
+
+    [Fact]
     public async Task New_pod_joins_through_a_live_member_when_the_newest_is_dead()
     {
         Assert.True(fixture.AgentPath is not null, "the agent must be built (dotnet build agent) so the kubelet can run lightpeers");

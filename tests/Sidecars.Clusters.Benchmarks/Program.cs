@@ -12,10 +12,11 @@ using Sidecars.Networks.Tests;
 using Sidecars.Testing;
 using Sidecars.Testing.Agent;
 
-// Usage: [--creates N] [--pods N] [--networks N]. Needs the control plane binaries and a built agent (dotnet build agent).
+// Usage: [--creates N] [--pods N] [--networks N] [--join-concurrency N]. Needs the control plane binaries and a built agent (dotnet build agent).
 var creates = Arg("--creates", 20);
 var pods = Arg("--pods", 200);
 var networks = Arg("--networks", 5);
+var joinConcurrency = Arg("--join-concurrency", new NetworksOptions().JoinConcurrency);
 
 var fixture = new ControlPlaneFixture();
 await fixture.InitializeAsync();
@@ -28,7 +29,7 @@ try
     }
     if (fixture.AgentPath is not null && pods > 0)
     {
-        await NetworkFormationAsync(fixture, pods, networks);
+        await NetworkFormationAsync(fixture, pods, networks, joinConcurrency);
     }
 }
 finally
@@ -97,7 +98,7 @@ static async Task CreateLatencyAsync(ControlPlaneFixture fixture, int count)
     Traffic(agent);
 }
 
-static async Task NetworkFormationAsync(ControlPlaneFixture fixture, int pods, int networks)
+static async Task NetworkFormationAsync(ControlPlaneFixture fixture, int pods, int networks, int joinConcurrency)
 {
     var ns = await fixture.NewNamespaceAsync("bench-networks");
     await using var agent = await AgentHost.StartAsync(fixture.ControlPlane.KubeconfigPath, new Dictionary<string, string?>
@@ -106,6 +107,7 @@ static async Task NetworkFormationAsync(ControlPlaneFixture fixture, int pods, i
         ["Sidecars:Networks:Namespace"] = ns,
         ["Sidecars:Networks:CallTimeout"] = "00:00:05",
         ["Sidecars:Networks:CheckInterval"] = "00:00:30",
+        ["Sidecars:Networks:JoinConcurrency"] = joinConcurrency.ToString(CultureInfo.InvariantCulture),
     });
     var controller = agent.Services.GetRequiredService<NetworkController>();
     var started = Stopwatch.GetTimestamp();
@@ -118,7 +120,7 @@ static async Task NetworkFormationAsync(ControlPlaneFixture fixture, int pods, i
     // All pods Ready (by watch), then all joined (controller) and every peer knowing every other (lightpeer Peers()).
     await fixture.Client.WaitForPodsAsync(ns, null, p => p.Count == pods && p.All(IsReady), $"{pods} lightpeer pods Ready", TimeSpan.FromMinutes(20));
     var ready = Stopwatch.GetTimestamp();
-    Console.WriteLine($"networks: {pods} pods in {networks} networks Ready after {Stopwatch.GetElapsedTime(started, ready).TotalSeconds:0.0} s");
+    Console.WriteLine($"networks: {pods} pods in {networks} networks (join concurrency {joinConcurrency}) Ready after {Stopwatch.GetElapsedTime(started, ready).TotalSeconds:0.0} s");
     using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(10));
     await controller.WaitForAsync(s => s.Sum(n => n.Members.Count) == pods && s.All(n => n.Pending == 0), cts.Token);
     var joined = Stopwatch.GetTimestamp();

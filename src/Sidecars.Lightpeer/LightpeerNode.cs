@@ -74,14 +74,16 @@ public sealed partial class LightpeerNode : IDisposable
     {
         ArgumentNullException.ThrowIfNull(request);
         var before = Peers.Snapshot();
-        var added = Learn(request.Peers, request.From);
+        var added = Learn(request.Peers, request.From, request.Joined);
         Heard(request.From);
         LightpeerMetrics.Exchanges.WithLabels("in", "ok").Inc();
-        if (request.Announce && added.Count > 0)
+        if (request.Announce && !string.IsNullOrEmpty(request.From))
         {
+            // Even a joiner that teaches us nothing is announced: a purged pod rejoining still knows everyone, but
+            // they all keep it out until they hear that it is back.
             var news = Peers.Snapshot();
             var targets = before.Where(p => p != request.From).ToArray();
-            _ = Task.Run(() => AnnounceAsync(targets, news));
+            _ = Task.Run(() => AnnounceAsync(targets, news, request.From));
         }
         else if (added.Count > 0)
         {
@@ -197,9 +199,9 @@ public sealed partial class LightpeerNode : IDisposable
         }
     }
 
-    private IReadOnlyList<string> Learn(IEnumerable<string> peers, string? direct)
+    private IReadOnlyList<string> Learn(IEnumerable<string> peers, string? direct, string? vouched = null)
     {
-        var added = Peers.Merge(peers, direct);
+        var added = Peers.Merge(peers, direct, vouched);
         LightpeerMetrics.Peers.Set(Peers.Count);
         if (added.Count > 0)
         {
@@ -283,9 +285,9 @@ public sealed partial class LightpeerNode : IDisposable
         return false;
     }
 
-    private async Task AnnounceAsync(IReadOnlyList<string> targets, IReadOnlyList<string> news)
+    private async Task AnnounceAsync(IReadOnlyList<string> targets, IReadOnlyList<string> news, string joined)
     {
-        var request = new ExchangeRequest { From = Self, Peers = { news } };
+        var request = new ExchangeRequest { From = Self, Peers = { news }, Joined = joined };
         await Task.WhenAll(targets.Select(async target =>
         {
             try

@@ -52,21 +52,25 @@ public sealed class PeerSet
 
     /// <summary>
     /// Adds the addresses (never self, nor tombstoned ones unless <paramref name="direct"/> names a peer that
-    /// contacted us itself) and returns those that were new.
+    /// contacted us itself, or <paramref name="vouched"/> one that the caller heard from itself just now) and returns
+    /// those that were new.
     /// </summary>
-    public IReadOnlyList<string> Merge(IEnumerable<string> addresses, string? direct = null)
+    public IReadOnlyList<string> Merge(IEnumerable<string> addresses, string? direct = null, string? vouched = null)
     {
         ArgumentNullException.ThrowIfNull(addresses);
         var added = new List<string>();
         lock (_lock)
         {
             ExpireTombstones();
-            if (!string.IsNullOrEmpty(direct))
+            foreach (var alive in (ReadOnlySpan<string?>)[direct, vouched])
             {
-                _tombstones.Remove(direct);
+                if (!string.IsNullOrEmpty(alive))
+                {
+                    _tombstones.Remove(alive);
+                }
             }
 
-            foreach (var address in addresses.Append(direct))
+            foreach (var address in addresses.Append(direct).Append(vouched))
             {
                 if (string.IsNullOrEmpty(address) || address == Self || _tombstones.ContainsKey(address))
                 {

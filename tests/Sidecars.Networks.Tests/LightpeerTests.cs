@@ -149,6 +149,30 @@ public sealed class LightpeerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Purged_peer_that_rejoins_is_taken_back_by_peers_it_does_not_contact_itself()
+    {
+        var a = await _peers.StartAsync();
+        var b = await _peers.StartAsync();
+        var c = await _peers.StartAsync();
+        Assert.True((await _peers.Client(b).JoinAsync(new JoinRequest { Address = a.Address })).Joined);
+        Assert.True((await _peers.Client(c).JoinAsync(new JoinRequest { Address = b.Address })).Joined);
+        await Eventually.HoldsAsync(() => Peers.KnowsExactly(_peers.Client(a), [b.Address, c.Address]), "a knows b and c");
+        await Eventually.HoldsAsync(() => Peers.KnowsExactly(_peers.Client(c), [a.Address, b.Address]), "c knows a and b");
+
+        // The controller purged c (it missed health checks) and told a and b to forget it; c itself still knows both.
+        foreach (var peer in new[] { a, b })
+        {
+            Assert.Equal(1, (await _peers.Client(peer).ForgetAsync(new ForgetRequest { Addresses = { c.Address } })).Removed);
+        }
+
+        // c rejoins through b. It learns nothing new, so only b's announcement can tell a that c is back.
+        var rejoin = await _peers.Client(c).JoinAsync(new JoinRequest { Address = b.Address });
+        Assert.True(rejoin.Joined);
+        await Eventually.HoldsAsync(() => Peers.KnowsExactly(_peers.Client(b), [a.Address, c.Address]), "b knows c again");
+        await Eventually.HoldsAsync(() => Peers.KnowsExactly(_peers.Client(a), [b.Address, c.Address]), "a knows c again", TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
     public async Task Join_through_unreachable_peer_reports_the_failure()
     {
         var a = await _peers.StartAsync();

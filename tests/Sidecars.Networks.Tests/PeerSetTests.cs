@@ -26,6 +26,16 @@ public sealed class PeerSetTests
     }
 
     [Fact]
+    public void A_peer_vouched_for_comes_back_but_the_rest_of_the_gossip_stays_out()
+    {
+        _set.Merge(["a:1", "b:1", "c:1"]);
+        _set.Remove(["b:1", "c:1"]);
+        Assert.Equal(["b:1"], _set.Merge(["b:1", "c:1"], direct: "a:1", vouched: "b:1"));
+        Assert.Equal(["a:1", "b:1"], _set.Snapshot());
+        Assert.Empty(_set.Merge(["c:1"]));
+    }
+
+    [Fact]
     public void Options_parse_arguments_and_pod_ip()
     {
         var options = LightpeerOptions.Parse(["--port", "7000", "--check-interval", "0.5"], name => name == "POD_IP" ? "127.3.4.5" : null);

@@ -12,4 +12,7 @@ internal static class LightpeerMetrics
 
     public static readonly Counter Removed = Prometheus.Metrics.CreateCounter(
         "sidecars_lightpeer_peers_removed_total", "Peers removed, by reason.", "reason");
+
+    public static readonly Counter TakenBack = Prometheus.Metrics.CreateCounter(
+        "sidecars_lightpeer_peers_taken_back_total", "Peers dropped for not answering that answered a later check.");
 }

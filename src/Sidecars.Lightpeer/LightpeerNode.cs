@@ -10,6 +10,9 @@ public sealed partial class LightpeerNode : IDisposable
     /// <summary>Exchanges in a row that teach nobody anything before gossip rests until the next news.</summary>
     private const int GossipPatience = 3;
 
+    /// <summary>Dropped peers checked again per interval.</summary>
+    private const int SuspectsPerInterval = 2;
+
     private readonly LightpeerOptions _options;
     private readonly PeerClients _clients;
     private readonly ILogger<LightpeerNode> _logger;
@@ -121,7 +124,8 @@ public sealed partial class LightpeerNode : IDisposable
             }
         }
 
-        Drop(Peers.Remove(dead), "unreachable");
+        Drop(Peers.Remove(dead, unanswered: true), "unreachable");
+        await RecheckSuspectsAsync(cancellationToken);
         var alive = results.Where(r => r.Ok).Select(r => r.Peer).ToArray();
         if (alive.Length > 0)
         {
@@ -134,6 +138,28 @@ public sealed partial class LightpeerNode : IDisposable
     }
 
     public void Dispose() => _clients.Dispose();
+
+    /// <summary>
+    /// Checks a few peers dropped for not answering and takes back those that answer now: on a loaded node a live peer
+    /// can miss its checks, and waiting for it to call us, or for the tombstone to expire, leaves the set short.
+    /// </summary>
+    private async Task RecheckSuspectsAsync(CancellationToken cancellationToken)
+    {
+        var suspects = Peers.Suspects(SuspectsPerInterval);
+        var answering = await Task.WhenAll(suspects.Select(async p => (Peer: p, Ok: await IsHealthyAsync(p, cancellationToken))));
+        var back = answering.Where(r => r.Ok).Select(r => r.Peer).ToArray();
+        foreach (var peer in back)
+        {
+            Learn([], peer);
+            LightpeerMetrics.TakenBack.Inc();
+            Log.TakenBack(_logger, Self, peer);
+        }
+
+        if (back.Length > 0)
+        {
+            Gossip(except: null);
+        }
+    }
 
     /// <summary>The next peers to check, in turn through the sorted set, at most the configured number.</summary>
     private IReadOnlyList<string> NextBatch(IReadOnlyList<string> peers)

@@ -9,6 +9,9 @@ public sealed class PeerSet
     private readonly Lock _lock = new();
     private readonly HashSet<string> _peers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _tombstones = new(StringComparer.Ordinal);
+
+    /// <summary>Tombstoned peers that were dropped for not answering, not forgotten on the controller's word.</summary>
+    private readonly HashSet<string> _suspects = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private readonly TimeSpan _tombstoneTtl;
 
@@ -67,6 +70,7 @@ public sealed class PeerSet
                 if (!string.IsNullOrEmpty(alive))
                 {
                     _tombstones.Remove(alive);
+                    _suspects.Remove(alive);
                 }
             }
 
@@ -87,8 +91,11 @@ public sealed class PeerSet
         return added;
     }
 
-    /// <summary>Removes the addresses and keeps them out of later merges for the tombstone period.</summary>
-    public IReadOnlyList<string> Remove(IEnumerable<string> addresses)
+    /// <summary>
+    /// Removes the addresses and keeps them out of later merges for the tombstone period. Peers dropped because they
+    /// did not answer (<paramref name="unanswered"/>) stay <see cref="Suspects"/>: one that answers again may be taken back.
+    /// </summary>
+    public IReadOnlyList<string> Remove(IEnumerable<string> addresses, bool unanswered = false)
     {
         ArgumentNullException.ThrowIfNull(addresses);
         var removed = new List<string>();
@@ -103,6 +110,15 @@ public sealed class PeerSet
                 }
 
                 _tombstones[address] = until;
+                if (unanswered)
+                {
+                    _suspects.Add(address);
+                }
+                else
+                {
+                    _suspects.Remove(address);
+                }
+
                 if (_peers.Remove(address))
                 {
                     removed.Add(address);
@@ -111,6 +127,16 @@ public sealed class PeerSet
         }
 
         return removed;
+    }
+
+    /// <summary>Peers dropped for not answering and still tombstoned, at most <paramref name="max"/>, in turn.</summary>
+    public IReadOnlyList<string> Suspects(int max)
+    {
+        lock (_lock)
+        {
+            ExpireTombstones();
+            return [.. _suspects.OrderBy(a => _tombstones[a]).Take(max)];
+        }
     }
 
     private void ExpireTombstones()
@@ -126,6 +152,7 @@ public sealed class PeerSet
             if (until <= now)
             {
                 _tombstones.Remove(address);
+                _suspects.Remove(address);
             }
         }
     }

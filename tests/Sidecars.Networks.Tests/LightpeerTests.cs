@@ -50,6 +50,43 @@ public sealed class LightpeerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Peer_dropped_for_not_answering_is_taken_back_when_it_answers_again()
+    {
+        var a = await _peers.StartAsync(Peers.Options(checkInterval: TimeSpan.FromMilliseconds(100)));
+        var bOptions = Peers.Options();
+        var b = await _peers.StartAsync(bOptions);
+        var c = await _peers.StartAsync();
+        Assert.True((await _peers.Client(b).JoinAsync(new JoinRequest { Address = a.Address })).Joined);
+        Assert.True((await _peers.Client(c).JoinAsync(new JoinRequest { Address = a.Address })).Joined);
+        await Eventually.HoldsAsync(() => Peers.KnowsExactly(_peers.Client(a), [b.Address, c.Address]), "a knows b and c");
+
+        await _peers.StopAsync(b);
+        await Eventually.HoldsAsync(() => Peers.KnowsExactly(_peers.Client(a), [c.Address]), "a dropped the stopped peer b");
+
+        // b answers again at its address but knows nobody, so it will not call a: a's own checks must find it.
+        await _peers.StartAsync(bOptions);
+        await Eventually.HoldsAsync(() => Peers.KnowsExactly(_peers.Client(a), [b.Address, c.Address]), "a took b back", TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
+    public async Task Forgotten_peers_are_not_checked_again()
+    {
+        var a = await _peers.StartAsync(Peers.Options(checkInterval: TimeSpan.FromMilliseconds(100)));
+        var b = await _peers.StartAsync();
+        Assert.True((await _peers.Client(b).JoinAsync(new JoinRequest { Address = a.Address })).Joined);
+        await Eventually.HoldsAsync(() => Peers.KnowsExactly(_peers.Client(a), [b.Address]), "a knows b");
+
+        Assert.Equal(1, (await _peers.Client(a).ForgetAsync(new ForgetRequest { Addresses = { b.Address } })).Removed);
+        for (var round = 0; round < 5; round++)
+        {
+            await a.Node.CheckPeersAsync(CancellationToken.None);
+        }
+
+        Assert.Empty(a.Node.Peers.Snapshot());
+        Assert.Empty(a.Node.Peers.Suspects(10));
+    }
+
+    [Fact]
     public async Task Peer_whose_health_checks_fail_is_kept_while_it_still_gossips()
     {
         var a = await _peers.StartAsync(Peers.Options(checkInterval: TimeSpan.FromMilliseconds(100), failureThreshold: 2));

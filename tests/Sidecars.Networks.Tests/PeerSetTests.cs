@@ -36,6 +36,28 @@ public sealed class PeerSetTests
     }
 
     [Fact]
+    public void Peers_dropped_for_not_answering_are_suspects_until_taken_back_forgotten_or_expired()
+    {
+        var time = new ManualTime();
+        var set = new PeerSet("10.0.0.1:9081", TimeSpan.FromMinutes(1), time);
+        set.Merge(["a:1", "b:1", "c:1"]);
+        set.Remove(["a:1"], unanswered: true);
+        time.Advance(TimeSpan.FromSeconds(1));
+        set.Remove(["b:1"], unanswered: true);
+        set.Remove(["c:1"]);
+        Assert.Equal(["a:1", "b:1"], set.Suspects(10));
+        Assert.Equal(["a:1"], set.Suspects(1));
+
+        Assert.Equal(["a:1"], set.Merge([], direct: "a:1"));
+        set.Remove(["b:1"]);
+        Assert.Empty(set.Suspects(10));
+
+        set.Remove(["a:1"], unanswered: true);
+        time.Advance(TimeSpan.FromMinutes(2));
+        Assert.Empty(set.Suspects(10));
+    }
+
+    [Fact]
     public void Options_parse_arguments_and_pod_ip()
     {
         var options = LightpeerOptions.Parse(["--port", "7000", "--check-interval", "0.5"], name => name == "POD_IP" ? "127.3.4.5" : null);
@@ -45,5 +67,14 @@ public sealed class PeerSetTests
         Assert.Throws<FormatException>(() => LightpeerOptions.Parse(["--port"], _ => null));
         Assert.Throws<FormatException>(() => LightpeerOptions.Parse(["--bogus", "1"], _ => null));
         Assert.Throws<FormatException>(() => LightpeerOptions.Parse([], _ => "not-an-ip"));
+    }
+
+    private sealed class ManualTime : TimeProvider
+    {
+        private DateTimeOffset _now = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+        public override DateTimeOffset GetUtcNow() => _now;
+
+        public void Advance(TimeSpan by) => _now += by;
     }
 }

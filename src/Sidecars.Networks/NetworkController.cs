@@ -125,6 +125,13 @@ public sealed partial class NetworkController : BackgroundService
                 }
             }
 
+            if (!pod.Joinable && network.Pending.Remove(pod.Key))
+            {
+                // Only Ready pods join: a pod that stopped being Ready while it waited is picked up again once it is.
+                Changed();
+                return;
+            }
+
             if (pod.Joinable && member is null && network.Pending.TryAdd(pod.Key, pod))
             {
                 _ = Task.Run(() => JoinAsync(network, pod, Stopwatch.GetTimestamp(), 1, ct), CancellationToken.None);
@@ -168,6 +175,7 @@ public sealed partial class NetworkController : BackgroundService
                 foreach (var dead in result.Dropped)
                 {
                     await RemoveAsync(network, dead, "unreachable", ct);
+                    Rejoin(dead, ct);
                 }
 
                 if (result.Outcome != JoinOutcome.First || exclusive)
@@ -340,8 +348,23 @@ public sealed partial class NetworkController : BackgroundService
             foreach (var member in dead)
             {
                 await PurgeAsync(network, member, "unreachable", ct);
+                Rejoin(member, ct);
             }
         }));
+    }
+
+    /// <summary>
+    /// Queues a member purged for not answering to join again while Kubernetes still calls its pod Ready: on a loaded
+    /// node a live lightpeer can miss its checks, and it need not wait for the next resync. The join checks that it
+    /// answers first, backing off while it does not.
+    /// </summary>
+    private void Rejoin(NetworkMember member, CancellationToken ct)
+    {
+        if (_pods.TryGet(member.Namespace, member.Pod, out var pod) && pod is not null
+            && LightpeerPod.From(pod) is { Joinable: true } view && view.Uid == member.Uid)
+        {
+            Consider(view, ct);
+        }
     }
 
     /// <summary>Picks up Ready pods that are neither members nor pending (after a purge or exhausted join attempts).</summary>

@@ -75,17 +75,11 @@ internal sealed class JoinGate : IDisposable
     /// <summary>A join slot or the whole gate, given back on dispose.</summary>
     public sealed class Admission : IDisposable
     {
+        private readonly (int Slots, bool Exclusive) _held;
         private JoinGate? _gate;
-        private readonly int _slots;
-        private readonly bool _exclusive;
 
-        internal Admission(JoinGate gate, int slots, bool exclusive)
-        {
-            _gate = gate;
-            _slots = slots;
-            _exclusive = exclusive;
-        }
+        internal Admission(JoinGate gate, int slots, bool exclusive) => (_gate, _held) = (gate, (slots, exclusive));
 
-        public void Dispose() => Interlocked.Exchange(ref _gate, null)?.Leave(_slots, _exclusive);
+        public void Dispose() => Interlocked.Exchange(ref _gate, null)?.Leave(_held.Slots, _held.Exclusive);
     }
 }

@@ -36,21 +36,7 @@ public sealed class LightpeerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Peer_that_stops_answering_is_dropped()
-    {
-        var a = await _peers.StartAsync(Peers.Options(checkInterval: TimeSpan.FromMilliseconds(100)));
-        var b = await _peers.StartAsync();
-        var c = await _peers.StartAsync();
-        Assert.True((await _peers.Client(b).JoinAsync(new JoinRequest { Address = a.Address })).Joined);
-        Assert.True((await _peers.Client(c).JoinAsync(new JoinRequest { Address = a.Address })).Joined);
-        await Eventually.HoldsAsync(() => Peers.KnowsExactly(_peers.Client(a), [b.Address, c.Address]), "a knows b and c");
-
-        await _peers.StopAsync(b);
-        await Eventually.HoldsAsync(() => Peers.KnowsExactly(_peers.Client(a), [c.Address]), "a dropped the stopped peer b");
-    }
-
-    [Fact]
-    public async Task Peer_dropped_for_not_answering_is_taken_back_when_it_answers_again()
+    public async Task Peer_that_stops_answering_is_dropped_and_taken_back_when_it_answers_again()
     {
         var a = await _peers.StartAsync(Peers.Options(checkInterval: TimeSpan.FromMilliseconds(100)));
         var bOptions = Peers.Options();

@@ -103,11 +103,15 @@ public sealed partial class LightpeerNode : IDisposable
         return removed.Count;
     }
 
-    /// <summary>One round of maintenance: health-check the next batch of peers, drop those over the failure threshold, and exchange with one random peer.</summary>
+    /// <summary>
+    /// One round of maintenance: health-check the next batch of peers and, alongside, a few peers dropped earlier for
+    /// not answering; drop those over the failure threshold, take back those that answer again, and exchange with one
+    /// random peer.
+    /// </summary>
     public async Task CheckPeersAsync(CancellationToken cancellationToken)
     {
-        var batch = NextBatch(Peers.Snapshot());
-        var results = await Task.WhenAll(batch.Select(async p => (Peer: p, Ok: await IsHealthyAsync(p, cancellationToken))));
+        var rechecks = CheckAsync(Peers.Suspects(SuspectsPerInterval), cancellationToken);
+        var results = await CheckAsync(NextBatch(Peers.Snapshot()), cancellationToken);
         var dead = new List<string>();
         lock (_failuresLock)
         {
@@ -125,7 +129,7 @@ public sealed partial class LightpeerNode : IDisposable
         }
 
         Drop(Peers.Remove(dead, unanswered: true), "unreachable");
-        await RecheckSuspectsAsync(cancellationToken);
+        TakeBack([.. (await rechecks).Where(r => r.Ok).Select(r => r.Peer)]);
         var alive = results.Where(r => r.Ok).Select(r => r.Peer).ToArray();
         if (alive.Length > 0)
         {
@@ -140,26 +144,26 @@ public sealed partial class LightpeerNode : IDisposable
     public void Dispose() => _clients.Dispose();
 
     /// <summary>
-    /// Checks a few peers dropped for not answering and takes back those that answer now: on a loaded node a live peer
-    /// can miss its checks, and waiting for it to call us, or for the tombstone to expire, leaves the set short.
+    /// Takes back peers dropped for not answering that answer now: on a loaded node a live peer can miss its checks,
+    /// and waiting for it to call us, or for the tombstone to expire, leaves the set short.
     /// </summary>
-    private async Task RecheckSuspectsAsync(CancellationToken cancellationToken)
+    private void TakeBack(IReadOnlyList<string> answering)
     {
-        var suspects = Peers.Suspects(SuspectsPerInterval);
-        var answering = await Task.WhenAll(suspects.Select(async p => (Peer: p, Ok: await IsHealthyAsync(p, cancellationToken))));
-        var back = answering.Where(r => r.Ok).Select(r => r.Peer).ToArray();
-        foreach (var peer in back)
+        foreach (var peer in answering)
         {
             Learn([], peer);
             LightpeerMetrics.TakenBack.Inc();
             Log.TakenBack(_logger, Self, peer);
         }
 
-        if (back.Length > 0)
+        if (answering.Count > 0)
         {
             Gossip(except: null);
         }
     }
+
+    private Task<(string Peer, bool Ok)[]> CheckAsync(IEnumerable<string> peers, CancellationToken cancellationToken) =>
+        Task.WhenAll(peers.Select(async p => (Peer: p, Ok: await IsHealthyAsync(p, cancellationToken))));
 
     /// <summary>The next peers to check, in turn through the sorted set, at most the configured number.</summary>
     private IReadOnlyList<string> NextBatch(IReadOnlyList<string> peers)

@@ -8,10 +8,7 @@ public sealed class PeerSet
 {
     private readonly Lock _lock = new();
     private readonly HashSet<string> _peers = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, DateTimeOffset> _tombstones = new(StringComparer.Ordinal);
-
-    /// <summary>Tombstoned peers that were dropped for not answering, not forgotten on the controller's word.</summary>
-    private readonly HashSet<string> _suspects = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Tombstone> _tombstones = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private readonly TimeSpan _tombstoneTtl;
 
@@ -70,7 +67,6 @@ public sealed class PeerSet
                 if (!string.IsNullOrEmpty(alive))
                 {
                     _tombstones.Remove(alive);
-                    _suspects.Remove(alive);
                 }
             }
 
@@ -109,16 +105,7 @@ public sealed class PeerSet
                     continue;
                 }
 
-                _tombstones[address] = until;
-                if (unanswered)
-                {
-                    _suspects.Add(address);
-                }
-                else
-                {
-                    _suspects.Remove(address);
-                }
-
+                _tombstones[address] = new Tombstone(until, unanswered);
                 if (_peers.Remove(address))
                 {
                     removed.Add(address);
@@ -135,7 +122,7 @@ public sealed class PeerSet
         lock (_lock)
         {
             ExpireTombstones();
-            return [.. _suspects.OrderBy(a => _tombstones[a]).Take(max)];
+            return [.. _tombstones.Where(t => t.Value.Unanswered).OrderBy(t => t.Value.Until).Take(max).Select(t => t.Key)];
         }
     }
 
@@ -147,13 +134,15 @@ public sealed class PeerSet
         }
 
         var now = _time.GetUtcNow();
-        foreach (var (address, until) in _tombstones.ToArray())
+        foreach (var (address, tombstone) in _tombstones.ToArray())
         {
-            if (until <= now)
+            if (tombstone.Until <= now)
             {
                 _tombstones.Remove(address);
-                _suspects.Remove(address);
             }
         }
     }
+
+    /// <summary>Kept out until <paramref name="Until"/>; <paramref name="Unanswered"/> when dropped for not answering (a suspect).</summary>
+    private readonly record struct Tombstone(DateTimeOffset Until, bool Unanswered);
 }

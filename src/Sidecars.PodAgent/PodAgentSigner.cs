@@ -56,7 +56,7 @@ public sealed class PodAgentSigner : IAsyncDisposable
             {
                 // A failed write means the call is over: its status, which the reader reports, says why.
                 await session.Reader.ConfigureAwait(false);
-                Fail(session, e);
+                Fail(session, AsTransportLoss(e));
             }
         }
         finally
@@ -126,9 +126,21 @@ public sealed class PodAgentSigner : IAsyncDisposable
         }
         catch (Exception e) when (e is RpcException or InvalidOperationException or IOException)
         {
-            Fail(session, e);
+            Fail(session, AsTransportLoss(e));
         }
     }
+
+    /// <summary>
+    /// A stream cut under a read (the agent restarting, its socket gone) surfaces from the client as Internal with the
+    /// transport's exception inside; callers retry on Unavailable, so that is what it is reported as.
+    /// </summary>
+    internal static Exception AsTransportLoss(Exception error) => error switch
+    {
+        RpcException { StatusCode: StatusCode.Internal, Status.DebugException: IOException or HttpRequestException } cut =>
+            new RpcException(new Status(StatusCode.Unavailable, $"the sign stream to the pod-agent was lost: {cut.Status.Detail}", cut.Status.DebugException)),
+        IOException lost => new RpcException(new Status(StatusCode.Unavailable, $"the sign stream to the pod-agent was lost: {lost.Message}", lost)),
+        _ => error,
+    };
 
     /// <summary>Retires the session (the next call opens a new stream) and fails whoever still waits on it.</summary>
     private void Fail(Session session, Exception error)

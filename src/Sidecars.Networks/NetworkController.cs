@@ -161,7 +161,8 @@ public sealed partial class NetworkController : BackgroundService
                 IReadOnlyList<NetworkMember> members;
                 lock (_lock)
                 {
-                    if (!network.Pending.TryGetValue(pod.Key, out var current) || current.Uid != pod.Uid)
+                    // Queued by this join, not again since: a pod that left the queue and came back has a newer join.
+                    if (!network.Pending.TryGetValue(pod.Key, out var current) || !ReferenceEquals(current, pod))
                     {
                         return;
                     }
@@ -191,19 +192,13 @@ public sealed partial class NetworkController : BackgroundService
 
             if (result.Outcome is JoinOutcome.Joined or JoinOutcome.First)
             {
-                lock (_lock)
+                if (Admit(network, pod))
                 {
-                    if (network.Pending.Remove(pod.Key))
-                    {
-                        network.Members.Insert(0, new NetworkMember(pod.Namespace, pod.Name, pod.Uid, pod.Address!, _time.GetUtcNow()));
-                        NetworkMetrics.Size.WithLabels(network.Id).Set(network.Members.Count);
-                        Changed();
-                    }
+                    NetworkMetrics.Joins.WithLabels(result.Outcome == JoinOutcome.First ? "first" : "joined").Inc();
+                    NetworkMetrics.JoinSeconds.Observe(Stopwatch.GetElapsedTime(readySince).TotalSeconds);
+                    Log.Joined(_logger, pod.Namespace, pod.Name, network.Id, result.Via?.Key ?? "(first member)");
                 }
 
-                NetworkMetrics.Joins.WithLabels(result.Outcome == JoinOutcome.First ? "first" : "joined").Inc();
-                NetworkMetrics.JoinSeconds.Observe(Stopwatch.GetElapsedTime(readySince).TotalSeconds);
-                Log.Joined(_logger, pod.Namespace, pod.Name, network.Id, result.Via?.Key ?? "(first member)");
                 return;
             }
         }
@@ -220,8 +215,11 @@ public sealed partial class NetworkController : BackgroundService
         {
             lock (_lock)
             {
-                network.Pending.Remove(pod.Key);
-                Changed();
+                if (network.Pending.TryGetValue(pod.Key, out var current) && ReferenceEquals(current, pod))
+                {
+                    network.Pending.Remove(pod.Key);
+                    Changed();
+                }
             }
 
             Log.GaveUp(_logger, pod.Namespace, pod.Name, network.Id, attempt);
@@ -238,6 +236,35 @@ public sealed partial class NetworkController : BackgroundService
             // Host is stopping.
         }
     }
+
+    /// <summary>
+    /// Records a pod whose lightpeer has joined as the newest member. The join happened even if the pod stopped being
+    /// Ready meanwhile and left the queue (a member that is not Ready stays a member, too): dropping it would make the
+    /// pod join all over again once it is Ready. Only a pod deleted or replaced since, or one already recorded (a
+    /// second join of the same pod that was in flight), is not recorded.
+    /// </summary>
+    private bool Admit(NetworkState network, LightpeerPod pod)
+    {
+        lock (_lock)
+        {
+            var queued = network.Pending.TryGetValue(pod.Key, out var current) && current.Uid == pod.Uid;
+            var recorded = network.Members.Exists(m => m.Key == pod.Key);
+            if (recorded || (!queued && !StillExists(pod)))
+            {
+                return false;
+            }
+
+            network.Pending.Remove(pod.Key);
+            network.Members.Insert(0, new NetworkMember(pod.Namespace, pod.Name, pod.Uid, pod.Address!, _time.GetUtcNow()));
+            NetworkMetrics.Size.WithLabels(network.Id).Set(network.Members.Count);
+            Changed();
+            return true;
+        }
+    }
+
+    private bool StillExists(LightpeerPod pod) =>
+        _pods.TryGet(pod.Namespace, pod.Name, out var current) && current is not null
+        && LightpeerPod.From(current) is { Gone: false } view && view.Uid == pod.Uid && view.Address == pod.Address;
 
     private async Task<JoinAttempt> AttemptAsync(LightpeerPod pod, NetworkMember member, CancellationToken ct)
     {

@@ -155,6 +155,74 @@ public sealed class NetworkEndToEndTests(ControlPlaneFixture fixture)
         await DeleteWorkloadsAsync(ns, "peers-d");
     }
 
+    [Fact]
+    public async Task A_pod_whose_join_completes_after_it_stopped_being_Ready_is_a_member_and_does_not_join_again()
+    {
+        var ns = await fixture.NewNamespaceAsync("networks-flap");
+        await using var agent = await StartAgentAsync(ns);
+        var controller = agent.Services.GetRequiredService<NetworkController>();
+        await using var first = await StartScriptedPodAsync(ns, "peer-m", "net-f", holdJoins: false);
+        await WaitForNetworksAsync(controller, ("net-f", 1));
+
+        // The second pod's join is in flight (held by its lightpeer) when the pod stops being Ready: it leaves the queue.
+        await using var flapping = await StartScriptedPodAsync(ns, "peer-p", "net-f", holdJoins: true);
+        await flapping.JoinArrived.WaitAsync(Timeout);
+        await SetReadyAsync(ns, "peer-p", ready: false);
+        await WaitForAsync(controller, s => s.Any(n => n.Id == "net-f" && n.Pending == 0), "peer-p did not leave the queue", Timeout);
+
+        // The join completes: its lightpeer is in the network, so the pod is a member although not Ready now.
+        flapping.ReleaseJoins();
+        await WaitForAsync(
+            controller, s => s.Any(n => n.Id == "net-f" && n.Members.Any(m => m.Pod == "peer-p")),
+            "peer-p, joined while not Ready, was not recorded as a member", TimeSpan.FromSeconds(30));
+
+        // Ready again, it is not joined a second time; a third pod's join (through the newest member, peer-p) shows
+        // the controller has seen the pod's later events.
+        await SetReadyAsync(ns, "peer-p", ready: true);
+        await using var third = await StartScriptedPodAsync(ns, "peer-q", "net-f", holdJoins: false);
+        await WaitForNetworksAsync(controller, ("net-f", 3));
+        Assert.Equal(["peer-q", "peer-p", "peer-m"], Members(controller, "net-f").Select(m => m.Pod));
+        Assert.Equal(1, flapping.Joins);
+        Assert.Equal(1, third.Joins);
+        Assert.Equal(0, first.Joins);
+    }
+
+    /// <summary>
+    /// A pod whose container the kubelet does not run as a process (so it is Ready as soon as it runs), with a
+    /// <see cref="ScriptedPeer"/> serving its lightpeer port on the pod's IP.
+    /// </summary>
+    private async Task<ScriptedPeer> StartScriptedPodAsync(string ns, string name, string network, bool holdJoins)
+    {
+        await fixture.Client.CoreV1.CreateNamespacedPodAsync(new V1Pod
+        {
+            Metadata = new V1ObjectMeta { Name = name, Labels = new Dictionary<string, string> { [Mutation.SidecarsLabels.NetworkId] = network } },
+            Spec = new V1PodSpec
+            {
+                TerminationGracePeriodSeconds = 0,
+                Containers =
+                [
+                    new V1Container
+                    {
+                        Name = "peer",
+                        Image = "example.local/scripted-peer:1",
+                        Ports = [new V1ContainerPort { Name = Mutation.SidecarsNames.LightpeerPortName, ContainerPort = Mutation.SidecarsNames.LightpeerDefaultPort }],
+                    },
+                ],
+            },
+        }, ns);
+        var pod = await fixture.Client.WaitForPodAsync(ns, name, p => p is not null && p.IsReady() && p.Status.PodIP is not null, $"pod {name} Ready with an IP", Timeout);
+        return await ScriptedPeer.StartAsync(pod!.Status.PodIP, Mutation.SidecarsNames.LightpeerDefaultPort, holdJoins);
+    }
+
+    /// <summary>Sets the pod's Ready condition as a kubelet whose probe changed its verdict would.</summary>
+    private async Task SetReadyAsync(string ns, string name, bool ready)
+    {
+        var status = ready ? "True" : "False";
+        await fixture.Client.CoreV1.PatchNamespacedPodStatusAsync(
+            new V1Patch($$$"""{"status":{"conditions":[{"type":"Ready","status":"{{{status}}}"}]}}""", V1Patch.PatchType.StrategicMergePatch), name, ns);
+        await fixture.Client.WaitForPodAsync(ns, name, p => p is not null && p.IsReady() == ready, $"pod {name} Ready={status}", Timeout);
+    }
+
     // Health checks are slow by default here so that the tests see joins and delete events act on their own.
     private Task<AgentHost> StartAgentAsync(string ns, string checkInterval = "00:10:00") =>
         AgentHost.StartAsync(fixture.ControlPlane.KubeconfigPath, new Dictionary<string, string?>
@@ -165,18 +233,24 @@ public sealed class NetworkEndToEndTests(ControlPlaneFixture fixture)
             ["Sidecars:Networks:CallTimeout"] = "00:00:03",
         });
 
-    private static async Task WaitForNetworksAsync(NetworkController controller, params (string Id, int Size)[] expected)
+    private static Task WaitForNetworksAsync(NetworkController controller, params (string Id, int Size)[] expected) =>
+        WaitForAsync(
+            controller,
+            s => expected.All(e => s.Any(n => n.Id == e.Id && n.Members.Count == e.Size && n.Pending == 0)),
+            $"networks did not form: expected {string.Join(", ", expected)}",
+            Timeout);
+
+    private static async Task WaitForAsync(NetworkController controller, Func<IReadOnlyList<NetworkSnapshot>, bool> condition, string failure, TimeSpan timeout)
     {
-        using var cts = new CancellationTokenSource(Timeout);
+        using var cts = new CancellationTokenSource(timeout);
         try
         {
-            await controller.WaitForAsync(
-                s => expected.All(e => s.Any(n => n.Id == e.Id && n.Members.Count == e.Size && n.Pending == 0)), cts.Token);
+            await controller.WaitForAsync(condition, cts.Token);
         }
         catch (OperationCanceledException)
         {
-            Assert.Fail($"networks did not form: expected {string.Join(", ", expected)}, saw " +
-                string.Join(", ", controller.Snapshot().Select(n => $"{n.Id}: {n.Members.Count} members, {n.Pending} pending")));
+            Assert.Fail($"{failure} within {timeout}; saw " + string.Join(", ", controller.Snapshot().Select(
+                n => $"{n.Id}: {n.Pending} pending, members {string.Join(" ", n.Members.Select(m => m.Pod))}")));
         }
     }
 

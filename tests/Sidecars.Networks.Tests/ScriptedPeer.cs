@@ -1,0 +1,87 @@
+using System.Net;
+using Grpc.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Sidecars.Contracts.V1;
+
+namespace Sidecars.Networks.Tests;
+
+/// <summary>
+/// A lightpeer the test steers, served on a pod's address: it answers health checks and exchanges, and holds every
+/// Join until <see cref="ReleaseJoins"/> (joins answer at once when not held).
+/// </summary>
+internal sealed class ScriptedPeer : IAsyncDisposable
+{
+    private readonly TaskCompletionSource _joinArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _joinsReleased = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private WebApplication? _app;
+    private int _joins;
+
+    private ScriptedPeer(string address, bool holdJoins)
+    {
+        Address = address;
+        if (!holdJoins)
+        {
+            _joinsReleased.SetResult();
+        }
+    }
+
+    public string Address { get; }
+
+    /// <summary>Join calls received so far.</summary>
+    public int Joins => Volatile.Read(ref _joins);
+
+    /// <summary>Completes when the first Join call arrives.</summary>
+    public Task JoinArrived => _joinArrived.Task;
+
+    public static async Task<ScriptedPeer> StartAsync(string ip, int port, bool holdJoins)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Parse(ip), port, l => l.Protocols = HttpProtocols.Http2));
+        var peer = new ScriptedPeer($"{ip}:{port}", holdJoins);
+        builder.Services.AddGrpc();
+        builder.Services.AddSingleton(peer);
+        peer._app = builder.Build();
+        peer._app.MapGrpcService<Service>();
+        await peer._app.StartAsync();
+        return peer;
+    }
+
+    public void ReleaseJoins() => _joinsReleased.TrySetResult();
+
+    public async ValueTask DisposeAsync()
+    {
+        ReleaseJoins();
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+    }
+
+    private sealed class Service(ScriptedPeer peer) : Contracts.V1.Lightpeer.LightpeerBase
+    {
+        public override async Task<JoinResponse> Join(JoinRequest request, ServerCallContext context)
+        {
+            Interlocked.Increment(ref peer._joins);
+            peer._joinArrived.TrySetResult();
+            await peer._joinsReleased.Task.WaitAsync(context.CancellationToken);
+            return new JoinResponse { Joined = true };
+        }
+
+        public override Task<HealthResponse> Health(HealthRequest request, ServerCallContext context) =>
+            Task.FromResult(new HealthResponse { Self = peer.Address });
+
+        public override Task<ExchangeResponse> Exchange(ExchangeRequest request, ServerCallContext context) =>
+            Task.FromResult(new ExchangeResponse { Self = peer.Address });
+
+        public override Task<PeersResponse> Peers(PeersRequest request, ServerCallContext context) =>
+            Task.FromResult(new PeersResponse());
+
+        public override Task<ForgetResponse> Forget(ForgetRequest request, ServerCallContext context) =>
+            Task.FromResult(new ForgetResponse());
+    }
+}

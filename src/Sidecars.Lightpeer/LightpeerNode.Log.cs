@@ -18,8 +18,8 @@ public sealed partial class LightpeerNode
         [LoggerMessage(4, LogLevel.Information, "Lightpeer {Self} dropped peer {Peer} ({Reason})")]
         public static partial void Dropped(ILogger logger, string self, string peer, string reason);
 
-        [LoggerMessage(5, LogLevel.Debug, "Lightpeer {Self} could not announce to {Peer}: {Reason}")]
-        public static partial void AnnounceFailed(ILogger logger, string self, string peer, string reason);
+        [LoggerMessage(5, LogLevel.Debug, "Lightpeer {Self} could not announce to {Peer} (attempt {Attempt}): {Reason}")]
+        public static partial void AnnounceFailed(ILogger logger, string self, string peer, int attempt, string reason);
 
         [LoggerMessage(6, LogLevel.Information, "Lightpeer {Self} took back peer {Peer}: it answers again")]
         public static partial void TakenBack(ILogger logger, string self, string peer);

@@ -13,9 +13,13 @@ public sealed partial class LightpeerNode : IDisposable
     /// <summary>Dropped peers checked again per interval.</summary>
     private const int SuspectsPerInterval = 2;
 
+    /// <summary>Tries per peer to announce a join; a peer that misses the announcement keeps a rejoined peer out.</summary>
+    private const int AnnounceAttempts = 3;
+
     private readonly LightpeerOptions _options;
     private readonly PeerClients _clients;
     private readonly ILogger<LightpeerNode> _logger;
+    private readonly TimeProvider _time;
     private readonly Dictionary<string, int> _failures = new(StringComparer.Ordinal);
     private readonly Lock _failuresLock = new();
     private int _nextCheck;
@@ -27,6 +31,7 @@ public sealed partial class LightpeerNode : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _logger = logger;
+        _time = time;
         Peers = new PeerSet(options.SelfAddress, options.ForgetFor, time);
         _clients = new PeerClients(options.CallTimeout);
         LightpeerMetrics.Peers.Set(0);
@@ -315,20 +320,42 @@ public sealed partial class LightpeerNode : IDisposable
         return false;
     }
 
+    /// <summary>
+    /// Tells our peers that <paramref name="joined"/> joined through us. A peer the announcement does not reach (a
+    /// timeout on a loaded node) is tried again, backing off, while it is still our peer: if the joiner is a purged
+    /// pod coming back, that peer keeps it out until its tombstone expires unless it hears this.
+    /// </summary>
     private async Task AnnounceAsync(IReadOnlyList<string> targets, IReadOnlyList<string> news, string joined)
     {
         var request = new ExchangeRequest { From = Self, Peers = { news }, Joined = joined };
         await Task.WhenAll(targets.Select(async target =>
         {
-            try
+            for (var attempt = 1; ; attempt++)
             {
-                var response = await _clients.Get(target).ExchangeAsync(request, deadline: Deadline());
-                Heard(target);
-                Learn(response.Peers, null);
-            }
-            catch (RpcException e)
-            {
-                Log.AnnounceFailed(_logger, Self, target, e.Status.Detail);
+                try
+                {
+                    var response = await _clients.Get(target).ExchangeAsync(request, deadline: Deadline());
+                    LightpeerMetrics.Exchanges.WithLabels("out", "ok").Inc();
+                    Heard(target);
+                    Learn(response.Peers, null);
+                    return;
+                }
+                catch (RpcException e)
+                {
+                    LightpeerMetrics.Exchanges.WithLabels("out", "failed").Inc();
+                    Log.AnnounceFailed(_logger, Self, target, attempt, e.Status.Detail);
+                    if (attempt >= AnnounceAttempts || !Peers.Contains(target))
+                    {
+                        return;
+                    }
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The node is shutting down.
+                    return;
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(attempt), _time);
             }
         }));
     }

@@ -196,6 +196,22 @@ public sealed class LightpeerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Announcement_of_a_join_that_a_peer_refuses_is_sent_again()
+    {
+        var options = Peers.Options();
+        await using var busy = await ScriptedPeer.StartAsync(options.Address, options.Port, holdJoins: false, refuseAnnouncements: 1);
+        var a = await _peers.StartAsync();
+        Assert.True((await _peers.Client(a).JoinAsync(new JoinRequest { Address = busy.Address })).Joined);
+
+        // b joins through a, which announces b to its one other peer: the first announcement is refused.
+        var b = await _peers.StartAsync();
+        Assert.True((await _peers.Client(b).JoinAsync(new JoinRequest { Address = a.Address })).Joined);
+
+        Assert.Equal(b.Address, await busy.Announced.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(2, busy.Announcements);
+    }
+
+    [Fact]
     public async Task Join_through_unreachable_peer_reports_the_failure()
     {
         var a = await _peers.StartAsync();

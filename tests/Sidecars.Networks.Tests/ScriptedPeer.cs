@@ -10,19 +10,24 @@ using Sidecars.Contracts.V1;
 namespace Sidecars.Networks.Tests;
 
 /// <summary>
-/// A lightpeer the test steers, served on a pod's address: it answers health checks and exchanges, and holds every
-/// Join until <see cref="ReleaseJoins"/> (joins answer at once when not held).
+/// A lightpeer the test steers, served on a given address: it answers health checks and exchanges, holds every Join
+/// until <see cref="ReleaseJoins"/> (joins answer at once when not held), and can refuse the first announcements of a
+/// join it is sent.
 /// </summary>
 internal sealed class ScriptedPeer : IAsyncDisposable
 {
     private readonly TaskCompletionSource _joinArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _joinsReleased = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<string> _announced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private WebApplication? _app;
     private int _joins;
+    private int _announcements;
+    private int _refuseAnnouncements;
 
-    private ScriptedPeer(string address, bool holdJoins)
+    private ScriptedPeer(string address, bool holdJoins, int refuseAnnouncements)
     {
         Address = address;
+        _refuseAnnouncements = refuseAnnouncements;
         if (!holdJoins)
         {
             _joinsReleased.SetResult();
@@ -37,12 +42,18 @@ internal sealed class ScriptedPeer : IAsyncDisposable
     /// <summary>Completes when the first Join call arrives.</summary>
     public Task JoinArrived => _joinArrived.Task;
 
-    public static async Task<ScriptedPeer> StartAsync(string ip, int port, bool holdJoins)
+    /// <summary>Announcements of a join received so far, refused ones included.</summary>
+    public int Announcements => Volatile.Read(ref _announcements);
+
+    /// <summary>Completes with the joiner named by the first announcement accepted.</summary>
+    public Task<string> Announced => _announced.Task;
+
+    public static async Task<ScriptedPeer> StartAsync(string ip, int port, bool holdJoins, int refuseAnnouncements = 0)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Parse(ip), port, l => l.Protocols = HttpProtocols.Http2));
-        var peer = new ScriptedPeer($"{ip}:{port}", holdJoins);
+        var peer = new ScriptedPeer($"{ip}:{port}", holdJoins, refuseAnnouncements);
         builder.Services.AddGrpc();
         builder.Services.AddSingleton(peer);
         peer._app = builder.Build();
@@ -75,8 +86,21 @@ internal sealed class ScriptedPeer : IAsyncDisposable
         public override Task<HealthResponse> Health(HealthRequest request, ServerCallContext context) =>
             Task.FromResult(new HealthResponse { Self = peer.Address });
 
-        public override Task<ExchangeResponse> Exchange(ExchangeRequest request, ServerCallContext context) =>
-            Task.FromResult(new ExchangeResponse { Self = peer.Address });
+        public override Task<ExchangeResponse> Exchange(ExchangeRequest request, ServerCallContext context)
+        {
+            if (!string.IsNullOrEmpty(request.Joined))
+            {
+                Interlocked.Increment(ref peer._announcements);
+                if (Interlocked.Decrement(ref peer._refuseAnnouncements) >= 0)
+                {
+                    throw new RpcException(new Status(StatusCode.Unavailable, "too busy to take an announcement"));
+                }
+
+                peer._announced.TrySetResult(request.Joined);
+            }
+
+            return Task.FromResult(new ExchangeResponse { Self = peer.Address });
+        }
 
         public override Task<PeersResponse> Peers(PeersRequest request, ServerCallContext context) =>
             Task.FromResult(new PeersResponse());

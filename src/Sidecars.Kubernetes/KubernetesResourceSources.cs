@@ -7,7 +7,7 @@ namespace Sidecars.Kubernetes;
 public static class KubernetesResourceSources
 {
     /// <summary>Watch requests end after this long on the server; the informer then resumes from its resourceVersion.</summary>
-    private const int WatchTimeoutSeconds = 300;
+    public const int WatchTimeoutSeconds = 300;
 
     /// <param name="namespace">Null or empty for all namespaces.</param>
     public static IResourceSource<V1Pod> Pods(IKubernetes client, string? @namespace, string? labelSelector)

@@ -17,5 +17,8 @@ public sealed partial class ResourceInformer<T>
 
         [LoggerMessage(4, LogLevel.Error, "A subscriber of {Source} failed while handling an event")]
         public static partial void HandlerFailed(ILogger logger, string source, Exception exception);
+
+        [LoggerMessage(5, LogLevel.Warning, "Watch of {Source} sent nothing for {Seconds}s; resuming it")]
+        public static partial void Stalled(ILogger logger, string source, double seconds);
     }
 }

@@ -8,16 +8,22 @@ namespace Sidecars.Kubernetes;
 
 /// <summary>
 /// A list+watch cache of one kind of object: lists once, then watches from the list's resourceVersion, resumes
-/// after a watch ends and relists on 410 Gone (emitting the difference as events). Subscribers get every change,
-/// in order, on the informer's loop; handlers must be quick and must not block.
+/// after a watch ends and relists on 410 Gone (emitting the difference as events). A watch that sends nothing, not
+/// even a bookmark, for longer than the server was asked to keep it open is given up and resumed: an overloaded
+/// apiserver can leave a stream open that never delivers again. Subscribers get every change, in order, on the
+/// informer's loop; handlers must be quick and must not block.
 /// </summary>
 public sealed partial class ResourceInformer<T> : IResourceInformer
     where T : class, IKubernetesObject<V1ObjectMeta>
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
 
+    /// <summary>Silence after which a watch is taken for stalled: the server's watch timeout and a minute.</summary>
+    public static readonly TimeSpan DefaultStallLimit = TimeSpan.FromSeconds(KubernetesResourceSources.WatchTimeoutSeconds + 60);
+
     private readonly IResourceSource<T> _source;
     private readonly ILogger _logger;
+    private readonly TimeSpan _stallLimit;
     private readonly ConcurrentDictionary<string, T> _cache = new(StringComparer.Ordinal);
     private readonly Lock _subscribersLock = new();
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -29,23 +35,26 @@ public sealed partial class ResourceInformer<T> : IResourceInformer
     private long _events;
     private long _gone;
     private long _errors;
+    private long _stalls;
 
-    public ResourceInformer(IResourceSource<T> source, ILogger logger)
+    /// <param name="stallLimit">How long a watch may send nothing before it is resumed; <see cref="DefaultStallLimit"/> when null.</param>
+    public ResourceInformer(IResourceSource<T> source, ILogger logger, TimeSpan? stallLimit = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(logger);
         _source = source;
         _logger = logger;
+        _stallLimit = stallLimit ?? DefaultStallLimit;
     }
 
     public string Description => _source.Description;
 
     public bool HasSynced => _synced.Task.IsCompletedSuccessfully;
 
-    /// <summary>Counters of the traffic this informer caused: lists, watch requests, events received, 410 restarts.</summary>
+    /// <summary>Counters of the traffic this informer caused: lists, watch requests, events received, 410 restarts, stalls.</summary>
     public InformerStatistics Statistics => new(
         Interlocked.Read(ref _lists), Interlocked.Read(ref _watches), Interlocked.Read(ref _events),
-        Interlocked.Read(ref _gone), Interlocked.Read(ref _errors), _subscribers.Handlers.Length);
+        Interlocked.Read(ref _gone), Interlocked.Read(ref _errors), _subscribers.Handlers.Length, Interlocked.Read(ref _stalls));
 
     /// <summary>Starts the list+watch loop once; later calls do nothing.</summary>
     public void Start()
@@ -173,38 +182,35 @@ public sealed partial class ResourceInformer<T> : IResourceInformer
         return list.ResourceVersion;
     }
 
-    /// <summary>Watches, resuming from the last seen resourceVersion whenever the server ends the stream, until 410.</summary>
+    /// <summary>
+    /// Watches, resuming from the last seen resourceVersion whenever the server ends the stream or it stalls, until 410.
+    /// </summary>
     private async Task WatchUntilGoneAsync(string resourceVersion, CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
         {
             Exception? streamError = null;
             Interlocked.Increment(ref _watches);
-            await foreach (var (type, item) in _source.WatchAsync(resourceVersion, e => streamError ??= e, ct))
+            using var alive = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            alive.CancelAfter(_stallLimit);
+            try
             {
-                Interlocked.Increment(ref _events);
-                var rv = item.Metadata?.ResourceVersion;
-                if (!string.IsNullOrEmpty(rv))
+                await foreach (var (type, item) in _source.WatchAsync(resourceVersion, e => streamError ??= e, alive.Token))
                 {
-                    resourceVersion = rv;
+                    alive.CancelAfter(_stallLimit);
+                    resourceVersion = Deliver(type, item) ?? resourceVersion;
                 }
+            }
+            catch (OperationCanceledException) when (alive.IsCancellationRequested && !ct.IsCancellationRequested)
+            {
+                // Stalled: handled below, as when the stream reports the cancellation instead of throwing it.
+            }
 
-                if (type is WatchEventType.Bookmark or WatchEventType.Error)
-                {
-                    continue;
-                }
-
-                lock (_subscribersLock)
-                {
-                    var key = Key(item);
-                    _cache.TryGetValue(key, out var old);
-                    Apply(key, item, type switch
-                    {
-                        WatchEventType.Added => old is null ? ResourceEventType.Added : ResourceEventType.Modified,
-                        WatchEventType.Deleted => ResourceEventType.Deleted,
-                        _ => old is null ? ResourceEventType.Added : ResourceEventType.Modified,
-                    }, old);
-                }
+            if (alive.IsCancellationRequested && !ct.IsCancellationRequested)
+            {
+                Interlocked.Increment(ref _stalls);
+                Log.Stalled(_logger, _source.Description, _stallLimit.TotalSeconds);
+                continue;
             }
 
             if (streamError is KubernetesException { Status.Code: 410 })
@@ -219,6 +225,31 @@ public sealed partial class ResourceInformer<T> : IResourceInformer
                 throw new InvalidOperationException($"watch of {_source.Description} failed: {streamError.Message}", streamError);
             }
         }
+    }
+
+    /// <summary>Applies one watch event to the cache and the subscribers; returns its resourceVersion, if any.</summary>
+    private string? Deliver(WatchEventType type, T item)
+    {
+        Interlocked.Increment(ref _events);
+        var rv = item.Metadata?.ResourceVersion;
+        if (type is WatchEventType.Bookmark or WatchEventType.Error)
+        {
+            return string.IsNullOrEmpty(rv) ? null : rv;
+        }
+
+        lock (_subscribersLock)
+        {
+            var key = Key(item);
+            _cache.TryGetValue(key, out var old);
+            Apply(key, item, type switch
+            {
+                WatchEventType.Added => old is null ? ResourceEventType.Added : ResourceEventType.Modified,
+                WatchEventType.Deleted => ResourceEventType.Deleted,
+                _ => old is null ? ResourceEventType.Added : ResourceEventType.Modified,
+            }, old);
+        }
+
+        return string.IsNullOrEmpty(rv) ? null : rv;
     }
 
     private void Apply(string key, T item, ResourceEventType type, T? old)
@@ -296,4 +327,4 @@ public interface IResourceInformer : IAsyncDisposable
     InformerStatistics Statistics { get; }
 }
 
-public sealed record InformerStatistics(long Lists, long Watches, long Events, long Expirations, long Errors, int Subscribers);
+public sealed record InformerStatistics(long Lists, long Watches, long Events, long Expirations, long Errors, int Subscribers, long Stalls);

@@ -106,6 +106,12 @@ public sealed partial class SimulatedKubelet : IAsyncDisposable
         _stop.Dispose();
     }
 
+    /// <summary>How long the apiserver is asked to keep a pod watch open.</summary>
+    private const int WatchTimeoutSeconds = 60;
+
+    /// <summary>Silence after which the pod watch is taken for stalled and the pods are listed again.</summary>
+    private static readonly TimeSpan WatchStallLimit = TimeSpan.FromSeconds(WatchTimeoutSeconds + 30);
+
     private async Task WatchPodsAsync(TaskCompletionSource initialList, CancellationToken ct)
     {
         var fieldSelector = "spec.nodeName=" + _options.NodeName;
@@ -131,30 +137,49 @@ public sealed partial class SimulatedKubelet : IAsyncDisposable
                 while (!ct.IsCancellationRequested)
                 {
                     var relist = false;
+
+                    // An overloaded apiserver can leave a watch open that never delivers again (not even its end):
+                    // silence past the watch's own timeout means list again.
+                    using var alive = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    alive.CancelAfter(WatchStallLimit);
                     var events = _client.CoreV1.WatchListPodForAllNamespacesAsync(
                         allowWatchBookmarks: true,
                         fieldSelector: fieldSelector,
                         resourceVersion: resourceVersion,
-                        timeoutSeconds: 300,
+                        timeoutSeconds: WatchTimeoutSeconds,
                         onError: e =>
                         {
                             // An ERROR event (410 Gone: resourceVersion too old) or a broken stream: list again.
                             relist = true;
                             Log.WatchInterrupted(_logger, e.Message);
                         },
-                        cancellationToken: ct);
-                    await foreach (var (type, pod) in events)
+                        cancellationToken: alive.Token);
+                    try
                     {
-                        resourceVersion = pod.Metadata?.ResourceVersion ?? resourceVersion;
-                        switch (type)
+                        await foreach (var (type, pod) in events)
                         {
-                            case WatchEventType.Added or WatchEventType.Modified:
-                                Dispatch(pod);
-                                break;
-                            case WatchEventType.Deleted when pod.Metadata?.Uid is { } uid:
-                                Remove(uid);
-                                break;
+                            alive.CancelAfter(WatchStallLimit);
+                            resourceVersion = pod.Metadata?.ResourceVersion ?? resourceVersion;
+                            switch (type)
+                            {
+                                case WatchEventType.Added or WatchEventType.Modified:
+                                    Dispatch(pod);
+                                    break;
+                                case WatchEventType.Deleted when pod.Metadata?.Uid is { } uid:
+                                    Remove(uid);
+                                    break;
+                            }
                         }
+                    }
+                    catch (OperationCanceledException) when (alive.IsCancellationRequested && !ct.IsCancellationRequested)
+                    {
+                        // Stalled: handled below.
+                    }
+
+                    if (alive.IsCancellationRequested && !ct.IsCancellationRequested)
+                    {
+                        Log.WatchInterrupted(_logger, $"no event for {WatchStallLimit.TotalSeconds} s");
+                        break;
                     }
 
                     if (relist)

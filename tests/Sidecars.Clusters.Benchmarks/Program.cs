@@ -191,7 +191,7 @@ static void Traffic(AgentHost agent)
 {
     foreach (var (source, stats) in agent.Services.GetRequiredService<SharedInformerFactory>().Statistics())
     {
-        Console.WriteLine($"  watch traffic, {source}: {stats.Lists} lists, {stats.Watches} watch requests, {stats.Events} events, {stats.Expirations} expirations");
+        Console.WriteLine($"  watch traffic, {source}: {stats.Lists} lists, {stats.Watches} watch requests, {stats.Events} events, {stats.Expirations} expirations, {stats.Stalls} stalls");
     }
 }
 

@@ -1,10 +1,5 @@
-using System.Net;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Sidecars.Contracts.V1;
 
 namespace Sidecars.Networks.Tests;
@@ -50,15 +45,8 @@ internal sealed class ScriptedPeer : IAsyncDisposable
 
     public static async Task<ScriptedPeer> StartAsync(string ip, int port, bool holdJoins, int refuseAnnouncements = 0)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Parse(ip), port, l => l.Protocols = HttpProtocols.Http2));
         var peer = new ScriptedPeer($"{ip}:{port}", holdJoins, refuseAnnouncements);
-        builder.Services.AddGrpc();
-        builder.Services.AddSingleton(peer);
-        peer._app = builder.Build();
-        peer._app.MapGrpcService<Service>();
-        await peer._app.StartAsync();
+        peer._app = await TestPeerHost.StartAsync<Service, ScriptedPeer>(ip, port, peer);
         return peer;
     }
 

@@ -1,11 +1,6 @@
-using System.Net;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Sidecars.Contracts.V1;
 
 namespace Sidecars.Networks.Tests;
@@ -40,15 +35,8 @@ internal sealed class SlowToCheckPeer : IAsyncDisposable
     public static async Task<SlowToCheckPeer> StartAsync(string checker)
     {
         var options = Peers.Options();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Parse(options.Address), options.Port, l => l.Protocols = HttpProtocols.Http2));
         var peer = new SlowToCheckPeer($"{options.Address}:{options.Port}", checker);
-        builder.Services.AddGrpc();
-        builder.Services.AddSingleton(peer);
-        peer._app = builder.Build();
-        peer._app.MapGrpcService<Service>();
-        await peer._app.StartAsync();
+        peer._app = await TestPeerHost.StartAsync<Service, SlowToCheckPeer>(options.Address, options.Port, peer);
         return peer;
     }
 

@@ -1,3 +1,4 @@
+using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Sidecars.Contracts.V1;
 
@@ -19,8 +20,16 @@ internal sealed class LightpeerService(LightpeerNode node) : Contracts.V1.Lightp
         return Task.FromResult(node.Exchange(request));
     }
 
-    public override Task<PeersResponse> Peers(PeersRequest request, ServerCallContext context) =>
-        Task.FromResult(new PeersResponse { Self = node.Self, Peers = { node.Peers.Snapshot() } });
+    public override Task<PeersResponse> Peers(PeersRequest request, ServerCallContext context)
+    {
+        var view = node.Peers.View();
+        return Task.FromResult(new PeersResponse
+        {
+            Self = node.Self,
+            Peers = { view.Peers },
+            Changed = view.Changed is { } changed ? Timestamp.FromDateTimeOffset(changed) : null,
+        });
+    }
 
     public override Task<HealthResponse> Health(HealthRequest request, ServerCallContext context) =>
         Task.FromResult(new HealthResponse { Self = node.Self, Peers = node.Peers.Count });

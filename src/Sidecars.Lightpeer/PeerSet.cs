@@ -11,6 +11,7 @@ public sealed class PeerSet
     private readonly Dictionary<string, Tombstone> _tombstones = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private readonly TimeSpan _tombstoneTtl;
+    private DateTimeOffset? _changed;
 
     public PeerSet(string self, TimeSpan tombstoneTtl, TimeProvider time)
     {
@@ -39,6 +40,15 @@ public sealed class PeerSet
         lock (_lock)
         {
             return [.. _peers.Order(StringComparer.Ordinal)];
+        }
+    }
+
+    /// <summary>The peers and when the set last gained or lost one (null while it never has), read together.</summary>
+    public PeerView View()
+    {
+        lock (_lock)
+        {
+            return new PeerView([.. _peers.Order(StringComparer.Ordinal)], _changed);
         }
     }
 
@@ -80,6 +90,7 @@ public sealed class PeerSet
                 if (_peers.Add(address))
                 {
                     added.Add(address);
+                    _changed = _time.GetUtcNow();
                 }
             }
         }
@@ -109,6 +120,7 @@ public sealed class PeerSet
                 if (_peers.Remove(address))
                 {
                     removed.Add(address);
+                    _changed = _time.GetUtcNow();
                 }
             }
         }
@@ -146,3 +158,6 @@ public sealed class PeerSet
     /// <summary>Kept out until <paramref name="Until"/>; <paramref name="Unanswered"/> when dropped for not answering (a suspect).</summary>
     private readonly record struct Tombstone(DateTimeOffset Until, bool Unanswered);
 }
+
+/// <summary>A lightpeer's peers, sorted, and when the set last changed (null while it never has).</summary>
+public sealed record PeerView(IReadOnlyList<string> Peers, DateTimeOffset? Changed);

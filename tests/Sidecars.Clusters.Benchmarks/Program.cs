@@ -120,6 +120,7 @@ static async Task NetworkFormationAsync(ControlPlaneFixture fixture, int pods, i
     // All pods Ready (by watch), then all joined (controller) and every peer knowing every other (lightpeer Peers()).
     await fixture.Client.WaitForPodsAsync(ns, null, p => p.Count == pods && p.All(IsReady), $"{pods} lightpeer pods Ready", TimeSpan.FromMinutes(20));
     var ready = Stopwatch.GetTimestamp();
+    var readyAt = DateTimeOffset.UtcNow;
     Console.WriteLine($"networks: {pods} pods in {networks} networks (join concurrency {joinConcurrency}) Ready after {Stopwatch.GetElapsedTime(started, ready).TotalSeconds:0.0} s");
     using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(10));
     await controller.WaitForAsync(s => s.Sum(n => n.Members.Count) == pods && s.All(n => n.Pending == 0), cts.Token);
@@ -127,13 +128,22 @@ static async Task NetworkFormationAsync(ControlPlaneFixture fixture, int pods, i
     using var channels = new ChannelCache();
     var waiting = controller.Snapshot().SelectMany(n => n.Members.Select(m => (Member: m.Address, Network: n.Members.Select(x => x.Address).ToHashSet(StringComparer.Ordinal)))).ToList();
     var probes = 0;
+    var lastChange = DateTimeOffset.MinValue;
     while (waiting.Count > 0)
     {
         // Only peers still missing someone are asked again, all at once: a peer with the full set keeps it.
-        var complete = await Task.WhenAll(waiting.Select(w => KnowsAllAsync(channels, w.Member, w.Network, cts.Token)));
+        var answers = await Task.WhenAll(waiting.Select(w => KnowsAllAsync(channels, w.Member, w.Network, cts.Token)));
         probes += waiting.Count;
         var before = waiting.Count;
-        waiting = [.. waiting.Where((_, i) => !complete[i])];
+        foreach (var (complete, changed) in answers)
+        {
+            if (complete && changed is { } at && at > lastChange)
+            {
+                lastChange = at;
+            }
+        }
+
+        waiting = [.. waiting.Where((_, i) => !answers[i].Complete)];
         if (waiting.Count > 0 && waiting.Count != before)
         {
             Console.WriteLine($"    {Stopwatch.GetElapsedTime(ready).TotalSeconds:0.0} s after Ready: {waiting.Count} peers still miss someone");
@@ -147,6 +157,8 @@ static async Task NetworkFormationAsync(ControlPlaneFixture fixture, int pods, i
     var meshed = Stopwatch.GetTimestamp();
     Console.WriteLine($"  Ready -> every pod a member (controller): {Stopwatch.GetElapsedTime(ready, joined).TotalSeconds:0.00} s");
     Console.WriteLine($"  Ready -> every peer knows every other:   {Stopwatch.GetElapsedTime(ready, meshed).TotalSeconds:0.00} s ({probes} Peers() probes)");
+    // The same by the peers' own word: the last change to any set that was then complete, on this machine's clock.
+    Console.WriteLine($"  Ready -> last peer set completed (as the peers report it): {(lastChange - readyAt).TotalSeconds:0.00} s");
     Console.WriteLine($"  lightpeers' own counts: {await LightpeerCountsAsync(controller)}");
     Traffic(agent);
     foreach (var n in Enumerable.Range(0, networks))
@@ -181,10 +193,10 @@ static async Task<string> LightpeerCountsAsync(NetworkController controller)
     return string.Join(", ", totals.Select(t => $"{t.Key} {t.Value:0}"));
 }
 
-static async Task<bool> KnowsAllAsync(ChannelCache channels, string member, HashSet<string> network, CancellationToken cancellationToken)
+static async Task<(bool Complete, DateTimeOffset? Changed)> KnowsAllAsync(ChannelCache channels, string member, HashSet<string> network, CancellationToken cancellationToken)
 {
     var peers = await new Lightpeer.LightpeerClient(channels.Get(member)).PeersAsync(new PeersRequest(), cancellationToken: cancellationToken);
-    return peers.Peers.Count == network.Count - 1 && peers.Peers.All(network.Contains);
+    return (peers.Peers.Count == network.Count - 1 && peers.Peers.All(network.Contains), peers.Changed?.ToDateTimeOffset());
 }
 
 static void Traffic(AgentHost agent)

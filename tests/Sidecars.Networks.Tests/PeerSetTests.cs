@@ -58,6 +58,27 @@ public sealed class PeerSetTests
     }
 
     [Fact]
+    public void The_view_says_when_the_set_last_gained_or_lost_a_peer()
+    {
+        var time = new ManualTime();
+        var set = new PeerSet("10.0.0.1:9081", TimeSpan.FromMinutes(1), time);
+        Assert.Null(set.View().Changed);
+
+        set.Merge(["a:1"]);
+        var added = time.GetUtcNow();
+        time.Advance(TimeSpan.FromSeconds(5));
+        set.Merge(["a:1", "10.0.0.1:9081"]);
+        set.Remove(["zz:1"]);
+        Assert.Equal(["a:1"], set.View().Peers);
+        Assert.Equal(added, set.View().Changed);
+
+        time.Advance(TimeSpan.FromSeconds(5));
+        set.Remove(["a:1"]);
+        Assert.Equal(time.GetUtcNow(), set.View().Changed);
+        Assert.Empty(set.View().Peers);
+    }
+
+    [Fact]
     public void Options_parse_arguments_and_pod_ip()
     {
         var options = LightpeerOptions.Parse(["--port", "7000", "--check-interval", "0.5"], name => name == "POD_IP" ? "127.3.4.5" : null);

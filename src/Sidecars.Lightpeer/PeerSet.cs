@@ -111,7 +111,9 @@ public sealed class PeerSet
             var until = _time.GetUtcNow() + _tombstoneTtl;
             foreach (var address in addresses)
             {
-                if (string.IsNullOrEmpty(address) || address == Self)
+                // A check that failed after the peer left the set (forgotten meanwhile, its channel closed under the
+                // check) changes nothing: a forgotten peer must not become a suspect that is checked and taken back.
+                if (string.IsNullOrEmpty(address) || address == Self || (unanswered && !_peers.Contains(address)))
                 {
                     continue;
                 }

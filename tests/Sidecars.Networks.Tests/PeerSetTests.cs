@@ -58,6 +58,19 @@ public sealed class PeerSetTests
     }
 
     [Fact]
+    public void A_forgotten_peer_whose_check_fails_afterwards_does_not_become_a_suspect()
+    {
+        _set.Merge(["a:1"]);
+        Assert.Equal(["a:1"], _set.Remove(["a:1"]));
+
+        // The round that checked a:1 before it was forgotten sees the check fail (its channel was closed by the forget).
+        Assert.Empty(_set.Remove(["a:1"], unanswered: true));
+
+        Assert.Empty(_set.Suspects(10));
+        Assert.Empty(_set.Merge(["a:1"]));
+    }
+
+    [Fact]
     public void The_view_says_when_the_set_last_gained_or_lost_a_peer()
     {
         var time = new ManualTime();

@@ -231,10 +231,10 @@ public sealed partial class ResourceInformer<T> : IResourceInformer
     private string? Deliver(WatchEventType type, T item)
     {
         Interlocked.Increment(ref _events);
-        var rv = item.Metadata?.ResourceVersion;
+        var rv = item.Metadata?.ResourceVersion is { Length: > 0 } version ? version : null;
         if (type is WatchEventType.Bookmark or WatchEventType.Error)
         {
-            return string.IsNullOrEmpty(rv) ? null : rv;
+            return rv;
         }
 
         lock (_subscribersLock)
@@ -249,7 +249,7 @@ public sealed partial class ResourceInformer<T> : IResourceInformer
             }, old);
         }
 
-        return string.IsNullOrEmpty(rv) ? null : rv;
+        return rv;
     }
 
     private void Apply(string key, T item, ResourceEventType type, T? old)

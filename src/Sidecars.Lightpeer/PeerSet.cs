@@ -35,13 +35,7 @@ public sealed class PeerSet
         }
     }
 
-    public IReadOnlyList<string> Snapshot()
-    {
-        lock (_lock)
-        {
-            return [.. _peers.Order(StringComparer.Ordinal)];
-        }
-    }
+    public IReadOnlyList<string> Snapshot() => View().Peers;
 
     /// <summary>The peers and when the set last gained or lost one (null while it never has), read together.</summary>
     public PeerView View()

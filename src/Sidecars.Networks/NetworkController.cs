@@ -263,8 +263,13 @@ public sealed partial class NetworkController : BackgroundService
     }
 
     private bool StillExists(LightpeerPod pod) =>
-        _pods.TryGet(pod.Namespace, pod.Name, out var current) && current is not null
-        && LightpeerPod.From(current) is { Gone: false } view && view.Uid == pod.Uid && view.Address == pod.Address;
+        Current(pod.Namespace, pod.Name, pod.Uid) is { Gone: false } view && view.Address == pod.Address;
+
+    /// <summary>The informer's view of the pod, if it is still the same pod (same uid).</summary>
+    private LightpeerPod? Current(string @namespace, string name, string uid) =>
+        _pods.TryGet(@namespace, name, out var pod) && pod is not null && LightpeerPod.From(pod) is { } view && view.Uid == uid
+            ? view
+            : null;
 
     private async Task<JoinAttempt> AttemptAsync(LightpeerPod pod, NetworkMember member, CancellationToken ct)
     {
@@ -387,8 +392,7 @@ public sealed partial class NetworkController : BackgroundService
     /// </summary>
     private void Rejoin(NetworkMember member, CancellationToken ct)
     {
-        if (_pods.TryGet(member.Namespace, member.Pod, out var pod) && pod is not null
-            && LightpeerPod.From(pod) is { Joinable: true } view && view.Uid == member.Uid)
+        if (Current(member.Namespace, member.Pod, member.Uid) is { Joinable: true } view)
         {
             Consider(view, ct);
         }

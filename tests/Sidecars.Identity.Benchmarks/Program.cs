@@ -15,13 +15,15 @@ using Sidecars.Contracts.V1;
 using Sidecars.Identity.Admin;
 using Sidecars.PodAgent;
 
-// usage: dotnet run -c Release --project tests/Sidecars.Identity.Benchmarks [-- --agent PATH-TO-sidecars-agent] [--seconds N]
+// usage: dotnet run -c Release --project tests/Sidecars.Identity.Benchmarks [-- --agent PATH-TO-sidecars-agent] [--floor PATH-TO-grpc-floor] [--seconds N]
 var seconds = 10;
 string? agentBinary = null;
+string? floorBinary = null;
 for (var i = 0; i < args.Length - 1; i++)
 {
     if (args[i] == "--seconds") seconds = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
     if (args[i] == "--agent") agentBinary = args[i + 1];
+    if (args[i] == "--floor") floorBinary = args[i + 1];
 }
 
 var dir = Path.Combine(Path.GetTempPath(), "sidb-" + Guid.NewGuid().ToString("N")[..8]);
@@ -92,7 +94,11 @@ else
     inProcess = PodAgentCommand.RunAsync(agentArgs[1..], stop.Token);
 }
 
-var ready = await WaitServingAsync(socket, TimeSpan.FromSeconds(60));
+var ready = await WaitServingAsync(socket, TimeSpan.FromSeconds(60), async (channel, deadline) =>
+{
+    await new PodAgent.PodAgentClient(channel).GetBlessingsAsync(new GetBlessingsRequest(), deadline: deadline);
+    return true;
+});
 var startToReady = started.Elapsed;
 if (!ready) throw new InvalidOperationException("agent did not become ready");
 var blessingsToReady = startToReady - issuedToAgent.At(started);
@@ -149,12 +155,30 @@ else
     Console.WriteLine("Agent RSS: pass --agent <published sidecars-agent> to measure a separate process");
 }
 
+// 3. The floor: the smallest server of the same stack (Kestrel and gRPC over a Unix socket, NativeAOT), measured the same
+// way as the agent: once it first answers a call.
+if (floorBinary is not null)
+{
+    var floorSocket = Path.Combine(dir, "floor.sock");
+    var info = new ProcessStartInfo(floorBinary);
+    info.ArgumentList.Add(floorSocket);
+    using var floor = Process.Start(info)!;
+    var serving = await WaitServingAsync(floorSocket, TimeSpan.FromSeconds(30), async (channel, deadline) =>
+        (await new Grpc.Health.V1.Health.HealthClient(channel).CheckAsync(new Grpc.Health.V1.HealthCheckRequest(), deadline: deadline)).Status
+            == Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
+    Console.WriteLine(serving
+        ? $"Floor RSS when serving (Kestrel + gRPC health service on a Unix socket, {floorBinary}): {ProcStatus(floor.Id)}"
+        : "Floor did not answer within 30 s");
+    floor.Kill();
+    await floor.WaitForExitAsync();
+}
+
 await app.StopAsync();
 Directory.Delete(dir, recursive: true);
 return 0;
 
-// Polls the socket every 2 ms until GetBlessings answers: the moment the app could first use it.
-static async Task<bool> WaitServingAsync(string socket, TimeSpan timeout)
+// Polls the socket every 2 ms until a call answers (GetBlessings for the agent): the moment an app could first use it.
+static async Task<bool> WaitServingAsync(string socket, TimeSpan timeout, Func<Grpc.Net.Client.GrpcChannel, DateTime, Task<bool>> answers)
 {
     var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
     while (Stopwatch.GetTimestamp() < deadline)
@@ -164,8 +188,10 @@ static async Task<bool> WaitServingAsync(string socket, TimeSpan timeout)
             using var channel = PodAgentSocket.CreateChannel(socket);
             try
             {
-                await new PodAgent.PodAgentClient(channel).GetBlessingsAsync(new GetBlessingsRequest(), deadline: DateTime.UtcNow.AddSeconds(5));
-                return true;
+                if (await answers(channel, DateTime.UtcNow.AddSeconds(5)))
+                {
+                    return true;
+                }
             }
             catch (Grpc.Core.RpcException)
             {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Identity figures: SeekBlessings issuances/s and p99, Sign calls/s over the socket, and the NativeAOT agent's
-# start-to-ready and resident memory. Prints the load average first: the machine may be shared.
+# start-to-ready and resident memory, next to the resident memory of the smallest server of the same stack (Kestrel and
+# gRPC over a Unix socket, also NativeAOT). Prints the load average first: the machine may be shared.
 # usage: tests/Sidecars.Identity.Benchmarks/run.sh [seconds-per-phase]   (needs clang and zlib1g-dev for NativeAOT)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,10 +18,14 @@ dotnet publish agent/Sidecars.Agent.csproj -c Release -r linux-x64 -p:PublishAot
   --artifacts-path "$out" -nologo -v quiet
 agent="$out/publish/Sidecars.Agent/release_linux-x64/sidecars-agent"
 echo "== NativeAOT agent: $agent ($(du -h "$agent" | cut -f1))"
+dotnet publish tests/Sidecars.Identity.Benchmarks.Floor -c Release -r linux-x64 -p:PublishAot=true "${compiler[@]}" \
+  --artifacts-path "$out" -nologo -v quiet
+floor="$out/publish/Sidecars.Identity.Benchmarks.Floor/release_linux-x64/grpc-floor"
+echo "== NativeAOT floor: $floor ($(du -h "$floor" | cut -f1))"
 dotnet build tests/Sidecars.Identity.Benchmarks -c Release -nologo -v quiet
 
 echo "== in-process agent"
 dotnet run -c Release --no-build --project tests/Sidecars.Identity.Benchmarks -- --seconds "$seconds"
 echo "== NativeAOT agent as a process"
-dotnet run -c Release --no-build --project tests/Sidecars.Identity.Benchmarks -- --seconds "$seconds" --agent "$agent"
+dotnet run -c Release --no-build --project tests/Sidecars.Identity.Benchmarks -- --seconds "$seconds" --agent "$agent" --floor "$floor"
 echo "== load: $(uptime)"

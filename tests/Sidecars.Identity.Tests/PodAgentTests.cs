@@ -99,6 +99,45 @@ public sealed class PodAgentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SignStream_answers_every_request_sent_before_any_answer_was_read_then_the_refusal()
+    {
+        await using var agent = await RunningAgent.StartAsync(this, "web-6");
+        var client = agent.Client();
+        using var leafKey = await LeafKeyAsync(client);
+        using var stream = client.SignStream();
+
+        // Sent back to back before anything is read: every one is answered, in order, and a refusal sent after more
+        // requests does not swallow their answers.
+        const ulong count = 100;
+        for (ulong id = 1; id <= count; id++)
+        {
+            await stream.RequestStream.WriteAsync(new SignRequest { Id = id, Data = Google.Protobuf.ByteString.CopyFrom(BitConverter.GetBytes(id)) });
+        }
+
+        for (ulong id = 1; id <= count; id++)
+        {
+            Assert.True(await stream.ResponseStream.MoveNext().WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.Equal(id, stream.ResponseStream.Current.Id);
+            Assert.True(leafKey.VerifyData(BitConverter.GetBytes(id), stream.ResponseStream.Current.Signature.Span, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence));
+        }
+
+        for (ulong id = count + 1; id <= count + 3; id++)
+        {
+            await stream.RequestStream.WriteAsync(new SignRequest { Id = id, Data = Google.Protobuf.ByteString.CopyFrom([(byte)id]) });
+        }
+
+        await stream.RequestStream.WriteAsync(new SignRequest { Id = count + 4, Data = Google.Protobuf.ByteString.CopyFrom(new byte[(1 << 20) + 1]) });
+        for (ulong id = count + 1; id <= count + 3; id++)
+        {
+            Assert.True(await stream.ResponseStream.MoveNext().WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.Equal(id, stream.ResponseStream.Current.Id);
+        }
+
+        var refused = await Assert.ThrowsAsync<RpcException>(() => stream.ResponseStream.MoveNext().WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+    }
+
+    [Fact]
     public async Task Signer_shares_one_stream_among_concurrent_callers_and_refuses_oversized_data_itself()
     {
         await using var agent = await RunningAgent.StartAsync(this, "web-4");

@@ -302,15 +302,11 @@ public sealed partial class LightpeerNode : IDisposable
     {
         try
         {
-            var request = new ExchangeRequest { From = Self, Peers = { Peers.Snapshot() } };
-            var response = await _clients.Get(peer).ExchangeAsync(request, deadline: Deadline(), cancellationToken: cancellationToken);
-            LightpeerMetrics.Exchanges.WithLabels("out", "ok").Inc();
-            Heard(peer);
-            return Learn(response.Peers, null).Count > 0 || response.Learnt > 0;
+            return await SendExchangeAsync(peer, new ExchangeRequest { From = Self, Peers = { Peers.Snapshot() } }, cancellationToken);
         }
         catch (RpcException)
         {
-            LightpeerMetrics.Exchanges.WithLabels("out", "failed").Inc();
+            // Counted; the next round picks another partner.
         }
         catch (ObjectDisposedException)
         {
@@ -334,15 +330,11 @@ public sealed partial class LightpeerNode : IDisposable
             {
                 try
                 {
-                    var response = await _clients.Get(target).ExchangeAsync(request, deadline: Deadline());
-                    LightpeerMetrics.Exchanges.WithLabels("out", "ok").Inc();
-                    Heard(target);
-                    Learn(response.Peers, null);
+                    await SendExchangeAsync(target, request, CancellationToken.None);
                     return;
                 }
                 catch (RpcException e)
                 {
-                    LightpeerMetrics.Exchanges.WithLabels("out", "failed").Inc();
                     Log.AnnounceFailed(_logger, Self, target, attempt, e.Status.Detail);
                     if (attempt >= AnnounceAttempts || !Peers.Contains(target))
                     {
@@ -358,6 +350,28 @@ public sealed partial class LightpeerNode : IDisposable
                 await Task.Delay(TimeSpan.FromSeconds(attempt), _time);
             }
         }));
+    }
+
+    /// <summary>
+    /// One outgoing exchange, counted either way. On an answer the peer is heard from and the set it sent is learnt;
+    /// true when either side learnt something.
+    /// </summary>
+    private async Task<bool> SendExchangeAsync(string peer, ExchangeRequest request, CancellationToken cancellationToken)
+    {
+        ExchangeResponse response;
+        try
+        {
+            response = await _clients.Get(peer).ExchangeAsync(request, deadline: Deadline(), cancellationToken: cancellationToken);
+        }
+        catch (RpcException)
+        {
+            LightpeerMetrics.Exchanges.WithLabels("out", "failed").Inc();
+            throw;
+        }
+
+        LightpeerMetrics.Exchanges.WithLabels("out", "ok").Inc();
+        Heard(peer);
+        return Learn(response.Peers, null).Count > 0 || response.Learnt > 0;
     }
 
     private DateTime Deadline() => DateTime.UtcNow + _options.CallTimeout;

@@ -10,25 +10,27 @@ public static class KubernetesResourceSources
     public const int WatchTimeoutSeconds = 300;
 
     /// <param name="namespace">Null or empty for all namespaces.</param>
-    public static IResourceSource<V1Pod> Pods(IKubernetes client, string? @namespace, string? labelSelector)
+    /// <param name="fieldSelector">For example <c>spec.nodeName=node-1</c>; null for none.</param>
+    public static IResourceSource<V1Pod> Pods(IKubernetes client, string? @namespace, string? labelSelector, string? fieldSelector = null)
     {
         ArgumentNullException.ThrowIfNull(client);
         var all = string.IsNullOrEmpty(@namespace);
+        var description = Describe("pods", @namespace, labelSelector);
         return new DelegateSource<V1Pod>(
-            Describe("pods", @namespace, labelSelector),
+            string.IsNullOrEmpty(fieldSelector) ? description : $"{description} with {fieldSelector}",
             async ct =>
             {
                 var list = all
-                    ? await client.CoreV1.ListPodForAllNamespacesAsync(labelSelector: labelSelector, cancellationToken: ct)
-                    : await client.CoreV1.ListNamespacedPodAsync(@namespace, labelSelector: labelSelector, cancellationToken: ct);
+                    ? await client.CoreV1.ListPodForAllNamespacesAsync(fieldSelector: fieldSelector, labelSelector: labelSelector, cancellationToken: ct)
+                    : await client.CoreV1.ListNamespacedPodAsync(@namespace, fieldSelector: fieldSelector, labelSelector: labelSelector, cancellationToken: ct);
                 return new ResourceList<V1Pod>([.. list.Items], list.Metadata.ResourceVersion);
             },
             (rv, onError, ct) => all
                 ? client.CoreV1.WatchListPodForAllNamespacesAsync(
-                    allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: rv,
+                    allowWatchBookmarks: true, fieldSelector: fieldSelector, labelSelector: labelSelector, resourceVersion: rv,
                     timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct)
                 : client.CoreV1.WatchListNamespacedPodAsync(
-                    @namespace, allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: rv,
+                    @namespace, allowWatchBookmarks: true, fieldSelector: fieldSelector, labelSelector: labelSelector, resourceVersion: rv,
                     timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
     }
 

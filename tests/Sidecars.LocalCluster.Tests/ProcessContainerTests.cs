@@ -25,7 +25,7 @@ public sealed class ProcessContainerTests
         Register(fixture.ControlPlane.Kubelet);
     }
 
-    private Kubernetes Client => _fixture.Client;
+    private k8s.Kubernetes Client => _fixture.Client;
 
     private static bool _registered;
     private static readonly Lock Gate = new();

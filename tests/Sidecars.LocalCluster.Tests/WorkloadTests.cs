@@ -12,7 +12,7 @@ public sealed class WorkloadTests
 
     public WorkloadTests(ControlPlaneFixture fixture) => _fixture = fixture;
 
-    private Kubernetes Client => _fixture.Client;
+    private k8s.Kubernetes Client => _fixture.Client;
 
     [Fact]
     public async Task Deployment_of_three_becomes_available_with_distinct_loopback_pod_ips()

@@ -20,12 +20,12 @@ public sealed partial class ControlPlaneFixture : IAsyncLifetime
     public const string KeepStateVariable = "SIDECARS_KEEP_STATE";
 
     private LocalControlPlane? _controlPlane;
-    private Kubernetes? _client;
+    private k8s.Kubernetes? _client;
 
     public LocalControlPlane ControlPlane => _controlPlane ?? throw new InvalidOperationException("The fixture has not started.");
 
     /// <summary>An admin client shared by the tests (do not dispose).</summary>
-    public Kubernetes Client => _client ?? throw new InvalidOperationException("The fixture has not started.");
+    public k8s.Kubernetes Client => _client ?? throw new InvalidOperationException("The fixture has not started.");
 
     /// <summary>The agent executable the kubelet runs for agent images, or null when none was found.</summary>
     public string? AgentPath { get; private set; }

@@ -32,7 +32,7 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
     private readonly string _etcdDataDirectory;
     private readonly HttpClient _health;
     private SimulatedKubelet? _kubelet;
-    private Kubernetes? _kubeletClient;
+    private k8s.Kubernetes? _kubeletClient;
     private int _disposed;
 
     private LocalControlPlane(LocalControlPlaneOptions options, ControlPlaneBinaries binaries)
@@ -135,7 +135,7 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
         _tokens.TryGetValue(user, out var token) ? token : throw new ArgumentException($"Unknown user '{user}'.", nameof(user));
 
     /// <summary>A client authenticated as <paramref name="user"/>; the caller disposes it.</summary>
-    public Kubernetes CreateClient(string user = AdminUser) =>
+    public k8s.Kubernetes CreateClient(string user = AdminUser) =>
         new(KubernetesClientConfiguration.BuildConfigFromConfigFile(KubeconfigFor(user)));
 
     /// <summary>What kube-apiserver records about one admission webhook's pod creates, read from its /metrics.</summary>
@@ -449,7 +449,7 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
             $"Log {process.LogPath} ends with:\n{ReadTail(process.LogPath, 40)}");
     }
 
-    private async Task WaitForDefaultServiceAccountAsync(Kubernetes client, string ns, CancellationToken ct)
+    private async Task WaitForDefaultServiceAccountAsync(k8s.Kubernetes client, string ns, CancellationToken ct)
     {
         // In 1.20 the ServiceAccount admission plugin rejects pods until the account exists *and* the tokens controller
         // has attached its token Secret. Both follow namespace creation within moments; one GET per short retry.

@@ -7,6 +7,7 @@ using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Sidecars.Kubernetes;
 
 namespace Sidecars.LocalCluster;
 
@@ -26,6 +27,8 @@ public sealed partial class SimulatedKubelet : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _loops = [];
     private readonly NodeAgent _node;
+    private readonly ResourceInformer<V1Pod> _pods;
+    private IDisposable? _subscription;
     private ImmutableArray<IContainerRunner> _runners;
     private int _disposed;
 
@@ -42,6 +45,7 @@ public sealed partial class SimulatedKubelet : IAsyncDisposable
         _addresses = new PodIpAllocator(options.PodIpStartBlock ?? (byte)RandomNumberGenerator.GetInt32(2, 250));
         _context = new KubeletContext(client, options, _addresses, () => _runners, _logger);
         _node = new NodeAgent(client, options.NodeName, _logger);
+        _pods = new ResourceInformer<V1Pod>(KubernetesResourceSources.Pods(client, null, null, "spec.nodeName=" + options.NodeName), _logger);
     }
 
     public string NodeName => _options.NodeName;
@@ -63,10 +67,9 @@ public sealed partial class SimulatedKubelet : IAsyncDisposable
     {
         Directory.CreateDirectory(PodRoot);
         await _node.RegisterAsync(ct);
-        var initialList = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _loops.Add(_node.RunAsync(_options.HeartbeatInterval, _stop.Token).ContinueWith(_ => { }, TaskScheduler.Default));
-        _loops.Add(WatchPodsAsync(initialList, _stop.Token));
-        await initialList.Task.WaitAsync(ct);
+        _subscription = _pods.Subscribe(OnPodEvent);
+        await _pods.WaitForSyncAsync(ct);
     }
 
     /// <summary>The local directory of a pod: materialised volumes under <c>volumes/</c>, one <c>&lt;container&gt;.log</c> per process.</summary>
@@ -92,6 +95,8 @@ public sealed partial class SimulatedKubelet : IAsyncDisposable
             return;
         }
 
+        _subscription?.Dispose();
+        await _pods.DisposeAsync();
         await _stop.CancelAsync();
         try
         {
@@ -106,97 +111,23 @@ public sealed partial class SimulatedKubelet : IAsyncDisposable
         _stop.Dispose();
     }
 
-    /// <summary>How long the apiserver is asked to keep a pod watch open.</summary>
-    private const int WatchTimeoutSeconds = 60;
-
-    /// <summary>Silence after which the pod watch is taken for stalled and the pods are listed again.</summary>
-    private static readonly TimeSpan WatchStallLimit = TimeSpan.FromSeconds(WatchTimeoutSeconds + 30);
-
-    private async Task WatchPodsAsync(TaskCompletionSource initialList, CancellationToken ct)
+    /// <summary>Runs what the informer of the node's pods reports; called on the informer's loop, so it only posts.</summary>
+    private void OnPodEvent(ResourceEvent<V1Pod> change)
     {
-        var fieldSelector = "spec.nodeName=" + _options.NodeName;
-        while (!ct.IsCancellationRequested)
+        switch (change.Type)
         {
-            try
-            {
-                var list = await _client.CoreV1.ListPodForAllNamespacesAsync(fieldSelector: fieldSelector, cancellationToken: ct);
-                var seen = new HashSet<string>(StringComparer.Ordinal);
-                foreach (var pod in list.Items)
+            case ResourceEventType.Deleted:
+                Remove(change.Item.Metadata?.Uid);
+                break;
+            default:
+                // A pod deleted and created again under its name while the watch was down shows up as a change.
+                if (change.Old?.Metadata?.Uid is { } previous && previous != change.Item.Metadata?.Uid)
                 {
-                    seen.Add(pod.Metadata.Uid);
-                    Dispatch(pod);
+                    Remove(previous);
                 }
 
-                foreach (var uid in _workers.Keys.Where(uid => !seen.Contains(uid)).ToList())
-                {
-                    Remove(uid);
-                }
-
-                initialList.TrySetResult();
-                var resourceVersion = list.Metadata.ResourceVersion;
-                while (!ct.IsCancellationRequested)
-                {
-                    var relist = false;
-
-                    // An overloaded apiserver can leave a watch open that never delivers again (not even its end):
-                    // silence past the watch's own timeout means list again.
-                    using var alive = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                    alive.CancelAfter(WatchStallLimit);
-                    var events = _client.CoreV1.WatchListPodForAllNamespacesAsync(
-                        allowWatchBookmarks: true,
-                        fieldSelector: fieldSelector,
-                        resourceVersion: resourceVersion,
-                        timeoutSeconds: WatchTimeoutSeconds,
-                        onError: e =>
-                        {
-                            // An ERROR event (410 Gone: resourceVersion too old) or a broken stream: list again.
-                            relist = true;
-                            Log.WatchInterrupted(_logger, e.Message);
-                        },
-                        cancellationToken: alive.Token);
-                    try
-                    {
-                        await foreach (var (type, pod) in events)
-                        {
-                            alive.CancelAfter(WatchStallLimit);
-                            resourceVersion = pod.Metadata?.ResourceVersion ?? resourceVersion;
-                            switch (type)
-                            {
-                                case WatchEventType.Added or WatchEventType.Modified:
-                                    Dispatch(pod);
-                                    break;
-                                case WatchEventType.Deleted when pod.Metadata?.Uid is { } uid:
-                                    Remove(uid);
-                                    break;
-                            }
-                        }
-                    }
-                    catch (OperationCanceledException) when (alive.IsCancellationRequested && !ct.IsCancellationRequested)
-                    {
-                        // Stalled: handled below.
-                    }
-
-                    if (alive.IsCancellationRequested && !ct.IsCancellationRequested)
-                    {
-                        Log.WatchInterrupted(_logger, $"no event for {WatchStallLimit.TotalSeconds} s");
-                        break;
-                    }
-
-                    if (relist)
-                    {
-                        break;
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is HttpOperationException or HttpRequestException or IOException or KubernetesException)
-            {
-                Log.WatchInterrupted(_logger, e.Message);
-                await Task.Delay(TimeSpan.FromSeconds(1), ct).ContinueWith(_ => { }, TaskScheduler.Default);
-            }
+                Dispatch(change.Item);
+                break;
         }
     }
 
@@ -211,17 +142,11 @@ public sealed partial class SimulatedKubelet : IAsyncDisposable
         worker.Update(pod);
     }
 
-    private void Remove(string uid)
+    private void Remove(string? uid)
     {
-        if (_workers.TryRemove(uid, out var worker))
+        if (uid is not null && _workers.TryRemove(uid, out var worker))
         {
             worker.Remove();
         }
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(1, LogLevel.Debug, "Pod watch interrupted, resuming: {Reason}")]
-        public static partial void WatchInterrupted(ILogger logger, string reason);
     }
 }

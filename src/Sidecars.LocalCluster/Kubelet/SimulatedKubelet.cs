@@ -114,20 +114,11 @@ public sealed partial class SimulatedKubelet : IAsyncDisposable
     /// <summary>Runs what the informer of the node's pods reports; called on the informer's loop, so it only posts.</summary>
     private void OnPodEvent(ResourceEvent<V1Pod> change)
     {
-        switch (change.Type)
+        var (stop, run) = PodEventPlan.For(change);
+        Remove(stop);
+        if (run is not null)
         {
-            case ResourceEventType.Deleted:
-                Remove(change.Item.Metadata?.Uid);
-                break;
-            default:
-                // A pod deleted and created again under its name while the watch was down shows up as a change.
-                if (change.Old?.Metadata?.Uid is { } previous && previous != change.Item.Metadata?.Uid)
-                {
-                    Remove(previous);
-                }
-
-                Dispatch(change.Item);
-                break;
+            Dispatch(run);
         }
     }
 

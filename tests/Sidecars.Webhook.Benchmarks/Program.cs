@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
+using Sidecars.Mutation;
 using Sidecars.Webhook.Benchmarks;
 using Sidecars.Webhook.Tls;
 
@@ -10,6 +11,7 @@ using Sidecars.Webhook.Tls;
 //   run   --webhook <sidecars-webhook.dll> --review <AdmissionReview.json> [--rate 2000] [--seconds 10] [--warmup 30] [--rounds 3] [--connections 1] [--http 2.0|1.1]
 //   noop  --port <p> --cert <file> --key <file>
 //   apiserver [--pods 300]   pod creates through a local kube-apiserver; its own webhook latency histogram
+//   engine --review <AdmissionReview.json> [--iterations 20000]   the engine alone: time and allocation per step
 var options = Arguments.Parse(args.Skip(1));
 using var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
@@ -21,6 +23,11 @@ switch (args.FirstOrDefault())
         return 0;
     case "run":
         return await RunAsync(options, stop.Token);
+    case "engine":
+        EngineBenchmark.Run(await TypicalReviewAsync(options["review"], stop.Token),
+            new InjectionOptions { Registry = "registry.bench/team", ImagePullSecret = "regcred", ClusterAgentAddress = "http://127.0.0.1:1" },
+            int.Parse(options.GetValueOrDefault("iterations", "20000"), CultureInfo.InvariantCulture));
+        return 0;
     case "apiserver":
         return await ApiServerAdmissionBenchmark.RunAsync(int.Parse(options.GetValueOrDefault("pods", "300"), CultureInfo.InvariantCulture), stop.Token);
     default:
@@ -44,16 +51,7 @@ static async Task<int> RunAsync(IReadOnlyDictionary<string, string> options, Can
     await File.WriteAllTextAsync(cert, serving.CertificatePem, cancellationToken);
     await File.WriteAllTextAsync(key, serving.KeyPem, cancellationToken);
 
-    // A typical opted-in pod: identity, peer network, registry rewrites, PVC, env settings.
-    var review = JsonNode.Parse(await File.ReadAllTextAsync(options["review"], cancellationToken))!;
-    var metadata = review["request"]!["object"]!["metadata"]!;
-    metadata["annotations"] ??= new JsonObject();
-    metadata["annotations"]!["sidecars.io/inject"] = "true";
-    metadata["annotations"]!["sidecars.io/blessing"] = "jupyter";
-    metadata["annotations"]!["sidecars.io/settings"] = "{\"jupyter\":{\"HOME_SERVER_HOSTNAME\":\"new\"}}";
-    metadata["labels"] ??= new JsonObject();
-    metadata["labels"]!["klight.networkId"] = "net-1";
-    var body = review.ToJsonString();
+    var body = await TypicalReviewAsync(options["review"], cancellationToken);
 
     var webhookPort = FreePort();
     var noopPort = FreePort();
@@ -100,6 +98,20 @@ static async Task<int> RunAsync(IReadOnlyDictionary<string, string> options, Can
         Kill(noop);
         Directory.Delete(directory, true);
     }
+}
+
+// A typical opted-in pod: identity, peer network, registry rewrites, PVC, env settings.
+static async Task<string> TypicalReviewAsync(string path, CancellationToken cancellationToken)
+{
+    var review = JsonNode.Parse(await File.ReadAllTextAsync(path, cancellationToken))!;
+    var metadata = review["request"]!["object"]!["metadata"]!;
+    metadata["annotations"] ??= new JsonObject();
+    metadata["annotations"]!["sidecars.io/inject"] = "true";
+    metadata["annotations"]!["sidecars.io/blessing"] = "jupyter";
+    metadata["annotations"]!["sidecars.io/settings"] = "{\"jupyter\":{\"HOME_SERVER_HOSTNAME\":\"new\"}}";
+    metadata["labels"] ??= new JsonObject();
+    metadata["labels"]!["klight.networkId"] = "net-1";
+    return review.ToJsonString();
 }
 
 static Process Start(string file, IEnumerable<string> arguments)

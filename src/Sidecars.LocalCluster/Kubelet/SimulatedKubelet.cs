@@ -3,7 +3,6 @@ using System.Collections.Immutable;
 using System.Net;
 using System.Security.Cryptography;
 using k8s;
-using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -16,7 +15,7 @@ namespace Sidecars.LocalCluster;
 /// image a registered <see cref="IContainerRunner"/> matches run as local processes on a unique 127.x pod IP; the
 /// others are simulated. One list+watch of the node's pods feeds one worker per pod.
 /// </summary>
-public sealed partial class SimulatedKubelet : IAsyncDisposable
+public sealed class SimulatedKubelet : IAsyncDisposable
 {
     private readonly IKubernetes _client;
     private readonly SimulatedKubeletOptions _options;

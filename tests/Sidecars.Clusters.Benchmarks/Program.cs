@@ -7,6 +7,7 @@ using k8s.Models;
 using Microsoft.Extensions.DependencyInjection;
 using Sidecars.Contracts.V1;
 using Sidecars.Kubernetes;
+using Sidecars.LocalCluster;
 using Sidecars.Networks;
 using Sidecars.Networks.Tests;
 using Sidecars.Testing;
@@ -161,12 +162,30 @@ static async Task NetworkFormationAsync(ControlPlaneFixture fixture, int pods, i
     Console.WriteLine($"  Ready -> last peer set completed (as the peers report it): {(lastChange - readyAt).TotalSeconds:0.00} s");
     Console.WriteLine($"  lightpeers' own counts: {await LightpeerCountsAsync(controller)}");
     Traffic(agent);
+    Console.WriteLine($"  pods' container logs (lightpeers' drops and take-backs) kept in {KeepPodLogs(fixture.ControlPlane.Kubelet, ns)}");
     foreach (var n in Enumerable.Range(0, networks))
     {
         await fixture.Client.AppsV1.DeleteNamespacedDeploymentAsync($"bench-{n}", ns, new V1DeleteOptions { PropagationPolicy = "Foreground" });
     }
 
     await fixture.Client.WaitForPodsAsync(ns, null, p => p.Count == 0, "pods gone", TimeSpan.FromMinutes(10));
+}
+
+// Copies every container log of the namespace's pods out of the kubelet's pod directories, which go with the pods.
+static string KeepPodLogs(SimulatedKubelet kubelet, string ns)
+{
+    var target = Path.Combine(AppContext.BaseDirectory, "agent-logs", $"{DateTime.UtcNow:HHmmss}-{ns}-pods");
+    foreach (var pod in Directory.EnumerateDirectories(kubelet.PodRoot, ns + "_*"))
+    {
+        var kept = Path.Combine(target, Path.GetFileName(pod));
+        Directory.CreateDirectory(kept);
+        foreach (var log in Directory.EnumerateFiles(pod, "*.log"))
+        {
+            File.Copy(log, Path.Combine(kept, Path.GetFileName(log)));
+        }
+    }
+
+    return target;
 }
 
 static bool IsReady(V1Pod pod) => pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;

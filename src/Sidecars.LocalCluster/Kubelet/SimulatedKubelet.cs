@@ -13,11 +13,10 @@ namespace Sidecars.LocalCluster;
 /// <summary>
 /// A kubelet without containers: registers a Node, keeps it Ready, and runs the pods bound to it. Containers whose
 /// image a registered <see cref="IContainerRunner"/> matches run as local processes on a unique 127.x pod IP; the
-/// others are simulated. One list+watch of the node's pods feeds one worker per pod.
+/// others are simulated. One informer of the node's pods feeds one worker per pod.
 /// </summary>
 public sealed class SimulatedKubelet : IAsyncDisposable
 {
-    private readonly IKubernetes _client;
     private readonly SimulatedKubeletOptions _options;
     private readonly ILogger _logger;
     private readonly PodIpAllocator _addresses;
@@ -36,7 +35,6 @@ public sealed class SimulatedKubelet : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(options);
-        _client = client;
         _options = options;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<SimulatedKubelet>();
         PodRoot = options.PodRoot ?? Path.Combine(Path.GetTempPath(), "sidecars-pods-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)));

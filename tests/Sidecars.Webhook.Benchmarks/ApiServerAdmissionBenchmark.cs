@@ -19,12 +19,7 @@ internal static class ApiServerAdmissionBenchmark
         using var client = controlPlane.CreateClient();
         await using var webhook = await EmbeddedWebhook.StartAsync(
             controlPlane.KubeconfigPath,
-            new Dictionary<string, string?>
-            {
-                ["Injection:Registry"] = "registry.bench/team",
-                ["Injection:ImagePullSecret"] = "regcred",
-                ["Injection:ClusterAgentAddress"] = "http://127.0.0.1:1",
-            },
+            BenchInjection.Settings,
             cancellationToken);
         await webhook.RegisterAsync(client, "sidecars-webhook", cancellationToken: cancellationToken);
         var ns = "bench";

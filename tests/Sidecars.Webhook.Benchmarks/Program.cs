@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
-using Sidecars.Mutation;
 using Sidecars.Webhook.Benchmarks;
 using Sidecars.Webhook.Tls;
 
@@ -25,7 +24,7 @@ switch (args.FirstOrDefault())
         return await RunAsync(options, stop.Token);
     case "engine":
         EngineBenchmark.Run(await TypicalReviewAsync(options["review"], stop.Token),
-            new InjectionOptions { Registry = "registry.bench/team", ImagePullSecret = "regcred", ClusterAgentAddress = "http://127.0.0.1:1" },
+            BenchInjection.Options(),
             int.Parse(options.GetValueOrDefault("iterations", "20000"), CultureInfo.InvariantCulture));
         return 0;
     case "apiserver":
@@ -56,8 +55,7 @@ static async Task<int> RunAsync(IReadOnlyDictionary<string, string> options, Can
     var webhookPort = FreePort();
     var noopPort = FreePort();
     using var webhook = Start("dotnet", [options["webhook"], "--Webhook:Address=127.0.0.1", $"--Webhook:Port={webhookPort}", "--Webhook:MetricsPort=0",
-        $"--Webhook:CertificateFile={cert}", $"--Webhook:KeyFile={key}", "--Injection:Registry=registry.bench/team", "--Injection:ImagePullSecret=regcred",
-        "--Injection:ClusterAgentAddress=http://127.0.0.1:1", "--Logging:LogLevel:Default=Warning"]);
+        $"--Webhook:CertificateFile={cert}", $"--Webhook:KeyFile={key}", .. BenchInjection.Arguments, "--Logging:LogLevel:Default=Warning"]);
     using var noop = Start("dotnet", [typeof(LoadDriver).Assembly.Location, "noop", "--port", noopPort.ToString(CultureInfo.InvariantCulture), "--cert", cert, "--key", key]);
     try
     {

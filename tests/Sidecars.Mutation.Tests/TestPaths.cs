@@ -7,7 +7,9 @@ internal static class TestPaths
 {
     public static string ProjectDirectory { get; } = Locate();
 
-    public static string Fixture(string name) => Path.Combine(ProjectDirectory, "fixtures", name);
+    /// <summary>The AdmissionReviews kube-apiserver 1.20.2 sent, shared with the webhook tests (tests/fixtures).</summary>
+    public static string Fixture(string name) =>
+        Path.Combine(ProjectDirectory, "..", "fixtures", "admission-reviews", name);
 
     public static string Golden(string name) => Path.Combine(ProjectDirectory, "golden", name + ".json");
 

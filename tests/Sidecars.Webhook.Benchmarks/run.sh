@@ -8,8 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 dotnet build webhook/Sidecars.Webhook.Host.csproj -c Release -nologo -v quiet
 dotnet build tests/Sidecars.Webhook.Benchmarks -c Release -nologo -v quiet
-REVIEW="${REVIEW:-../shared/fixtures/admission-reviews/team-a_jupyter-alice_create.json}"
-[ -f "$REVIEW" ] || REVIEW="tests/Sidecars.Mutation.Tests/fixtures/team-a_jupyter-alice_create.json"
+REVIEW="${REVIEW:-tests/fixtures/admission-reviews/team-a_jupyter-alice_create.json}"
 BENCH=tests/Sidecars.Webhook.Benchmarks/bin/Release/net10.0/Sidecars.Webhook.Benchmarks.dll
 WEBHOOK=webhook/bin/Release/net10.0/sidecars-webhook.dll
 echo "== the admission engine alone"

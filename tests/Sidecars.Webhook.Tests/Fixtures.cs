@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 
 namespace Sidecars.Webhook.Tests;
 
-/// <summary>The AdmissionReview requests kube-apiserver 1.20.2 sent, from shared/fixtures/admission-reviews.</summary>
+/// <summary>The AdmissionReview requests kube-apiserver 1.20.2 sent, from tests/fixtures/admission-reviews.</summary>
 internal static class Fixtures
 {
     public static string Path(string name) => System.IO.Path.Combine(AppContext.BaseDirectory, "fixtures", name);

@@ -22,7 +22,7 @@ public sealed class InjectionOptions
     /// the app containers back until the agent is ready.
     /// </summary>
     [Required]
-    public string AgentBinary { get; set; } = "/sidecars-agent";
+    public string AgentBinary { get; set; } = "/usr/local/bin/sidecars-agent";
 
     /// <summary>Replacement for <c>LOCALREGISTRY</c>, e.g. <c>registry.example.org/team</c>; empty turns rewriting off.</summary>
     public string Registry { get; set; } = "";

@@ -9,6 +9,8 @@ public static class PodAgentOptionsParser
         usage: sidecars-agent pod-agent [options]
           --socket PATH            Unix socket for the pod's apps (SIDECARS_AGENT_SOCKET, default /var/run/sidecars/agent.sock)
           --secret-file PATH       the application's secret (SIDECARS_SECRET_FILE, default /var/run/sidecars-secret/secret)
+          --pod-token-file PATH    the pod's service-account token for the cluster agent (SIDECARS_POD_TOKEN_FILE,
+                                   default /var/run/sidecars-pod-token/token)
           --blessing EXT           expected application extension (SIDECARS_BLESSING)
           --cluster-agent URL      cluster agent gRPC address (SIDECARS_CLUSTER_AGENT)
           --cluster-agent-ca PATH  PEM of the CA of the cluster agent's TLS certificate (SIDECARS_CLUSTER_AGENT_CA)
@@ -71,7 +73,7 @@ public static class PodAgentOptionsParser
 
         var known = new HashSet<string>(Flags, StringComparer.Ordinal)
         {
-            "socket", "secret-file", "blessing", "cluster-agent", "cluster-agent-ca", "pod-name", "pod-ip", "health-port", "renew-at", "timeout",
+            "socket", "secret-file", "pod-token-file", "blessing", "cluster-agent", "cluster-agent-ca", "pod-name", "pod-ip", "health-port", "renew-at", "timeout",
             "tls-dir",
             "token-dir", "token-byte-limit",
         };
@@ -109,6 +111,7 @@ public static class PodAgentOptionsParser
         {
             Socket = Get("socket", "SIDECARS_AGENT_SOCKET") ?? PodAgentOptions.DefaultSocket,
             SecretFile = Get("secret-file", "SIDECARS_SECRET_FILE") ?? PodAgentOptions.DefaultSecretFile,
+            PodTokenFile = Get("pod-token-file", "SIDECARS_POD_TOKEN_FILE") ?? PodAgentOptions.DefaultPodTokenFile,
             Blessing = Get("blessing", "SIDECARS_BLESSING"),
             ClusterAgent = clusterAgent,
             ClusterAgentCa = Get("cluster-agent-ca", "SIDECARS_CLUSTER_AGENT_CA"),

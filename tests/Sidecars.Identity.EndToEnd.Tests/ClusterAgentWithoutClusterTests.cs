@@ -51,6 +51,9 @@ public sealed partial class ClusterAgentWithoutClusterTests : IDisposable
         info.Environment["Kestrel__Endpoints__Grpc__Certificate__KeyPath"] = _directory.File("pki/server-key.pem");
         info.Environment["Sidecars__Identity__AdminClientCaFile"] = _pki.AdminCaPemPath;
 
+        // Outside a cluster pods cannot be attested: the operator says so explicitly.
+        info.Environment["Sidecars__Identity__ReplicaAttestation"] = "SecretOnly";
+
         using var process = Process.Start(info)!;
         var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
         var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -44,6 +44,10 @@ internal sealed class ClusterAgentHost : IAsyncDisposable
             ["Sidecars:Identity:FilePath"] = storePath,
             ["Sidecars:Identity:AdminClientCaFile"] = pki.AdminCaPemPath,
             ["Sidecars:Identity:FailureBurst"] = "1000",
+
+            // No cluster here to review pod tokens: these tests cover the secret, keys and names; attestation is
+            // covered on the control plane (Sidecars.Identity.EndToEnd.Tests).
+            ["Sidecars:Identity:ReplicaAttestation"] = "SecretOnly",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

@@ -52,6 +52,7 @@ internal sealed class SidecarTemplates
                 "pod-agent",
                 "--socket", SidecarsNames.SocketPath,
                 "--secret-file", SidecarsNames.SecretDirectory + "/" + SidecarsNames.SecretKey,
+                "--pod-token-file", SidecarsNames.PodTokenDirectory + "/" + SidecarsNames.PodTokenKey,
                 "--blessing", request.Blessing,
                 "--health-port", _agentHealthPort);
         var mounts = request.TokensOnly

@@ -160,17 +160,3 @@ public sealed class AttestationAndRevocationTests(ControlPlaneFixture fixture, I
         Assert.True(verificationFails <= RevocationBound + slack, $"old signatures still verified {verificationFails} after ForgetSecret");
     }
 }
-
-internal sealed class CompositeDisposable : IDisposable
-{
-    private readonly List<IDisposable> _items = [];
-
-    public T Add<T>(T item)
-        where T : IDisposable
-    {
-        _items.Add(item);
-        return item;
-    }
-
-    public void Dispose() => _items.ForEach(i => i.Dispose());
-}

@@ -1,3 +1,5 @@
+using Xunit;
+
 namespace Sidecars.Identity.Tests;
 
 public sealed class IdentityOptionsValidatorTests

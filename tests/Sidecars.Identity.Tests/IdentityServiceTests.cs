@@ -89,7 +89,8 @@ public sealed class IdentityServiceTests : IAsyncLifetime
         using var rootCert = X509CertificateLoader.LoadCertificate(roots.Certificates[0].ToByteArray());
         var verified = new BlessingVerifier([rootCert]).Verify([.. blessing.Chain.Select(c => c.ToByteArray())], DateTimeOffset.UtcNow);
         Assert.True(verified.IsValid, verified.Error);
-        Assert.InRange(blessing.NotAfter.ToDateTimeOffset() - DateTimeOffset.UtcNow, TimeSpan.FromMinutes(55), TimeSpan.FromMinutes(61));
+        var lifetime = new IdentityOptions().BlessingLifetime;
+        Assert.InRange(blessing.NotAfter.ToDateTimeOffset() - DateTimeOffset.UtcNow, lifetime - TimeSpan.FromSeconds(5), lifetime + TimeSpan.FromSeconds(1));
         using var leaf = X509CertificateLoader.LoadCertificate(blessing.Chain[0].ToByteArray());
         Assert.Equal(key.ExportSubjectPublicKeyInfo(), leaf.PublicKey.ExportSubjectPublicKeyInfo());
     }

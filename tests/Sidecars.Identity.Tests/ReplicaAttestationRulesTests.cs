@@ -1,4 +1,5 @@
 using Sidecars.Identity.Attestation;
+using Xunit;
 
 namespace Sidecars.Identity.Tests;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using k8s.Models;
-using Sidecars.Mutation;
+using Sidecars.Conventions;
 
 namespace Sidecars.Networks;
 

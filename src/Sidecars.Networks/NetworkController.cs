@@ -5,9 +5,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sidecars.Contracts.V1;
+using Sidecars.Conventions;
 using Sidecars.Kubernetes;
 using Sidecars.Lightpeer;
-using Sidecars.Mutation;
 
 namespace Sidecars.Networks;
 

@@ -6,6 +6,7 @@ using k8s;
 using k8s.Models;
 using Microsoft.Extensions.DependencyInjection;
 using Sidecars.Contracts.V1;
+using Sidecars.Conventions;
 using Sidecars.Kubernetes;
 using Sidecars.LocalCluster;
 using Sidecars.Networks;
@@ -196,7 +197,7 @@ static async Task<string> LightpeerCountsAsync(NetworkController controller)
     using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
     var totals = new SortedDictionary<string, double>(StringComparer.Ordinal);
     var hosts = controller.Snapshot().SelectMany(n => n.Members).Select(m => m.Address[..m.Address.LastIndexOf(':')]);
-    foreach (var text in await Task.WhenAll(hosts.Select(h => http.GetStringAsync($"http://{h}:{Sidecars.Mutation.SidecarsNames.LightpeerHealthPort}/metrics"))))
+    foreach (var text in await Task.WhenAll(hosts.Select(h => http.GetStringAsync($"http://{h}:{SidecarsNames.LightpeerHealthPort}/metrics"))))
     {
         foreach (var line in text.Split('\n'))
         {

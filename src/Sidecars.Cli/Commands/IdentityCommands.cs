@@ -8,6 +8,7 @@ using k8s;
 using k8s.Autorest;
 using k8s.Models;
 using Sidecars.Contracts.V1;
+using Sidecars.Conventions;
 using Sidecars.Identity.Admin;
 using Sidecars.Mutation;
 using IdentityClient = Sidecars.Contracts.V1.Identity.IdentityClient;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Configuration;
+using Sidecars.Conventions;
 using Sidecars.Mutation;
 
 namespace Sidecars.Cli.Commands;

@@ -1,5 +1,6 @@
 using k8s;
 using k8s.Models;
+using Sidecars.Conventions;
 using Sidecars.Kubernetes;
 using Sidecars.LocalCluster;
 using Sidecars.Mutation;

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Sidecars.Conventions;
 
 namespace Sidecars.Mutation;
 

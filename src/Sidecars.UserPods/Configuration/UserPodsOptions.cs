@@ -1,3 +1,6 @@
+
+using Sidecars.Conventions;
+
 namespace Sidecars.UserPods.Configuration;
 
 /// <summary>
@@ -33,7 +36,7 @@ public sealed class UserPodsOptions
     public TimeSpan TokenFetchTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Port of the pod-agent's HTTP server that serves <c>GET /token/&lt;key&gt;</c> on the pod IP.</summary>
-    public int TokenPort { get; set; } = Mutation.SidecarsNames.PodAgentHealthPort;
+    public int TokenPort { get; set; } = SidecarsNames.PodAgentHealthPort;
 
     /// <summary>Registry that replaces the <c>LOCALREGISTRY/</c> image prefix; empty leaves images alone.</summary>
     public string RegistryUrl { get; set; } = string.Empty;
@@ -53,7 +56,7 @@ public sealed class UserPodsOptions
     /// <summary>Name of the manifest volume that becomes the user's storage claim.</summary>
     public string StorageVolumeName { get; set; } = "sciencedata";
 
-    /// <summary>Claim name of a user's storage; <c>{user}</c> is replaced by the user's label-safe name.</summary>
+    /// <summary>Claim name of a user's storage; <c>{user}</c> is replaced by the user's name as <see cref="Sidecars.Conventions.OwnerNames.ToDnsLabel"/> gives it.</summary>
     public string StorageClaimTemplate { get; set; } = "sciencedata-{user}";
 
     /// <summary>API keys of the callers (portals, operators).</summary>

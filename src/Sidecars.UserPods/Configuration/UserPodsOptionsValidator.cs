@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
+using Sidecars.Conventions;
 using Sidecars.UserPods.Pods;
 
 namespace Sidecars.UserPods.Configuration;

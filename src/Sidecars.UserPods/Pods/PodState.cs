@@ -1,5 +1,5 @@
 using k8s.Models;
-using Sidecars.Mutation;
+using Sidecars.Conventions;
 
 namespace Sidecars.UserPods.Pods;
 

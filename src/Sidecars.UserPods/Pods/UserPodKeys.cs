@@ -1,4 +1,5 @@
-using Sidecars.Mutation;
+
+using Sidecars.Conventions;
 
 namespace Sidecars.UserPods.Pods;
 

@@ -7,7 +7,7 @@ using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Sidecars.Mutation;
+using Sidecars.Conventions;
 using Sidecars.UserPods.Configuration;
 using Sidecars.UserPods.Pods;
 

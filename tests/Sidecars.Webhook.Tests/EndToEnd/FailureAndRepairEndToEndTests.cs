@@ -1,6 +1,7 @@
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.DependencyInjection;
+using Sidecars.Conventions;
 using Sidecars.Mutation;
 using Sidecars.Testing;
 using Sidecars.Webhook.Repair;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using k8s;
 using k8s.Models;
+using Sidecars.Conventions;
 using Sidecars.Mutation;
 using Sidecars.Testing;
 using Sidecars.Webhook.Tls;

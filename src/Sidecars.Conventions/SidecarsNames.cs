@@ -30,6 +30,9 @@ public static class SidecarsNames
     public const string SecretDirectory = "/var/run/sidecars-secret";
     public const string SecretKey = "secret";
 
+    /// <summary>The application's secret as the pod-agent reads it.</summary>
+    public const string SecretFile = SecretDirectory + "/" + SecretKey;
+
     /// <summary>
     /// Default directory of the shared token volume (<see cref="TokenVolume"/>): the pod's first app container writes
     /// token <c>key</c> to <c>&lt;directory&gt;/key</c> (told by <see cref="TokenDirectoryEnv"/>), the pod-agent serves it
@@ -48,6 +51,9 @@ public static class SidecarsNames
     public const string PodIpEnv = "POD_IP";
     public const string PodNameEnv = "POD_NAME";
     public const string PodNamespaceEnv = "POD_NAMESPACE";
+
+    /// <summary>The peer network of a lightpeer pod (the value of <see cref="SidecarsLabels.NetworkId"/>).</summary>
+    public const string NetworkIdEnv = "KLIGHT_NETWORK_ID";
 
     public static string DefaultSecretName(string blessingExtension) => "sidecars-" + blessingExtension;
 }

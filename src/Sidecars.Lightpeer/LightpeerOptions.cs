@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using Sidecars.Conventions;
 
 namespace Sidecars.Lightpeer;
 
@@ -9,9 +10,9 @@ public sealed class LightpeerOptions
     /// <summary>IP the servers bind to and the peer advertises (POD_IP).</summary>
     public string Address { get; set; } = "127.0.0.1";
 
-    public int Port { get; set; } = 9081;
+    public int Port { get; set; } = SidecarsNames.LightpeerDefaultPort;
 
-    public int HealthPort { get; set; } = 9091;
+    public int HealthPort { get; set; } = SidecarsNames.LightpeerHealthPort;
 
     /// <summary>How often a batch of peers is health-checked and one random peer is exchanged with.</summary>
     public TimeSpan CheckInterval { get; set; } = TimeSpan.FromSeconds(5);
@@ -46,7 +47,7 @@ public sealed class LightpeerOptions
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(environment);
         var options = new LightpeerOptions();
-        var podIp = environment("POD_IP");
+        var podIp = environment(SidecarsNames.PodIpEnv);
         if (!string.IsNullOrEmpty(podIp))
         {
             options.Address = podIp;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Sidecars.Conventions;
 
 namespace Sidecars.PodAgent;
 
@@ -82,7 +83,7 @@ public static class PodAgentOptionsParser
         }
 
         Uri? clusterAgent = null;
-        if (Get("cluster-agent", "SIDECARS_CLUSTER_AGENT") is { } address)
+        if (Get("cluster-agent", SidecarsNames.ClusterAgentEnv) is { } address)
         {
             if (!address.Contains("://", StringComparison.Ordinal))
             {
@@ -96,7 +97,7 @@ public static class PodAgentOptionsParser
             }
         }
 
-        if (!TryInt(Get("health-port", null), 9090, 0, 65535, out var healthPort)
+        if (!TryInt(Get("health-port", null), SidecarsNames.PodAgentHealthPort, 0, 65535, out var healthPort)
             || !TryDouble(Get("renew-at", null), 2.0 / 3.0, out var renewAt) || renewAt is <= 0.05 or >= 0.95
             || !TryInt(Get("timeout", null), 60, 1, 86400, out var timeout)
             || !TryInt(Get("token-byte-limit", null), 64 * 1024, 1, 16 * 1024 * 1024, out var tokenByteLimit))
@@ -107,21 +108,21 @@ public static class PodAgentOptionsParser
 
         options = new PodAgentOptions
         {
-            Socket = Get("socket", "SIDECARS_AGENT_SOCKET") ?? PodAgentOptions.DefaultSocket,
+            Socket = Get("socket", SidecarsNames.SocketEnv) ?? PodAgentOptions.DefaultSocket,
             SecretFile = Get("secret-file", "SIDECARS_SECRET_FILE") ?? PodAgentOptions.DefaultSecretFile,
             Blessing = Get("blessing", "SIDECARS_BLESSING"),
             ClusterAgent = clusterAgent,
             ClusterAgentCa = Get("cluster-agent-ca", "SIDECARS_CLUSTER_AGENT_CA"),
             AllowInsecure = IsTrue(Get("allow-insecure", "SIDECARS_ALLOW_INSECURE")),
-            PodName = Get("pod-name", "POD_NAME"),
-            PodIp = Get("pod-ip", "POD_IP") ?? "127.0.0.1",
+            PodName = Get("pod-name", SidecarsNames.PodNameEnv),
+            PodIp = Get("pod-ip", SidecarsNames.PodIpEnv) ?? "127.0.0.1",
             HealthPort = healthPort,
             RenewAt = renewAt,
             WaitReady = IsTrue(Get("wait-ready", null)),
             WaitTimeout = TimeSpan.FromSeconds(timeout),
             ExitWhenAppsDone = IsTrue(Get("exit-when-apps-done", null)),
             TlsDirectory = Get("tls-dir", "SIDECARS_TLS_DIR"),
-            TokenDirectory = Get("token-dir", "SIDECARS_TOKEN_DIR"),
+            TokenDirectory = Get("token-dir", SidecarsNames.TokenDirectoryEnv),
             TokenByteLimit = tokenByteLimit,
             TokensOnly = IsTrue(Get("tokens-only", null)),
         };

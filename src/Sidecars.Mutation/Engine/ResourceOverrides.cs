@@ -1,4 +1,3 @@
-
 using Sidecars.Conventions;
 
 namespace Sidecars.Mutation;

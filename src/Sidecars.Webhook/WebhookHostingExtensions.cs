@@ -116,16 +116,8 @@ public static class WebhookHostingExtensions
     }
 
     /// <summary>A kubeconfig from Kubernetes:Kubeconfig, in-cluster configuration inside a pod, otherwise none.</summary>
-    private static KubernetesClientConfiguration? KubernetesConfiguration(ConfigurationManager configuration)
-    {
-        var kubeconfig = configuration["Kubernetes:Kubeconfig"];
-        if (!string.IsNullOrEmpty(kubeconfig))
-        {
-            return KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig);
-        }
-
-        return KubernetesClientConfiguration.IsInCluster() ? KubernetesClientConfiguration.InClusterConfig() : null;
-    }
+    private static KubernetesClientConfiguration? KubernetesConfiguration(ConfigurationManager configuration) =>
+        KubernetesClientConfig.BuildExplicit(configuration["Kubernetes:Kubeconfig"]);
 }
 
 /// <summary>Ready once a serving certificate is loaded.</summary>

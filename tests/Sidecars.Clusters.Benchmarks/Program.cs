@@ -62,7 +62,7 @@ static async Task CreateLatencyAsync(ControlPlaneFixture fixture, int count)
         {
             await foreach (var (_, d) in fixture.Client.AppsV1.WatchListNamespacedDeploymentAsync(ns, cancellationToken: stop.Token))
             {
-                if (d.Status?.AvailableReplicas == d.Spec.Replicas && d.Status?.Conditions?.Any(c => c.Type == "Available" && c.Status == "True") == true)
+                if (KubernetesConditions.IsDeploymentAvailable(d))
                 {
                     available.TryAdd(d.Metadata.Name, Stopwatch.GetTimestamp());
                 }
@@ -189,7 +189,7 @@ static string KeepPodLogs(SimulatedKubelet kubelet, string ns)
     return target;
 }
 
-static bool IsReady(V1Pod pod) => pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
+static bool IsReady(V1Pod pod) => KubernetesConditions.IsPodReady(pod);
 
 // Sums the lightpeers' removal and exchange counters (their /metrics on the health port) over every member.
 static async Task<string> LightpeerCountsAsync(NetworkController controller)

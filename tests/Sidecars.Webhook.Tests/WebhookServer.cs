@@ -30,7 +30,10 @@ internal sealed class WebhookServer : IAsyncDisposable
 
     public X509Certificate2? LastServerCertificate { get; private set; }
 
-    public static async Task<WebhookServer> StartAsync(TestCertificates certificates, IDictionary<string, string?>? settings = null, string address = "127.0.0.1", int port = 0)
+    /// <param name="services">Changes to the host's services after the webhook's own (a replacement registered last wins).</param>
+    public static async Task<WebhookServer> StartAsync(
+        TestCertificates certificates, IDictionary<string, string?>? settings = null, string address = "127.0.0.1", int port = 0,
+        Action<IServiceCollection>? services = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Test" });
         builder.Logging.ClearProviders();
@@ -52,6 +55,7 @@ internal sealed class WebhookServer : IAsyncDisposable
         }
 
         builder.AddSidecarsWebhook();
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapSidecarsWebhook();
         await app.StartAsync();

@@ -16,9 +16,16 @@ public static class KubernetesClientConfig
             return KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfigPath, context);
         }
 
-        return KubernetesClientConfiguration.IsInCluster()
-            ? KubernetesClientConfiguration.InClusterConfig()
-            : KubernetesClientConfiguration.BuildConfigFromConfigFile(currentContext: context);
+        if (KubernetesClientConfiguration.IsInCluster())
+        {
+            return KubernetesClientConfiguration.InClusterConfig();
+        }
+
+        // The client's own default is ~/.kube/config only; $KUBECONFIG (a path list, as kubectl reads it) comes first.
+        var fromEnvironment = Environment.GetEnvironmentVariable("KUBECONFIG")?
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .FirstOrDefault(File.Exists);
+        return KubernetesClientConfiguration.BuildConfigFromConfigFile(fromEnvironment, context);
     }
 
     /// <summary>

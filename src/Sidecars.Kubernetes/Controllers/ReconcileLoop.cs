@@ -59,7 +59,7 @@ public static partial class ReconcileLoop
             }
             finally
             {
-                queue.WorkSeconds.Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+                queue.ObserveWork(System.Diagnostics.Stopwatch.GetElapsedTime(started));
                 queue.Done(key);
             }
         }

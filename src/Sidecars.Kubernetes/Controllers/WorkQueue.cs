@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Prometheus;
 
 namespace Sidecars.Kubernetes.Controllers;
 
@@ -20,10 +19,7 @@ public sealed class WorkQueue<TKey> : IDisposable
     private readonly Dictionary<TKey, Delayed> _delayed;
     private readonly TimeProvider _time;
     private readonly ExponentialBackoff _backoff;
-    private readonly Gauge.Child _depth;
-    private readonly Counter.Child _adds;
-    private readonly Counter.Child _retries;
-    private readonly Histogram.Child _queueSeconds;
+    private readonly KeyValuePair<string, object?> _tag;
     private TaskCompletionSource _available = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _shuttingDown;
 
@@ -38,11 +34,7 @@ public sealed class WorkQueue<TKey> : IDisposable
         _processing = new(comparer);
         _failures = new(comparer);
         _delayed = new(comparer);
-        _depth = WorkQueueMetrics.Depth.WithLabels(name);
-        _adds = WorkQueueMetrics.Adds.WithLabels(name);
-        _retries = WorkQueueMetrics.Retries.WithLabels(name);
-        _queueSeconds = WorkQueueMetrics.QueueSeconds.WithLabels(name);
-        WorkSeconds = WorkQueueMetrics.WorkSeconds.WithLabels(name);
+        _tag = new("queue", name);
     }
 
     public string Name { get; }
@@ -70,7 +62,7 @@ public sealed class WorkQueue<TKey> : IDisposable
         }
     }
 
-    internal Histogram.Child WorkSeconds { get; }
+    internal void ObserveWork(TimeSpan elapsed) => WorkQueueMetrics.WorkSeconds.Record(elapsed.TotalSeconds, _tag);
 
     /// <summary>Queues the key unless it is already waiting; a key being processed is queued again once it is done.</summary>
     public void Add(TKey key)
@@ -83,7 +75,7 @@ public sealed class WorkQueue<TKey> : IDisposable
                 return;
             }
 
-            _adds.Inc();
+            WorkQueueMetrics.Adds.Add(1, _tag);
             _dirty.Add(key, Stopwatch.GetTimestamp());
             if (!_processing.Contains(key))
             {
@@ -141,7 +133,7 @@ public sealed class WorkQueue<TKey> : IDisposable
             failures = _failures[key] = _failures.GetValueOrDefault(key) + 1;
         }
 
-        _retries.Inc();
+        WorkQueueMetrics.Retries.Add(1, _tag);
         AddAfter(key, _backoff.Delay(failures));
     }
 
@@ -176,10 +168,10 @@ public sealed class WorkQueue<TKey> : IDisposable
             {
                 if (_queue.TryDequeue(out var key))
                 {
-                    _depth.Set(_queue.Count);
+                    WorkQueueMetrics.Depth.Add(-1, _tag);
                     _dirty.Remove(key, out var since);
                     _processing.Add(key);
-                    _queueSeconds.Observe(Stopwatch.GetElapsedTime(since).TotalSeconds);
+                    WorkQueueMetrics.QueueSeconds.Record(Stopwatch.GetElapsedTime(since).TotalSeconds, _tag);
                     return (true, key);
                 }
 
@@ -235,7 +227,7 @@ public sealed class WorkQueue<TKey> : IDisposable
     private TaskCompletionSource? Enqueue(TKey key)
     {
         _queue.Enqueue(key);
-        _depth.Set(_queue.Count);
+        WorkQueueMetrics.Depth.Add(1, _tag);
         var wake = _available;
         _available = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         return wake;

@@ -21,10 +21,10 @@ internal sealed class ClusterWebhook : IAsyncDisposable
     /// <summary>Settings every end-to-end webhook uses: the sidecar image is one the simulated kubelet keeps virtual.</summary>
     public static Dictionary<string, string?> Settings(ControlPlaneFixture fixture, string ownNamespace) => new()
     {
-        ["Kubernetes:Kubeconfig"] = fixture.ControlPlane.KubeconfigPath,
-        ["Webhook:Namespace"] = ownNamespace,
-        ["Webhook:Repair:Enabled"] = "false",
-        ["Injection:AgentImage"] = "LOCALREGISTRY/sidecars/test-sidecar:1",
+        ["Sidecars:Kubernetes:KubeconfigPath"] = fixture.ControlPlane.KubeconfigPath,
+        ["Sidecars:Webhook:Namespace"] = ownNamespace,
+        ["Sidecars:Webhook:Repair:Enabled"] = "false",
+        ["Sidecars:Injection:AgentImage"] = "LOCALREGISTRY/sidecars/test-sidecar:1",
     };
 
     public static async Task<ClusterWebhook> StartAsync(ControlPlaneFixture fixture, TestCertificates certificates, string failurePolicy = "Fail", IDictionary<string, string?>? extra = null)

@@ -4,8 +4,8 @@ namespace Sidecars.Kubernetes.Controllers;
 
 /// <summary>
 /// Runs a level-triggered reconcile over a <see cref="WorkQueue{TKey}"/> with a fixed number of workers: each key is
-/// reconciled by one worker at a time; a reconcile that throws is retried with the key's backoff, one that succeeds
-/// resets it, and one that asks to be requeued is added again after its delay. Cancelling stops the queue, lets the
+/// reconciled by one worker at a time; a reconcile that throws or answers <see cref="Reconciled.Retry"/> is retried
+/// with the key's backoff, one that succeeds resets it, and one that asks to be requeued is added again after its delay. Cancelling stops the queue, lets the
 /// reconciles in flight see the cancellation, and waits for them.
 /// </summary>
 public static partial class ReconcileLoop
@@ -42,10 +42,17 @@ public static partial class ReconcileLoop
             try
             {
                 var result = await reconcile(key, ct);
-                queue.Forget(key);
-                if (result.RequeueAfter is { } delay)
+                if (result.Failed)
                 {
-                    queue.AddAfter(key, delay);
+                    queue.AddRateLimited(key);
+                }
+                else
+                {
+                    queue.Forget(key);
+                    if (result.RequeueAfter is { } delay)
+                    {
+                        queue.AddAfter(key, delay);
+                    }
                 }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)

@@ -231,6 +231,38 @@ public sealed class WorkQueueTests
     }
 
     [Fact]
+    public async Task A_reconcile_that_answers_retry_keeps_its_failure_count_and_comes_back_after_the_backoff()
+    {
+        var time = new ManualTimeProvider();
+        using var queue = new WorkQueue<string>("test", time, new ExponentialBackoff(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1)));
+        using var stop = new CancellationTokenSource();
+        var passes = 0;
+        var third = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var loop = ReconcileLoop.RunAsync(queue, workers: 1, (_, _) =>
+        {
+            if (Interlocked.Increment(ref passes) == 3)
+            {
+                third.SetResult();
+                return Task.FromResult(Reconciled.Done);
+            }
+
+            return Task.FromResult(Reconciled.Retry);
+        }, NullLogger.Instance, stop.Token);
+
+        queue.Add("a");
+        await Eventually(() => queue.Requeues("a") == 1 && time.PendingTimers == 1, "the first retry waits 1 s");
+        time.Advance(TimeSpan.FromSeconds(1));
+        await Eventually(() => queue.Requeues("a") == 2 && time.PendingTimers == 1, "the second retry waits 2 s");
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(2, passes);
+        time.Advance(TimeSpan.FromSeconds(1));
+        await third.Task.WaitAsync(Bound);
+        await Eventually(() => queue.Requeues("a") == 0, "success forgets the failures");
+        await stop.CancelAsync();
+        await loop.WaitAsync(Bound);
+    }
+
+    [Fact]
     public async Task A_reconcile_that_asks_to_be_requeued_comes_back_after_its_delay()
     {
         var time = new ManualTimeProvider();

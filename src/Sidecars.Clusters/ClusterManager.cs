@@ -33,6 +33,7 @@ public sealed partial class ClusterManager : IHostedService, IDisposable
     private readonly List<IDisposable> _subscriptions = [];
     private readonly CancellationTokenSource _stop = new();
     private Task _reconciling = Task.CompletedTask;
+    private int _disposed;
 
     public ClusterManager(
         IKubernetes client, SharedInformerFactory informers, IOptions<ClustersOptions> options, TimeProvider time, ILogger<ClusterManager> logger)
@@ -75,6 +76,11 @@ public sealed partial class ClusterManager : IHostedService, IDisposable
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         Unsubscribe();
         _stop.Cancel();
         _queue.Dispose();

@@ -63,7 +63,7 @@ internal sealed class WebhookServer : IAsyncDisposable
     /// An HTTPS client that trusts only the test CA and remembers the certificate the server presented; unless
     /// <paramref name="pooled"/>, every request opens a new connection (and so sees the certificate served now).
     /// </summary>
-    public HttpClient CreateClient(bool pooled = false)
+    public HttpClient CreateClient(bool pooled = false, X509Certificate2? clientCertificate = null)
     {
         using var authority = Certificates.Authority.Load();
         var trusted = X509CertificateLoader.LoadCertificate(authority.RawData);
@@ -72,6 +72,7 @@ internal sealed class WebhookServer : IAsyncDisposable
             PooledConnectionLifetime = pooled ? Timeout.InfiniteTimeSpan : TimeSpan.Zero,
             SslOptions = new SslClientAuthenticationOptions
             {
+                ClientCertificates = clientCertificate is null ? null : [clientCertificate],
                 RemoteCertificateValidationCallback = (_, certificate, _, _) =>
                 {
                     if (certificate is null)

@@ -36,7 +36,7 @@ public sealed class EmbeddedWebhook : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <param name="kubeconfig">Cluster the webhook reads namespaces from; null runs it without a cluster.</param>
-    /// <param name="settings">Configuration on top of the defaults (keys as in appsettings, e.g. <c>Injection:Registry</c>).</param>
+    /// <param name="settings">Configuration on top of the defaults (keys as in appsettings, e.g. <c>Sidecars:Injection:Registry</c>).</param>
     public static async Task<EmbeddedWebhook> StartAsync(string? kubeconfig, IReadOnlyDictionary<string, string?> settings, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);

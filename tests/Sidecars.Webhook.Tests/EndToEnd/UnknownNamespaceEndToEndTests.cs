@@ -22,7 +22,11 @@ public sealed class UnknownNamespaceEndToEndTests(ControlPlaneFixture fixture, I
     {
         using var certificates = new TestCertificates();
         var own = await fixture.NewNamespaceAsync("sidecars-system");
-        await using var webhook = await WebhookServer.StartAsync(certificates, ClusterWebhook.Settings(fixture, own));
+        // Without client authentication (the default): anything that reaches the port can send reviews.
+        var settings = ClusterWebhook.Settings(fixture, own);
+        settings.Remove("Sidecars:Webhook:ClientCertificateAuthorityFile");
+        settings.Remove("Sidecars:Webhook:ClientCertificateNames:0");
+        await using var webhook = await WebhookServer.StartAsync(certificates, settings);
         using var client = webhook.CreateClient(pooled: true);
         var template = Fixtures.ReadNode("team-a_jupyter-alice_create.json");
 

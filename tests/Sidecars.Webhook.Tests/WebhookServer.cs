@@ -39,15 +39,15 @@ internal sealed class WebhookServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Webhook:Address"] = address,
-            ["Webhook:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Webhook:MetricsPort"] = "0",
-            ["Webhook:CertificateFile"] = certificates.CertificateFile,
-            ["Webhook:KeyFile"] = certificates.KeyFile,
-            ["Webhook:MaxRequestBytes"] = "65536",
-            ["Injection:Registry"] = "registry.test/team",
-            ["Injection:ImagePullSecret"] = "regcred",
-            ["Injection:ClusterAgentAddress"] = "http://127.0.0.1:1",
+            ["Sidecars:Webhook:Address"] = address,
+            ["Sidecars:Webhook:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Sidecars:Webhook:MetricsPort"] = "0",
+            ["Sidecars:Webhook:CertificateFile"] = certificates.CertificateFile,
+            ["Sidecars:Webhook:KeyFile"] = certificates.KeyFile,
+            ["Sidecars:Webhook:MaxRequestBytes"] = "65536",
+            ["Sidecars:Injection:Registry"] = "registry.test/team",
+            ["Sidecars:Injection:ImagePullSecret"] = "regcred",
+            ["Sidecars:Injection:ClusterAgentAddress"] = "http://127.0.0.1:1",
         });
         if (settings is not null)
         {

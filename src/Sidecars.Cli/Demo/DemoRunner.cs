@@ -29,9 +29,9 @@ internal sealed class DemoRunner(TextWriter output)
             controlPlane.KubeconfigPath,
             new Dictionary<string, string?>
             {
-                ["Injection:Registry"] = "registry.demo.local/team",
-                ["Injection:ImagePullSecret"] = "regcred",
-                ["Injection:ClusterAgentAddress"] = "http://127.0.0.1:8081",
+                ["Sidecars:Injection:Registry"] = "registry.demo.local/team",
+                ["Sidecars:Injection:ImagePullSecret"] = "regcred",
+                ["Sidecars:Injection:ClusterAgentAddress"] = "http://127.0.0.1:8081",
             },
             cancellationToken);
         await webhook.RegisterAsync(client, "sidecars-webhook", cancellationToken: cancellationToken);

@@ -3,12 +3,17 @@ using Sidecars.Conventions;
 namespace Sidecars.UserPods.Configuration;
 
 /// <summary>
-/// Settings of the user-pods API, from the YAML file named by <c>--config</c> / <c>SIDECARS_CONFIG</c>, each
-/// overridable by an environment variable <c>SIDECARS_&lt;KEY&gt;</c> (e.g. <c>SIDECARS_INGRESSDOMAIN</c>; nested
-/// keys with <c>__</c>, e.g. <c>SIDECARS_CALLERS__0__KEY</c>). Durations use the <c>hh:mm:ss</c> form.
+/// Settings of the user-pods API, section <see cref="Section"/> of the host's configuration (appsettings,
+/// <c>Sidecars__UserPods__IngressDomain</c>, <c>--Sidecars:UserPods:IngressDomain=</c>) and of the YAML file and
+/// environment aliases <see cref="UserPodsConfiguration"/> adds. Durations use the <c>hh:mm:ss</c> form.
 /// </summary>
 public sealed class UserPodsOptions
 {
+    public const string Section = "Sidecars:UserPods";
+
+    /// <summary>YAML file of this section's keys (also <c>--config</c> or <c>SIDECARS_CONFIG</c>); none by default.</summary>
+    public string? ConfigFile { get; set; }
+
     /// <summary>Namespace the user pods and their Services, Ingresses and token Secrets live in.</summary>
     public string Namespace { get; set; } = "sidecars-user-pods";
 

@@ -39,9 +39,9 @@ public sealed class IdentityOptions
     /// <summary>How SeekBlessings callers prove which replica they are (<see cref="Identity.ReplicaAttestation"/>).</summary>
     public ReplicaAttestation ReplicaAttestation { get; set; } = ReplicaAttestation.PodToken;
 
-    /// <summary>The audience pod tokens must carry (the webhook's <c>Injection:PodTokenAudience</c>).</summary>
+    /// <summary>The audience pod tokens must carry (the webhook's <c>Sidecars:Injection:PodTokenAudience</c>).</summary>
     [Required]
-    public string PodTokenAudience { get; set; } = Mutation.SidecarsNames.PodTokenAudience;
+    public string PodTokenAudience { get; set; } = Conventions.SidecarsNames.PodTokenAudience;
 
     /// <summary>Validity of the root certificate created by Claim.</summary>
     [Range(typeof(TimeSpan), "1.00:00:00", "36500.00:00:00")]

@@ -7,7 +7,7 @@ using k8s;
 using k8s.Models;
 using Sidecars.Contracts.V1;
 using Sidecars.Identity.Blessings;
-using Sidecars.Mutation;
+using Sidecars.Conventions;
 using Sidecars.Testing;
 using Xunit.Abstractions;
 using PodAgentClient = Sidecars.Contracts.V1.PodAgent.PodAgentClient;

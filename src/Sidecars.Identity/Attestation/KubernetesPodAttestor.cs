@@ -58,7 +58,7 @@ internal sealed class KubernetesPodAttestor(IKubernetes client, IOptions<Identit
         }
 
         string? blessing = null;
-        pod.Metadata.Annotations?.TryGetValue(Mutation.SidecarsAnnotations.Blessing, out blessing);
+        pod.Metadata.Annotations?.TryGetValue(Conventions.SidecarsAnnotations.Blessing, out blessing);
         return new AttestedPod(ns, podName, podUid, blessing);
     }
 

@@ -14,8 +14,8 @@ public static class ReplicaAttestationRules
         if (!string.Equals(pod.Blessing, extension, StringComparison.Ordinal))
         {
             return pod.Blessing is null
-                ? $"pod {pod.Namespace}/{pod.Name} has no {Mutation.SidecarsAnnotations.Blessing} annotation; the secret blesses '{extension}'"
-                : $"pod {pod.Namespace}/{pod.Name} is annotated {Mutation.SidecarsAnnotations.Blessing}={pod.Blessing}; the secret blesses '{extension}'";
+                ? $"pod {pod.Namespace}/{pod.Name} has no {Conventions.SidecarsAnnotations.Blessing} annotation; the secret blesses '{extension}'"
+                : $"pod {pod.Namespace}/{pod.Name} is annotated {Conventions.SidecarsAnnotations.Blessing}={pod.Blessing}; the secret blesses '{extension}'";
         }
 
         return null;

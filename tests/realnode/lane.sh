@@ -10,7 +10,7 @@ LANE="${SIDECARS_REALNODE_DIR:-/var/lib/sidecars-realnode}"
 RUN="${SIDECARS_REALNODE_RUN:-/run/sidecars-realnode}"
 LOGS="$LANE/logs"
 PKI="$LANE/pki"
-KUBECONFIG_ADMIN="$LANE/kubeconfig"
+KUBECONFIG_ADMIN="$LANE/kubeconfig-admin"
 
 REGISTRY_ADDR="${SIDECARS_REGISTRY:-127.0.0.1:5000}"
 REGISTRY_DATA="$CACHE/registry"
@@ -32,14 +32,13 @@ PROXY_HEALTHZ="127.0.0.1:10256"
 PROXY_METRICS="127.0.0.1:10249"
 CLUSTER_DOMAIN="cluster.local"
 CONTAINERD_SOCK="$RUN/containerd/containerd.sock"
-PAUSE_IMAGE="$REGISTRY_ADDR/sidecars/pause:3.4.1"
-# containerd sends registry traffic for names without a host entry here (nothing listens), so it fails on loopback.
-NO_EGRESS_PROXY="http://127.0.0.1:9"
+PAUSE_IMAGE="$REGISTRY_ADDR/sidecars/pause:3.4"
+PAUSE_ARCHIVE="$CACHE/realnode/pause.tar"   # static pause from the kubernetes tree, as an OCI image archive
+# The test pods' app image (static busybox), archived once and pushed to the local registry.
+APP_IMAGE="$REGISTRY_ADDR/realnode/busybox:1.35"
+APP_IMAGE_ARCHIVE="$CACHE/realnode/busybox.tar"
 # The lane's own filter rules, jumped to from FORWARD: pod traffic never leaves through another interface.
 FORWARD_CHAIN="SIDECARS-REALNODE"
-# Registry names containerd maps to the local registry (containerd >= 1.7 also reads _default for every other name).
-MIRRORED_REGISTRIES=(_default docker.io registry-1.docker.io registry.k8s.io k8s.gcr.io gcr.io ghcr.io quay.io
-  mcr.microsoft.com registry.sidecars.local "$REGISTRY_ADDR" "localhost:${REGISTRY_ADDR##*:}")
 
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 
@@ -76,14 +75,18 @@ start_daemon() {
   echo $! > "$RUN/$name.pid"
 }
 
-# Stops a daemon started by start_daemon: TERM, then KILL after a bound.
+# Stops a daemon started by start_daemon and its process group (it leads one): TERM, then KILL after a bound.
 stop_daemon() {
   local name="$1" pid
   if pid=$(lane_pid "$name"); then
-    kill -TERM "$pid" 2>/dev/null || true
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
     local deadline=$((SECONDS + ${2:-15}))
     while [ -d "/proc/$pid" ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
-    [ -d "/proc/$pid" ] && kill -KILL "$pid" 2>/dev/null
+    kill -KILL -- "-$pid" 2>/dev/null || true
   fi
   rm -f "$RUN/$name.pid"
 }
+
+# Kernel settings kubelet (kernel tunables) and kube-proxy (route_localnet) change; down.sh restores them.
+CHANGED_SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys
+  kernel.keys.root_maxbytes net.ipv4.conf.all.route_localnet net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables)

@@ -21,8 +21,8 @@ started=$SECONDS
 IMAGES=(webhook agent cluster-agent)
 BASES=tests/realnode/bases
 STORE="$CACHE/containers/storage"
-# The store's run state must not outlive a reboot (it counts mounts), so it lives on tmpfs.
-STORE_RUN="/dev/shm/sidecars-containers"
+# The store's run state must not outlive a reboot (it counts mounts), so it lives on tmpfs, one per store.
+STORE_RUN="/dev/shm/sidecars-containers-$(printf '%s' "$STORE" | sha256sum | cut -c1-8)"
 IMAGE_LOGS="$CACHE/images-logs"
 NUGET_CACHE="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
 # crun refuses this machine's hybrid cgroup hierarchy; runc runs the build steps.
@@ -72,14 +72,15 @@ build_base() {
   local image="$1" name="$2" part="$3" tarball="$4"; shift 4
   if have_image "$image"; then return 0; fi
   log "assembling base $image"
-  local context="$work/$name" t0=$SECONDS
+  local context="$work/$name" t0=$SECONDS t1
   mkdir -p "$context"
   bash "$BASES/rootfs.sh" "$part" "$context/$tarball" > "$IMAGE_LOGS/base-$name.log" 2>&1 \
     || { tail -30 "$IMAGE_LOGS/base-$name.log" >&2; exit 1; }
+  t1=$SECONDS
   bh bud --quiet --pull=never --format docker -f "$BASES/$name.Containerfile" -t "$image" "$@" "$context" \
     >> "$IMAGE_LOGS/base-$name.log" 2>&1 || { tail -30 "$IMAGE_LOGS/base-$name.log" >&2; exit 1; }
   rm -rf "$context"
-  log "base $image ready in $((SECONDS - t0))s"
+  log "base $image ready in $((SECONDS - t0))s (file system $((t1 - t0))s, image $((SECONDS - t1))s)"
 }
 build_base "$RUNTIME_DEPS_IMAGE" runtime-deps runtime-deps rootfs.tar
 build_base "$ASPNET_IMAGE" aspnet dotnet dotnet.tar --build-arg "RUNTIME_DEPS_IMAGE=$RUNTIME_DEPS_IMAGE" \

@@ -14,6 +14,8 @@ internal static class Manifests
         kind: Pod
         metadata:
           name: {{name}}
+          labels:
+            app: {{name}}
           annotations:
             sciencedata.dk/copy-token: "token"
             sidecars.io/settings: '{{Settings}}'

@@ -4,8 +4,9 @@ using k8s.Models;
 namespace Sidecars.RealNode.Tests;
 
 /// <summary>
-/// The real-node lane with the project's webhook running as a pod from its image (tests/realnode/webhook: the webhook
-/// parts of deploy/). Starts the lane when it does not run, and then stops it again after the tests.
+/// The real-node lane with the project's webhook running as pods from its image: the webhook parts of deploy/ as
+/// shipped (its registry name is served by the lane's local registry). Starts the lane when it does not run, and then
+/// stops it again after the tests.
 /// </summary>
 public sealed class RealNodeFixture : IAsyncLifetime
 {
@@ -34,7 +35,7 @@ public sealed class RealNodeFixture : IAsyncLifetime
         }
 
         _cluster = new LaneCluster(kubeconfig);
-        await _cluster.KubectlAsync(["apply", "-k", Path.Combine(Lane.Scripts, "webhook")]);
+        await _cluster.KubectlAsync(["apply", "-f", "-"], await WebhookPartsOfDeployAsync(_cluster));
         await _cluster.Client.WaitForDeploymentAsync(
             WebhookNamespace, WebhookName, d => d.IsAvailable(), "the webhook Deployment Available", WebhookTimeout);
         // The elected replica issues its serving certificate and writes its CA into the configuration it serves.
@@ -55,6 +56,18 @@ public sealed class RealNodeFixture : IAsyncLifetime
         {
             await Lane.DownAsync();
         }
+    }
+
+    /// <summary>
+    /// deploy/ rendered by kubectl's kustomize without the cluster agent's objects, whose image and configuration are
+    /// not part of this lane yet. (kubectl 1.20's kustomize leaves empty objects behind a <c>$patch: delete</c>.)
+    /// </summary>
+    private static async Task<string> WebhookPartsOfDeployAsync(LaneCluster cluster)
+    {
+        var rendered = await cluster.KubectlAsync(["kustomize", Path.Combine(Lane.RepositoryRoot, "deploy")]);
+        var documents = rendered.Split("\n---\n").Where(d => !d.Contains("\n  name: sidecars-cluster-agent\n", StringComparison.Ordinal)).ToList();
+        Assert.Contains(documents, d => d.Contains("kind: Deployment", StringComparison.Ordinal) && d.Contains("\n  name: " + WebhookName + "\n", StringComparison.Ordinal));
+        return string.Join("\n---\n", documents);
     }
 
     /// <summary>A namespace whose pods the webhook must mutate (it fails closed there).</summary>

@@ -6,14 +6,17 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/lane.sh"
 
-PACKAGES=(containerd runc containernetworking-plugins docker-registry dnsmasq-base iptables conntrack curl jq openssl gcc libc6-dev
-  busybox-static)
+PACKAGES=(containerd runc containernetworking-plugins docker-registry dnsmasq-base iptables conntrack iproute2 procps kmod
+  curl jq openssl gcc libc6-dev busybox-static)
 installed=$(dpkg-query -W -f='${Status}\n' "${PACKAGES[@]}" 2>/dev/null | grep -c 'install ok installed' || true)
 if [ "$installed" != "${#PACKAGES[@]}" ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${PACKAGES[@]}" >/dev/null
 fi
+
+# Bridged pod traffic must pass iptables for Services to work between pods on the bridge.
+[ -d /proc/sys/net/bridge ] || $SUDO modprobe br_netfilter
 
 bash "$here/../controlplane/install.sh"
 

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -41,6 +42,7 @@ public static class WebhookHostingExtensions
         });
         services.AddSingleton(sp => new MutationEngine(sp.GetRequiredService<IOptions<InjectionOptions>>().Value));
         services.AddSingleton<AdmissionHandler>();
+        services.AddSingleton(sp => new ApiServerClients(sp.GetRequiredService<IOptions<WebhookOptions>>().Value));
         services.AddSingleton<CertificateReloader>();
         services.AddSingleton<RepairPlanner>();
         services.AddSingleton(TimeProvider.System);
@@ -95,6 +97,12 @@ public static class WebhookHostingExtensions
                 {
                     var reloader = kestrel.ApplicationServices.GetRequiredService<CertificateReloader>();
                     https.ServerCertificateSelector = (_, _) => reloader.Current;
+                    if (kestrel.ApplicationServices.GetRequiredService<ApiServerClients>().Required)
+                    {
+                        // Asked for at the handshake, judged per request (a clear 401 instead of a failed handshake).
+                        https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
+                        https.ClientCertificateValidation = (_, _, _) => true;
+                    }
                 });
             });
             if (webhook.MetricsPort > 0)

@@ -38,6 +38,16 @@ public sealed class WebhookOptions
     [Required]
     public string WebhookConfigurationName { get; set; } = "sidecars-webhook";
 
+    /// <summary>
+    /// PEM authority (or bundle) whose client certificates may send reviews; unset, any TLS client may. Set it where the
+    /// apiserver presents a client certificate to webhooks (its AdmissionConfiguration kubeconfig); /healthz, /readyz
+    /// and /metrics stay open.
+    /// </summary>
+    public string? ClientCertificateAuthorityFile { get; set; }
+
+    /// <summary>Common names allowed among those client certificates (empty: any the authority issued).</summary>
+    public string[] ClientCertificateNames { get; set; } = [];
+
     /// <summary>Whether to watch namespaces for the opt-in label (off when running without a cluster).</summary>
     public bool WatchNamespaces { get; set; } = true;
 }

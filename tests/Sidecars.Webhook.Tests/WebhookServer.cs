@@ -59,16 +59,20 @@ internal sealed class WebhookServer : IAsyncDisposable
         return new WebhookServer(app, new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)), certificates);
     }
 
-    /// <summary>An HTTPS client that trusts only the test CA and remembers the certificate the server presented.</summary>
-    public HttpClient CreateClient()
+    /// <summary>
+    /// An HTTPS client that trusts only the test CA and remembers the certificate the server presented; unless
+    /// <paramref name="pooled"/>, every request opens a new connection (and so sees the certificate served now).
+    /// </summary>
+    public HttpClient CreateClient(bool pooled = false, X509Certificate2? clientCertificate = null)
     {
         using var authority = Certificates.Authority.Load();
         var trusted = X509CertificateLoader.LoadCertificate(authority.RawData);
         var handler = new SocketsHttpHandler
         {
-            PooledConnectionLifetime = TimeSpan.Zero,
+            PooledConnectionLifetime = pooled ? Timeout.InfiniteTimeSpan : TimeSpan.Zero,
             SslOptions = new SslClientAuthenticationOptions
             {
+                ClientCertificates = clientCertificate is null ? null : [clientCertificate],
                 RemoteCertificateValidationCallback = (_, certificate, _, _) =>
                 {
                     if (certificate is null)

@@ -85,6 +85,15 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
     /// <summary>PEM of the CA that signed the apiserver's serving certificate (and <see cref="IssueServingCertificate"/>).</summary>
     public string CaCertificatePem { get; }
 
+    /// <summary>
+    /// Common name of the client certificate, issued by <see cref="CaCertificatePem"/>'s authority, that the apiserver
+    /// presents to admission webhooks.
+    /// </summary>
+    public const string WebhookClientName = "kube-apiserver-webhook-client";
+
+    /// <summary>PEM file of <see cref="CaCertificatePem"/>.</summary>
+    public string CaCertificateFile => Path.Combine(StateDirectory, "pki", "ca.crt");
+
     /// <summary>Directory with certificates, kubeconfigs, component logs and pod directories.</summary>
     public string StateDirectory { get; }
 
@@ -265,7 +274,7 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
         Log.Started(_logger, ApiServerUrl);
     }
 
-    private sealed record StateFiles(string Ca, string CaKey, string Serving, string ServingKey, string SaKey, string SaPublic, string Tokens, string Admin);
+    private sealed record StateFiles(string Ca, string CaKey, string Serving, string ServingKey, string SaKey, string SaPublic, string Tokens, string Admin, string Admission);
 
     private StateFiles WriteFiles()
     {
@@ -293,6 +302,33 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
             _kubeconfigs[user] = kubeconfig;
         }
 
+        // The apiserver presents this client certificate to every admission webhook it calls ('*' matches any host).
+        var webhookClient = _authority.Issue(WebhookClientName, [WebhookClientName], TimeSpan.FromDays(1));
+        var webhookClientKubeconfig = Write("admission-kubeconfig", $"""
+            apiVersion: v1
+            kind: Config
+            users:
+            - name: '*'
+              user:
+                client-certificate: {Write("webhook-client.crt", webhookClient.CertificatePem)}
+                client-key: {Write("webhook-client.key", webhookClient.PrivateKeyPem)}
+            """);
+        var admission = Write("admission.yaml", $"""
+            apiVersion: apiserver.config.k8s.io/v1
+            kind: AdmissionConfiguration
+            plugins:
+            - name: MutatingAdmissionWebhook
+              configuration:
+                apiVersion: apiserver.config.k8s.io/v1
+                kind: WebhookAdmissionConfiguration
+                kubeConfigFile: {webhookClientKubeconfig}
+            - name: ValidatingAdmissionWebhook
+              configuration:
+                apiVersion: apiserver.config.k8s.io/v1
+                kind: WebhookAdmissionConfiguration
+                kubeConfigFile: {webhookClientKubeconfig}
+            """);
+
         return new StateFiles(
             Write("ca.crt", _authority.CertificatePem),
             Write("ca.key", _authority.PrivateKeyPem),
@@ -301,7 +337,8 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
             Write("sa.key", saKey),
             Write("sa.pub", saPublic),
             Write("tokens.csv", tokenLines.ToString()),
-            _kubeconfigs[AdminUser]);
+            _kubeconfigs[AdminUser],
+            admission);
     }
 
     private string[] EtcdArgs() =>
@@ -329,6 +366,7 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
         "--tls-private-key-file=" + files.ServingKey,
         "--client-ca-file=" + files.Ca,
         "--token-auth-file=" + files.Tokens,
+        "--admission-control-config-file=" + files.Admission,
         "--authorization-mode=Node,RBAC",
         "--enable-admission-plugins=NodeRestriction,MutatingAdmissionWebhook,ValidatingAdmissionWebhook",
         "--service-account-key-file=" + files.SaPublic,

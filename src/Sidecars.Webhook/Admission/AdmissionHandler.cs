@@ -15,6 +15,7 @@ namespace Sidecars.Webhook.Admission;
 public sealed partial class AdmissionHandler(
     MutationEngine engine,
     INamespaceLabelSource namespaces,
+    ApiServerClients clients,
     IOptions<WebhookOptions> options,
     ILogger<AdmissionHandler> logger)
 {
@@ -31,6 +32,11 @@ public sealed partial class AdmissionHandler(
     {
         var request = context.Request;
         var cancellationToken = context.RequestAborted;
+        if (!clients.Allows(context.Connection.ClientCertificate, out var refusal))
+        {
+            return await RejectAsync(context, StatusCodes.Status401Unauthorized, "unauthenticated-client", refusal);
+        }
+
         if (!HttpMethods.IsPost(request.Method))
         {
             return await RejectAsync(context, StatusCodes.Status405MethodNotAllowed, "method-not-allowed", "admission reviews are POSTed");

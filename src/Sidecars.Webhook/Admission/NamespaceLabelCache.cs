@@ -4,17 +4,27 @@ using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Hosting;
 using Sidecars.Kubernetes;
+using Sidecars.Webhook.Metrics;
 
 namespace Sidecars.Webhook.Admission;
 
 /// <summary>
-/// Namespace labels from the shared namespace informer; a namespace the informer has not seen yet (created a moment
-/// ago) is read directly so a pod in a brand-new opted-in namespace is still injected.
+/// Namespace labels from the shared namespace informer. The apiserver admits pods only into namespaces that exist, so a
+/// namespace the informer has not seen is either brand new (created a moment ago, its watch event still on the way) or
+/// made up by a caller that is not the apiserver; it is read directly so a pod in a brand-new opted-in namespace is still
+/// injected, through <see cref="BoundedReads{T}"/> so that a flood of made-up names costs the apiserver a handful of reads.
 /// </summary>
-public sealed class NamespaceLabelCache(IKubernetes client, SharedInformerFactory informers) : IHostedService, INamespaceLabelSource
+public sealed class NamespaceLabelCache : IHostedService, INamespaceLabelSource, IDisposable
 {
     private static readonly IReadOnlyDictionary<string, string> NoLabels = new Dictionary<string, string>();
-    private readonly ResourceInformer<V1Namespace> _namespaces = informers.Namespaces();
+    private readonly ResourceInformer<V1Namespace> _namespaces;
+    private readonly BoundedReads<V1Namespace> _misses;
+
+    public NamespaceLabelCache(IKubernetes client, SharedInformerFactory informers, TimeProvider time)
+    {
+        _namespaces = informers.Namespaces();
+        _misses = new BoundedReads<V1Namespace>((name, ct) => ReadAsync(client, name, ct), time: time);
+    }
 
     public bool HasSynced => _namespaces.HasSynced;
 
@@ -25,14 +35,9 @@ public sealed class NamespaceLabelCache(IKubernetes client, SharedInformerFactor
             return Labels(cached);
         }
 
-        try
-        {
-            return Labels(await client.CoreV1.ReadNamespaceAsync(@namespace, cancellationToken: cancellationToken));
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return NoLabels;
-        }
+        var (read, result) = await _misses.GetAsync(@namespace, cancellationToken);
+        WebhookMetrics.NamespaceReads.WithLabels(ResultLabel(result)).Inc();
+        return read is null ? NoLabels : Labels(read);
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -42,6 +47,28 @@ public sealed class NamespaceLabelCache(IKubernetes client, SharedInformerFactor
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public void Dispose() => _misses.Dispose();
+
+    private static async Task<V1Namespace?> ReadAsync(IKubernetes client, string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await client.CoreV1.ReadNamespaceAsync(name, cancellationToken: cancellationToken);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    private static string ResultLabel(BoundedReadResult result) => result switch
+    {
+        BoundedReadResult.Read => "read",
+        BoundedReadResult.Shared => "shared",
+        BoundedReadResult.RememberedMissing => "remembered-missing",
+        _ => "throttled",
+    };
 
     private static IReadOnlyDictionary<string, string> Labels(V1Namespace ns)
         => ns.Metadata.Labels is { } labels ? (IReadOnlyDictionary<string, string>)labels.AsReadOnly() : NoLabels;

@@ -39,4 +39,9 @@ public static class WebhookMetrics
 
     public static readonly Counter RepairEvictions = Prometheus.Metrics.CreateCounter(
         "sidecars_webhook_repair_evictions_total", "Pods evicted by the repair loop so their controller recreates them.", "result");
+
+    public static readonly Counter NamespaceReads = Prometheus.Metrics.CreateCounter(
+        "sidecars_webhook_namespace_misses_total",
+        "Reviews for a namespace the informer has not seen, by how its labels were found (read, shared, remembered-missing, throttled).",
+        "result");
 }

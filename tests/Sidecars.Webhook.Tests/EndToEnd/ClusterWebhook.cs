@@ -18,9 +18,14 @@ internal sealed class ClusterWebhook : IAsyncDisposable
 
     public string ConfigurationName { get; }
 
-    /// <summary>Settings every end-to-end webhook uses: the sidecar image is one the simulated kubelet keeps virtual.</summary>
+    /// <summary>
+    /// Settings every end-to-end webhook uses: the sidecar image is one the simulated kubelet keeps virtual, and reviews
+    /// are accepted only from the apiserver's own client certificate.
+    /// </summary>
     public static Dictionary<string, string?> Settings(ControlPlaneFixture fixture, string ownNamespace) => new()
     {
+        ["Webhook:ClientCertificateAuthorityFile"] = fixture.ControlPlane.CaCertificateFile,
+        ["Webhook:ClientCertificateNames:0"] = Sidecars.LocalCluster.LocalControlPlane.WebhookClientName,
         ["Kubernetes:Kubeconfig"] = fixture.ControlPlane.KubeconfigPath,
         ["Webhook:Namespace"] = ownNamespace,
         ["Webhook:Repair:Enabled"] = "false",

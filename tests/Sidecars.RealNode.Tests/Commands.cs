@@ -51,6 +51,16 @@ internal static class Commands
             throw new TimeoutException($"{program} {string.Join(' ', args)} did not finish within {timeout}; stderr: {Tail(await error)}");
         }
 
+        // A daemon the program left running must not hold its output open (the lane's scripts close it for theirs).
+        try
+        {
+            await Task.WhenAll(output, error).WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"{program} {string.Join(' ', args)} exited, but a process it started still holds its output open");
+        }
+
         return new CommandResult(process.ExitCode, await output, await error);
     }
 

@@ -59,7 +59,7 @@ ip link delete "$BRIDGE" 2>/dev/null
 if [ -f "$LANE/sysctl.saved" ]; then
   while IFS='=' read -r key value; do sysctl -qw "$key=$value"; done < "$LANE/sysctl.saved"
 fi
-[ ! -f "$LANE/made-run-containerd" ] || rmdir /run/containerd/s /run/containerd 2>/dev/null
+[ ! -f "$LANE/made-run-containerd" ] || rmdir /run/containerd/s /run/containerd/fifo /run/containerd 2>/dev/null
 # Pod logs: kubelet removes them only when it collects garbage, after the pods are gone. Directories the lane made
 # go whole; in directories that were there before, only the logs of the pods it ran.
 if [ -f "$LANE/made-var-log-pods" ]; then

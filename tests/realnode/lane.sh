@@ -71,7 +71,8 @@ start_daemon() {
   local name="$1"; shift
   if lane_pid "$name" >/dev/null; then return 0; fi
   mkdir -p "$RUN" "$LOGS"
-  setsid "$@" >>"$LOGS/$name.log" 2>&1 < /dev/null &
+  # Only the log: no descriptor of the caller (up.sh keeps its stdout on fd 3) stays open in a daemon.
+  setsid "$@" >>"$LOGS/$name.log" 2>&1 < /dev/null 3>&- &
   echo $! > "$RUN/$name.pid"
 }
 

@@ -57,6 +57,14 @@ wait_for() {
   done
 }
 
+# Writes stdin to a file only when it differs, so a rerun of up.sh leaves running daemons' files alone (kube-proxy
+# exits when its configuration file changes).
+write_file() {
+  local tmp="$1.new"
+  cat > "$tmp"
+  if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv "$tmp" "$1"; fi
+}
+
 # pid of a lane process from its pid file, if it still runs that command.
 lane_pid() {
   local file="$RUN/$1.pid" pid

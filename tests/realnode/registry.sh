@@ -13,7 +13,7 @@ case "${1:-}" in
       $SUDO apt-get install -y -qq -o DPkg::Lock::Timeout=600 docker-registry >/dev/null
     fi
     mkdir -p "$RUN" "$REGISTRY_DATA"
-    cat > "$RUN/registry.yml" <<YAML
+    write_file "$RUN/registry.yml" <<YAML
 version: 0.1
 log:
   level: warn

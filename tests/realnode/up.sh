@@ -102,8 +102,8 @@ start_containerd() {
   # Every registry name (the _default host entry) is served by the local registry over plain HTTP: no pull leaves
   # the machine, and an image the local registry lacks fails at once as not found.
   printf 'server = "http://%s"\n\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' \
-    "$REGISTRY_ADDR" "$REGISTRY_ADDR" > "$certs/_default/hosts.toml"
-  cat > "$LANE/cni/net.d/10-$NODE_NAME.conflist" <<JSON
+    "$REGISTRY_ADDR" "$REGISTRY_ADDR" | write_file "$certs/_default/hosts.toml"
+  write_file "$LANE/cni/net.d/10-$NODE_NAME.conflist" <<JSON
 {
   "cniVersion": "0.4.0",
   "name": "$NODE_NAME",
@@ -124,7 +124,7 @@ start_containerd() {
   ]
 }
 JSON
-  cat > "$LANE/containerd.toml" <<TOML
+  write_file "$LANE/containerd.toml" <<TOML
 version = 2
 root = "$LANE/containerd"
 state = "$RUN/containerd"
@@ -174,8 +174,8 @@ TOML
 
 start_kubelet() {
   mkdir -p "$LANE/kubelet"
-  printf '# Pods resolve only the cluster'"'"'s names: no upstream resolver.\n' > "$LANE/resolv.conf"
-  cat > "$LANE/kubelet.yaml" <<YAML
+  printf '# Pods resolve only the cluster'"'"'s names: no upstream resolver.\n' | write_file "$LANE/resolv.conf"
+  write_file "$LANE/kubelet.yaml" <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 address: $HOST_IP
@@ -212,7 +212,7 @@ YAML
 }
 
 start_kube_proxy() {
-  cat > "$LANE/kube-proxy.yaml" <<YAML
+  write_file "$LANE/kube-proxy.yaml" <<YAML
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 clientConnection: {kubeconfig: $LANE/kubeconfig-kube-proxy}

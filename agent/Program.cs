@@ -13,6 +13,6 @@ return args.FirstOrDefault() switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: sidecars-agent <pod-agent|lightpeer> [options]");
+    Console.Error.WriteLine($"usage: sidecars-agent <pod-agent|lightpeer> [options]\n\n{PodAgentOptionsParser.Usage}\n{LightpeerOptions.Usage}");
     return 2;
 }

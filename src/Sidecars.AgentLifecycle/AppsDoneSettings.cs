@@ -1,3 +1,5 @@
+using Sidecars.Conventions;
+
 namespace Sidecars.AgentLifecycle;
 
 /// <summary>
@@ -6,10 +8,10 @@ namespace Sidecars.AgentLifecycle;
 /// </summary>
 public sealed record AppsDoneSettings
 {
-    public const string DefaultServiceAccountDirectory = "/var/run/secrets/kubernetes.io/serviceaccount";
+    public const string DefaultServiceAccountDirectory = SidecarsNames.ServiceAccountDirectory;
 
     /// <summary>The injected container names that are not apps (the webhook's sidecar names).</summary>
-    public static readonly IReadOnlyList<string> DefaultSidecars = ["sidecars-pod-agent", "sidecars-lightpeer"];
+    public static readonly IReadOnlyList<string> DefaultSidecars = [SidecarsNames.PodAgentContainer, SidecarsNames.LightpeerContainer];
 
     public required Uri ApiServer { get; init; }
 
@@ -38,7 +40,7 @@ public sealed record AppsDoneSettings
         ArgumentNullException.ThrowIfNull(environment);
         string? Get(string name) => environment(name) is { Length: > 0 } value ? value.Trim() : null;
 
-        var directory = Get("SIDECARS_SERVICE_ACCOUNT_DIR") ?? DefaultServiceAccountDirectory;
+        var directory = Get(SidecarsNames.ServiceAccountDirectoryEnv) ?? DefaultServiceAccountDirectory;
         var tokenFile = Path.Combine(directory, "token");
         if (!File.Exists(tokenFile))
         {
@@ -47,9 +49,9 @@ public sealed record AppsDoneSettings
                 "set SIDECARS_SERVICE_ACCOUNT_DIR if it is mounted elsewhere)");
         }
 
-        var ns = Get("POD_NAMESPACE") ?? ReadOptional(Path.Combine(directory, "namespace"))
+        var ns = Get(SidecarsNames.PodNamespaceEnv) ?? ReadOptional(Path.Combine(directory, "namespace"))
             ?? throw new FormatException("--exit-when-apps-done needs POD_NAMESPACE (downward API metadata.namespace)");
-        var pod = podName ?? Get("POD_NAME") ?? throw new FormatException("--exit-when-apps-done needs POD_NAME (downward API metadata.name)");
+        var pod = podName ?? Get(SidecarsNames.PodNameEnv) ?? throw new FormatException("--exit-when-apps-done needs POD_NAME (downward API metadata.name)");
 
         var caFile = Path.Combine(directory, "ca.crt");
         return new AppsDoneSettings

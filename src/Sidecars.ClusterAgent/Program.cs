@@ -3,6 +3,7 @@ using Sidecars.Observability;
 
 MeterPublishing.Configure();
 var builder = WebApplication.CreateBuilder(args);
+builder.Logging.AddSidecarsDefaults(builder.Configuration);
 builder.Services.AddGrpc();
 builder.Services.AddGrpcReflection();
 builder.Services.AddGrpcHealthChecks();

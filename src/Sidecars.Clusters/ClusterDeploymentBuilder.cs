@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 using k8s;
 using k8s.Models;
 using Sidecars.Contracts.V1;
-using Sidecars.Mutation;
+using Sidecars.Conventions;
 
 namespace Sidecars.Clusters;
 

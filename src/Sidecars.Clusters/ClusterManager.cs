@@ -7,25 +7,33 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sidecars.Contracts.V1;
+using Sidecars.Conventions;
 using Sidecars.Kubernetes;
-using Sidecars.Mutation;
+using Sidecars.Kubernetes.Controllers;
 
 namespace Sidecars.Clusters;
 
 /// <summary>
-/// Connects the clusters' state machine to Kubernetes: feeds it the shared Deployment and pod informers, and
-/// performs the create and delete calls it asks for.
+/// Connects the clusters' state machine to Kubernetes: Deployment and pod events (and a create deadline that asks for
+/// a delete) queue the cluster's name; a reconcile feeds the machine the informers' current view of the cluster and
+/// performs the delete it asked for, retried with backoff. Callers' create and delete calls are made on their request.
 /// </summary>
 public sealed partial class ClusterManager : IHostedService, IDisposable
 {
+    /// <summary>Clusters reconciled side by side (each by one worker at a time).</summary>
+    private const int Workers = 2;
+
     private readonly IKubernetes _client;
     private readonly ClustersOptions _options;
     private readonly ILogger<ClusterManager> _logger;
     private readonly ResourceInformer<V1Deployment> _deployments;
     private readonly ResourceInformer<V1Pod> _pods;
-    private readonly ConcurrentDictionary<string, int> _podCounts = new(StringComparer.Ordinal);
-    private readonly Lock _observeLock = new();
+    private readonly ConcurrentDictionary<string, bool> _deletesRequested = new(StringComparer.Ordinal);
+    private readonly WorkQueue<string> _queue;
     private readonly List<IDisposable> _subscriptions = [];
+    private readonly CancellationTokenSource _stop = new();
+    private Task _reconciling = Task.CompletedTask;
+    private int _disposed;
 
     public ClusterManager(
         IKubernetes client, SharedInformerFactory informers, IOptions<ClustersOptions> options, TimeProvider time, ILogger<ClusterManager> logger)
@@ -38,35 +46,45 @@ public sealed partial class ClusterManager : IHostedService, IDisposable
         var selector = $"{SidecarsLabels.ManagedBy}={SidecarsLabels.ManagedByValue},{SidecarsLabels.Cluster}";
         _deployments = informers.Deployments(_options.Namespace, selector);
         _pods = informers.Pods(_options.Namespace, selector);
+        _queue = new WorkQueue<string>("clusters", time);
         Machine = new ClusterStateMachine(_options.Namespace, time);
-        Machine.DeleteRequested += name => _ = DeleteDeploymentAsync(name, CancellationToken.None);
+        Machine.DeleteRequested += name =>
+        {
+            _deletesRequested[name] = true;
+            _queue.Add(name);
+        };
     }
 
     public ClusterStateMachine Machine { get; }
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _subscriptions.Add(_pods.Subscribe(OnPod, replay: true));
-        _subscriptions.Add(_deployments.Subscribe(OnDeployment, replay: true));
+        _subscriptions.Add(_pods.Subscribe(OnEvent, replay: true));
+        _subscriptions.Add(_deployments.Subscribe(OnEvent, replay: true));
         _pods.Start();
         _deployments.Start();
+        _reconciling = ReconcileLoop.RunAsync(_queue, Workers, ReconcileAsync, _logger, _stop.Token);
         return Task.CompletedTask;
     }
 
-    public Task StopAsync(CancellationToken cancellationToken)
+    public async Task StopAsync(CancellationToken cancellationToken)
     {
-        Dispose();
-        return Task.CompletedTask;
+        Unsubscribe();
+        await _stop.CancelAsync();
+        await _reconciling.WaitAsync(cancellationToken);
     }
 
     public void Dispose()
     {
-        foreach (var subscription in _subscriptions)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
-            subscription.Dispose();
+            return;
         }
 
-        _subscriptions.Clear();
+        Unsubscribe();
+        _stop.Cancel();
+        _queue.Dispose();
+        _stop.Dispose();
     }
 
     /// <summary>Waits until both informers hold their first list, so answers reflect what exists (also after a restart).</summary>
@@ -200,7 +218,7 @@ public sealed partial class ClusterManager : IHostedService, IDisposable
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
         {
-            Reobserve(name);
+            _queue.Add(name);
         }
         catch (Exception e) when (e is HttpOperationException or HttpRequestException)
         {
@@ -211,44 +229,40 @@ public sealed partial class ClusterManager : IHostedService, IDisposable
         return true;
     }
 
-    private void OnDeployment(ResourceEvent<V1Deployment> evt) => Reobserve(ClusterName(evt.Item.Metadata));
-
-    private void OnPod(ResourceEvent<V1Pod> evt)
+    private void OnEvent<T>(ResourceEvent<T> evt)
+        where T : class, IKubernetesObject<V1ObjectMeta>
     {
-        var name = ClusterName(evt.Item.Metadata);
-        if (name is null)
+        if (ClusterName(evt.Item.Metadata) is { } name)
         {
-            return;
+            _queue.Add(name);
         }
-
-        switch (evt.Type)
-        {
-            case ResourceEventType.Added:
-                _podCounts.AddOrUpdate(name, 1, (_, n) => n + 1);
-                break;
-            case ResourceEventType.Deleted:
-                _podCounts.AddOrUpdate(name, 0, (_, n) => Math.Max(0, n - 1));
-                break;
-            default:
-                return;
-        }
-
-        Reobserve(name);
     }
 
-    /// <summary>Feeds the latest cached view of the cluster; serialised so a stale view never overtakes a newer one.</summary>
-    private void Reobserve(string? name)
+    /// <summary>
+    /// Feeds the machine the informers' current view of the cluster (one reconcile per cluster at a time, so a stale
+    /// view never overtakes a newer one), then deletes the Deployment if a create deadline asked for it.
+    /// </summary>
+    private async Task<Reconciled> ReconcileAsync(string name, CancellationToken ct)
     {
-        if (name is null)
+        _deployments.TryGet(_options.Namespace, name, out var deployment);
+        Machine.Observe(name, deployment, _pods.Snapshot().Count(p => ClusterName(p.Metadata) == name));
+        if (_deletesRequested.TryRemove(name, out _) && !await DeleteDeploymentAsync(name, ct))
         {
-            return;
+            _deletesRequested[name] = true;
+            return Reconciled.Retry;
         }
 
-        lock (_observeLock)
+        return Reconciled.Done;
+    }
+
+    private void Unsubscribe()
+    {
+        foreach (var subscription in _subscriptions)
         {
-            _deployments.TryGet(_options.Namespace, name, out var deployment);
-            Machine.Observe(name, deployment, _podCounts.GetValueOrDefault(name));
+            subscription.Dispose();
         }
+
+        _subscriptions.Clear();
     }
 
     private static string? ClusterName(V1ObjectMeta? metadata) =>

@@ -1,4 +1,5 @@
 using k8s.Models;
+using Sidecars.Kubernetes;
 
 namespace Sidecars.Clusters;
 
@@ -19,8 +20,6 @@ public static class ClusterReconciler
         var status = deployment.Status;
         var ready = status?.ReadyReplicas ?? 0;
         var available = status?.AvailableReplicas ?? 0;
-        var updated = status?.UpdatedReplicas ?? 0;
-        var total = status?.Replicas ?? 0;
         Observation Make(ObservedPhase phase, string reason, string message) => new(phase, replicas, ready, available, reason, message);
 
         if (deployment.Metadata?.DeletionTimestamp is not null)
@@ -41,8 +40,7 @@ public static class ClusterReconciler
             return Make(ObservedPhase.Progressing, "Pending", $"the Deployment controller has not observed generation {generation} yet");
         }
 
-        var availableCondition = Condition(deployment, "Available");
-        if (available == replicas && updated == replicas && total == replicas && availableCondition?.Status == "True")
+        if (KubernetesConditions.IsDeploymentAvailable(deployment))
         {
             return Make(ObservedPhase.Available, "Available", $"{available}/{replicas} replicas available");
         }

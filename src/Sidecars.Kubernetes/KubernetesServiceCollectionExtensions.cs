@@ -30,16 +30,6 @@ public static class KubernetesServiceCollectionExtensions
         return services;
     }
 
-    public static KubernetesClientConfiguration BuildConfig(KubernetesOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        if (!string.IsNullOrEmpty(options.KubeconfigPath))
-        {
-            return KubernetesClientConfiguration.BuildConfigFromConfigFile(options.KubeconfigPath, options.Context);
-        }
-
-        return KubernetesClientConfiguration.IsInCluster()
-            ? KubernetesClientConfiguration.InClusterConfig()
-            : KubernetesClientConfiguration.BuildConfigFromConfigFile(currentContext: options.Context);
-    }
+    private static KubernetesClientConfiguration BuildConfig(KubernetesOptions options) =>
+        KubernetesClientConfig.Build(options.KubeconfigPath, options.Context);
 }

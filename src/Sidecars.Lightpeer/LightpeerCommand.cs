@@ -15,10 +15,7 @@ public static class LightpeerCommand
         }
         catch (FormatException e)
         {
-            await Console.Error.WriteLineAsync($"lightpeer: {e.Message}");
-            await Console.Error.WriteLineAsync(
-                "usage: sidecars-agent lightpeer [--address IP (default $POD_IP)] [--port 9081] [--health-port 9091] " +
-                "[--check-interval 5] [--call-timeout 2] [--failure-threshold 2] [--forget-for 60] [--exit-when-apps-done]");
+            await Console.Error.WriteLineAsync($"lightpeer: {e.Message}\n{LightpeerOptions.Usage}");
             return 2;
         }
 

@@ -1,17 +1,19 @@
 using System.Globalization;
 using System.Net;
+using Sidecars.AgentLifecycle;
+using Sidecars.Conventions;
 
 namespace Sidecars.Lightpeer;
 
-/// <summary>Settings of a lightpeer, from arguments (<c>--name value</c>) and the environment.</summary>
+/// <summary>Settings of a lightpeer, from arguments and the environment through the agent's one parser.</summary>
 public sealed class LightpeerOptions
 {
     /// <summary>IP the servers bind to and the peer advertises (POD_IP).</summary>
     public string Address { get; set; } = "127.0.0.1";
 
-    public int Port { get; set; } = 9081;
+    public int Port { get; set; } = SidecarsNames.LightpeerDefaultPort;
 
-    public int HealthPort { get; set; } = 9091;
+    public int HealthPort { get; set; } = SidecarsNames.LightpeerHealthPort;
 
     /// <summary>How often a batch of peers is health-checked and one random peer is exchanged with.</summary>
     public TimeSpan CheckInterval { get; set; } = TimeSpan.FromSeconds(5);
@@ -39,38 +41,40 @@ public sealed class LightpeerOptions
         ? $"[{Address}]:{Port.ToString(CultureInfo.InvariantCulture)}"
         : $"{Address}:{Port.ToString(CultureInfo.InvariantCulture)}";
 
-    /// <summary>Parses <c>--address --port --health-port --check-interval --checks-per-interval --call-timeout --failure-threshold --forget-for</c>
-    /// (durations in seconds); the address defaults to $POD_IP.</summary>
+    public const string Section = "Lightpeer";
+
+    public static readonly IReadOnlyList<AgentOption> Options =
+    [
+        new("address", "IP the servers bind to and the peer advertises", SidecarsNames.PodIpEnv, Value: "IP"),
+        new("port", "peer port (default 9081)", Value: "N"),
+        new("health-port", "port of /healthz, /readyz, /metrics (default 9091, 0 = none)", Value: "N"),
+        new("check-interval", "seconds between health-check rounds (default 5)", Value: "SECONDS"),
+        new("checks-per-interval", "peers checked per round (default 8)", Value: "N"),
+        new("call-timeout", "bound on one check or exchange, seconds (default 2)", Value: "SECONDS"),
+        new("failure-threshold", "failed checks after which a peer is dropped (default 2)", Value: "N"),
+        new("forget-for", "seconds a dropped or forgotten peer stays out of gossip (default 60)", Value: "SECONDS"),
+        new("exit-when-apps-done", "exit 0 once the pod's app containers have finished (watches the pod; Jobs)", Flag: true),
+    ];
+
+    public static string Usage => AgentArguments.Usage("lightpeer", Section, Options);
+
+    /// <summary>Reads the options with the agent's one parser; a bad value is a <see cref="FormatException"/> naming it.</summary>
     public static LightpeerOptions Parse(IReadOnlyList<string> args, Func<string, string?> environment)
     {
-        ArgumentNullException.ThrowIfNull(args);
-        ArgumentNullException.ThrowIfNull(environment);
-        var options = new LightpeerOptions();
-        var podIp = environment("POD_IP");
-        if (!string.IsNullOrEmpty(podIp))
+        var parsed = AgentArguments.Parse(Section, Options, args, environment);
+        var defaults = new LightpeerOptions();
+        var options = new LightpeerOptions
         {
-            options.Address = podIp;
-        }
-
-        for (var i = 0; i < args.Count; i++)
-        {
-            var name = args[i];
-            string Value() => i + 1 < args.Count ? args[++i] : throw new FormatException($"option {name} needs a value");
-            switch (name)
-            {
-                case "--address": options.Address = Value(); break;
-                case "--port": options.Port = Int(name, Value()); break;
-                case "--health-port": options.HealthPort = Int(name, Value()); break;
-                case "--check-interval": options.CheckInterval = Seconds(name, Value()); break;
-                case "--call-timeout": options.CallTimeout = Seconds(name, Value()); break;
-                case "--checks-per-interval": options.ChecksPerInterval = Int(name, Value()); break;
-                case "--failure-threshold": options.FailureThreshold = Int(name, Value()); break;
-                case "--forget-for": options.ForgetFor = Seconds(name, Value()); break;
-                case "--exit-when-apps-done": options.ExitWhenAppsDone = true; break;
-                default: throw new FormatException($"unknown option {name}");
-            }
-        }
-
+            Address = parsed.Get("address") ?? defaults.Address,
+            Port = parsed.WholeNumber("port", defaults.Port, 1, 65535),
+            HealthPort = parsed.WholeNumber("health-port", defaults.HealthPort, 0, 65535),
+            CheckInterval = parsed.Seconds("check-interval", defaults.CheckInterval),
+            ChecksPerInterval = parsed.WholeNumber("checks-per-interval", defaults.ChecksPerInterval, 1, 10_000),
+            CallTimeout = parsed.Seconds("call-timeout", defaults.CallTimeout),
+            FailureThreshold = parsed.WholeNumber("failure-threshold", defaults.FailureThreshold, 1, 1000),
+            ForgetFor = parsed.Seconds("forget-for", defaults.ForgetFor),
+            ExitWhenAppsDone = parsed.Flag("exit-when-apps-done"),
+        };
         options.Validate();
         return options;
     }
@@ -92,12 +96,4 @@ public sealed class LightpeerOptions
             throw new FormatException("check interval and call timeout must be positive, the failure threshold and checks per interval at least 1");
         }
     }
-
-    private static int Int(string name, string value) =>
-        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : throw new FormatException($"{name}: '{value}' is not a number");
-
-    private static TimeSpan Seconds(string name, string value) =>
-        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0
-            ? TimeSpan.FromSeconds(s)
-            : throw new FormatException($"{name}: '{value}' is not a positive number of seconds");
 }

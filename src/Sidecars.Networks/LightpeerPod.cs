@@ -1,6 +1,7 @@
 using System.Globalization;
 using k8s.Models;
-using Sidecars.Mutation;
+using Sidecars.Conventions;
+using Sidecars.Kubernetes;
 
 namespace Sidecars.Networks;
 
@@ -25,7 +26,7 @@ public sealed record LightpeerPod(string Network, string Namespace, string Name,
 
         var phase = pod.Status?.Phase;
         var gone = deleted || pod.Metadata.DeletionTimestamp is not null || phase is "Failed" or "Succeeded";
-        var ready = pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
+        var ready = KubernetesConditions.IsPodReady(pod);
         var ip = pod.Status?.PodIP;
         var port = Port(pod);
         var address = string.IsNullOrEmpty(ip) ? null

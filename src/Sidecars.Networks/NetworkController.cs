@@ -5,24 +5,35 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sidecars.Contracts.V1;
+using Sidecars.Conventions;
 using Sidecars.Kubernetes;
+using Sidecars.Kubernetes.Controllers;
 using Sidecars.Lightpeer;
-using Sidecars.Mutation;
 
 namespace Sidecars.Networks;
 
 /// <summary>
-/// Watches lightpeer pods (label klight.networkId) through the shared pod informer, joins each Ready pod to its
-/// network through one live member (newest first), and purges members whose pod was deleted, failed or stopped
-/// answering, telling the remaining members to forget them.
+/// Keeps each peer network's membership in line with its pods (label klight.networkId, seen through the shared pod
+/// informer): a pod event only queues its network; a pass over the network (<see cref="ReconcileAsync"/>, one at a
+/// time per network) reads the informer, purges members whose pod was deleted, replaced or stopped answering (telling
+/// the rest to forget them), and joins each Ready pod through one live member, newest first. Up to
+/// <see cref="NetworksOptions.JoinConcurrency"/> pods of a network join at once, as a scaled-up Deployment turns Ready
+/// in a burst; a purge never runs beside a join of its network, so no join goes through a member being forgotten.
 /// </summary>
 public sealed partial class NetworkController : BackgroundService
 {
+    /// <summary>Networks reconciled side by side (each network by one worker at a time).</summary>
+    private const int Workers = 4;
+
+    /// <summary>Spacing of the attempts to join a Ready pod that does not answer yet.</summary>
+    private static readonly ExponentialBackoff JoinBackoff = new(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(5));
+
     private readonly NetworksOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<NetworkController> _logger;
     private readonly ResourceInformer<V1Pod> _pods;
     private readonly PeerClients _clients;
+    private readonly WorkQueue<string> _queue;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, NetworkState> _networks = new(StringComparer.Ordinal);
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -36,25 +47,33 @@ public sealed partial class NetworkController : BackgroundService
         _logger = logger;
         _pods = informers.Pods(_options.Namespace, SidecarsLabels.NetworkId);
         _clients = new PeerClients(_options.CallTimeout);
+        _queue = new WorkQueue<string>("networks", time);
     }
 
     public IReadOnlyList<NetworkSnapshot> Snapshot()
     {
+        var pods = Observed().ToLookup(p => p.Network, StringComparer.Ordinal);
         lock (_lock)
         {
-            return [.. _networks.Values
-                .Where(n => n.Members.Count > 0 || n.Pending.Count > 0)
-                .OrderBy(n => n.Id, StringComparer.Ordinal)
-                .Select(n => new NetworkSnapshot(n.Id, [.. n.Members], n.Pending.Count))];
+            return [.. _networks.Keys.Union(pods.Select(g => g.Key), StringComparer.Ordinal)
+                .Order(StringComparer.Ordinal)
+                .Select(id =>
+                {
+                    var state = _networks.GetValueOrDefault(id);
+                    IReadOnlyList<NetworkMember> members = state is null ? [] : [.. state.Members];
+                    return new NetworkSnapshot(id, members, NetworkPlanner.Pending(pods[id], members, state?.Joins ?? [], _options));
+                })
+                .Where(n => n.Members.Count > 0 || n.Pending > 0)];
         }
     }
 
     public Task WaitForSyncAsync(CancellationToken cancellationToken) => _pods.WaitForSyncAsync(cancellationToken);
 
-    /// <summary>Completes when <paramref name="condition"/> holds for the networks; re-evaluated on every change.</summary>
+    /// <summary>Completes when <paramref name="condition"/> holds for the networks; re-evaluated on every change of members or pods.</summary>
     public async Task WaitForAsync(Func<IReadOnlyList<NetworkSnapshot>, bool> condition, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(condition);
+        using var pods = _pods.Subscribe(_ => Changed());
         while (true)
         {
             Task changed;
@@ -74,202 +93,244 @@ public sealed partial class NetworkController : BackgroundService
 
     public override void Dispose()
     {
+        _queue.Dispose();
         _clients.Dispose();
         base.Dispose();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var subscription = _pods.Subscribe(e => OnPod(e, stoppingToken), replay: true);
+        using var subscription = _pods.Subscribe(OnPod, replay: true);
         _pods.Start();
+        try
+        {
+            await _pods.WaitForSyncAsync(stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        var reconciling = ReconcileLoop.RunAsync(_queue, Workers, ReconcileAsync, _logger, stoppingToken);
         using var timer = new PeriodicTimer(_options.CheckInterval, _time);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                await CheckMembersAsync(stoppingToken);
-                Resync(stoppingToken);
+                Resync();
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Host is stopping.
         }
+
+        await reconciling;
     }
 
-    private void OnPod(ResourceEvent<V1Pod> evt, CancellationToken ct)
+    private void OnPod(ResourceEvent<V1Pod> evt)
     {
-        if (LightpeerPod.From(evt.Item, evt.Type == ResourceEventType.Deleted) is { } pod)
+        if (LightpeerPod.From(evt.Item) is { } pod)
         {
-            Consider(pod, ct);
-        }
-    }
-
-    private void Consider(LightpeerPod pod, CancellationToken ct)
-    {
-        lock (_lock)
-        {
-            var network = Network(pod.Network);
-            var member = network.Members.Find(m => m.Key == pod.Key);
-            if (pod.Gone || (member is not null && member.Uid != pod.Uid))
-            {
-                network.Pending.Remove(pod.Key);
-                if (member is not null)
-                {
-                    _ = Task.Run(() => PurgeAsync(network, member, pod.Gone ? "deleted" : "replaced", ct), CancellationToken.None);
-                }
-
-                if (pod.Gone)
-                {
-                    return;
-                }
-            }
-
-            if (!pod.Joinable && network.Pending.Remove(pod.Key))
-            {
-                // Only Ready pods join: a pod that stopped being Ready while it waited is picked up again once it is.
-                Changed();
-                return;
-            }
-
-            if (pod.Joinable && member is null && network.Pending.TryAdd(pod.Key, pod))
-            {
-                _ = Task.Run(() => JoinAsync(network, pod, Stopwatch.GetTimestamp(), 1, ct), CancellationToken.None);
-                Changed();
-            }
+            _queue.Add(pod.Network);
         }
     }
 
     /// <summary>
-    /// Joins the pod through the newest live member. Up to <see cref="NetworksOptions.JoinConcurrency"/> pods of a
-    /// network join at once (a scaled-up Deployment turns Ready in a burst). A pod that would become the first member
-    /// (no member, or none that answers) decides so alone: two pods doing it side by side would each start a network
-    /// of their own, and the two would never meet.
+    /// Every check interval: health-check every network's members in its next pass, give pods whose join attempts ran
+    /// out a fresh start, and queue every network (also one whose pods moved elsewhere).
     /// </summary>
-    private async Task JoinAsync(NetworkState network, LightpeerPod pod, long readySince, int attempt, CancellationToken ct)
+    private void Resync()
     {
-        JoinResult result;
-
-        // A pod that does not answer yet must not hold up the joins queued behind it.
-        var answering = await IsHealthyAsync(pod.Address!, ct);
-        var admission = await network.Gate.JoinAsync(ct);
-        var exclusive = false;
-        try
+        string[] ids;
+        lock (_lock)
         {
-            while (true)
+            foreach (var network in _networks.Values)
             {
-                IReadOnlyList<NetworkMember> members;
-                lock (_lock)
+                network.CheckDue = true;
+                foreach (var key in network.Joins.Where(j => j.Value.Failures >= _options.JoinAttempts).Select(j => j.Key).ToList())
                 {
-                    // Queued by this join, not again since: a pod that left the queue and came back has a newer join.
-                    if (!network.Pending.TryGetValue(pod.Key, out var current) || !ReferenceEquals(current, pod))
-                    {
-                        return;
-                    }
-
-                    members = [.. network.Members];
-                }
-
-                result = !answering ? new JoinResult(JoinOutcome.PodUnreachable, null, [])
-                    : members.Count == 0 && !exclusive ? new JoinResult(JoinOutcome.First, null, [])
-                    : await MemberSelection.JoinThroughAsync(members, m => AttemptAsync(pod, m, ct));
-                foreach (var dead in result.Dropped)
-                {
-                    await RemoveAsync(network, dead, "unreachable", ct);
-                    Rejoin(dead, ct);
-                }
-
-                if (result.Outcome != JoinOutcome.First || exclusive)
-                {
-                    break;
-                }
-
-                // Decide again alone: another pod may have become the first member meanwhile.
-                admission.Dispose();
-                admission = await network.Gate.ExclusiveAsync(ct);
-                exclusive = true;
-            }
-
-            if (result.Outcome is JoinOutcome.Joined or JoinOutcome.First)
-            {
-                if (Admit(network, pod))
-                {
-                    NetworkMetrics.Joins.WithLabels(result.Outcome == JoinOutcome.First ? "first" : "joined").Inc();
-                    NetworkMetrics.JoinSeconds.Observe(Stopwatch.GetElapsedTime(readySince).TotalSeconds);
-                    Log.Joined(_logger, pod.Namespace, pod.Name, network.Id, result.Via?.Key ?? "(first member)");
-                }
-
-                return;
-            }
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            return;
-        }
-        finally
-        {
-            admission.Dispose();
-        }
-
-        if (attempt >= _options.JoinAttempts)
-        {
-            lock (_lock)
-            {
-                if (network.Pending.TryGetValue(pod.Key, out var current) && ReferenceEquals(current, pod))
-                {
-                    network.Pending.Remove(pod.Key);
-                    Changed();
+                    network.Joins.Remove(key);
                 }
             }
 
-            Log.GaveUp(_logger, pod.Namespace, pod.Name, network.Id, attempt);
-            return;
+            ids = [.. _networks.Keys];
         }
 
-        try
+        foreach (var id in ids.Union(Observed().Select(p => p.Network), StringComparer.Ordinal))
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 250 * (1 << Math.Min(attempt, 5)))), _time, ct);
-            await JoinAsync(network, pod, readySince, attempt + 1, ct);
+            _queue.Add(id);
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+    }
+
+    /// <summary>One pass over a network: check members when due, purge, join; requeued while joins wait for a retry.</summary>
+    private async Task<Reconciled> ReconcileAsync(string id, CancellationToken ct)
+    {
+        var network = Network(id);
+        bool check;
+        lock (_lock)
         {
-            // Host is stopping.
+            check = network.CheckDue;
+            network.CheckDue = false;
         }
+
+        if (check)
+        {
+            await CheckMembersAsync(network, ct);
+        }
+
+        var pods = Observed().Where(p => p.Network == id).ToList();
+        NetworkPlan plan;
+        lock (_lock)
+        {
+            plan = NetworkPlanner.Plan(pods, network.Members, network.Failures, network.Joins, _options, _time.GetUtcNow(), Stopwatch.GetTimestamp());
+            network.Joins = new Dictionary<string, JoinState>(plan.JoinStates, StringComparer.Ordinal);
+        }
+
+        foreach (var purge in plan.Purges)
+        {
+            await RemoveAsync(network, purge.Member, purge.Reason, ct);
+        }
+
+        var again = plan.PassAgain | (plan.First is { } first
+            ? await JoinAllAsync(network, [first], alone: true, ct)
+            : await JoinAllAsync(network, plan.Joins, alone: false, ct));
+        if (again)
+        {
+            return Reconciled.After(TimeSpan.Zero);
+        }
+
+        DateTimeOffset? next;
+        lock (_lock)
+        {
+            next = network.Joins.Values.Where(s => s.Failures is > 0 && s.Failures < _options.JoinAttempts).Select(s => (DateTimeOffset?)s.NotBefore).Min();
+        }
+
+        return next is { } at ? Reconciled.After(at - _time.GetUtcNow()) : Reconciled.Done;
+    }
+
+    /// <summary>Joins the pods, up to the join concurrency at once; true when the network needs another pass right away.</summary>
+    private async Task<bool> JoinAllAsync(NetworkState network, IReadOnlyList<LightpeerPod> pods, bool alone, CancellationToken ct)
+    {
+        if (pods.Count == 0)
+        {
+            return false;
+        }
+
+        // A pod that does not answer yet must not hold a join slot that the pods behind it could use.
+        var answering = await Task.WhenAll(pods.Select(async p => (Pod: p, Ok: await IsHealthyAsync(p.Address!, ct))));
+        foreach (var (pod, _) in answering.Where(a => !a.Ok))
+        {
+            NetworkMetrics.JoinFailures.WithLabels("pod_unreachable").Inc();
+            JoinFailed(network, pod);
+        }
+
+        var again = 0;
+        await Parallel.ForEachAsync(
+            answering.Where(a => a.Ok).Select(a => a.Pod),
+            new ParallelOptions { MaxDegreeOfParallelism = _options.JoinConcurrency, CancellationToken = ct },
+            async (pod, token) =>
+            {
+                if (await JoinAsync(network, pod, alone, token))
+                {
+                    Interlocked.Exchange(ref again, 1);
+                }
+            });
+        return again == 1;
+    }
+
+    /// <summary>
+    /// Joins the pod through the newest live member, or records it as the first member when it is joining alone with
+    /// none. A pod that finds every member dead beside other joins does not make itself the first: the next pass
+    /// decides that alone.
+    /// </summary>
+    private async Task<bool> JoinAsync(NetworkState network, LightpeerPod pod, bool alone, CancellationToken ct)
+    {
+        IReadOnlyList<NetworkMember> members;
+        lock (_lock)
+        {
+            members = [.. network.Members];
+        }
+
+        var result = members.Count == 0 && alone
+            ? new JoinResult(JoinOutcome.First, null, [])
+            : await MemberSelection.JoinThroughAsync(members, m => AttemptAsync(pod, m, ct));
+        foreach (var dead in result.Dropped)
+        {
+            await RemoveAsync(network, dead, "unreachable", ct);
+        }
+
+        switch (result.Outcome)
+        {
+            case JoinOutcome.Joined:
+            case JoinOutcome.First when alone:
+                Admit(network, pod, result);
+                break;
+            case JoinOutcome.PodUnreachable:
+                JoinFailed(network, pod);
+                break;
+        }
+
+        return result.Dropped.Count > 0 || (result.Outcome == JoinOutcome.First && !alone);
     }
 
     /// <summary>
     /// Records a pod whose lightpeer has joined as the newest member. The join happened even if the pod stopped being
-    /// Ready meanwhile and left the queue (a member that is not Ready stays a member, too): dropping it would make the
-    /// pod join all over again once it is Ready. Only a pod deleted or replaced since, or one already recorded (a
-    /// second join of the same pod that was in flight), is not recorded.
+    /// Ready meanwhile (a member that is not Ready stays a member, too): dropping it would make the pod join all over
+    /// again once it is Ready. Only a pod deleted or replaced since is not recorded.
     /// </summary>
-    private bool Admit(NetworkState network, LightpeerPod pod)
+    private void Admit(NetworkState network, LightpeerPod pod, JoinResult result)
     {
+        long since;
         lock (_lock)
         {
-            var queued = network.Pending.TryGetValue(pod.Key, out var current) && current.Uid == pod.Uid;
-            var recorded = network.Members.Exists(m => m.Key == pod.Key);
-            if (recorded || (!queued && !StillExists(pod)))
+            if (network.Members.Exists(m => m.Key == pod.Key) || !StillExists(pod))
             {
-                return false;
+                network.Joins.Remove(pod.Key);
+                return;
             }
 
-            network.Pending.Remove(pod.Key);
+            since = network.Joins.Remove(pod.Key, out var state) ? state.Since : Stopwatch.GetTimestamp();
             network.Members.Insert(0, new NetworkMember(pod.Namespace, pod.Name, pod.Uid, pod.Address!, _time.GetUtcNow()));
             NetworkMetrics.Size.WithLabels(network.Id).Set(network.Members.Count);
             Changed();
-            return true;
+        }
+
+        NetworkMetrics.Joins.WithLabels(result.Outcome == JoinOutcome.First ? "first" : "joined").Inc();
+        NetworkMetrics.JoinSeconds.Observe(Stopwatch.GetElapsedTime(since).TotalSeconds);
+        Log.Joined(_logger, pod.Namespace, pod.Name, network.Id, result.Via?.Key ?? "(first member)");
+    }
+
+    /// <summary>Counts a failed attempt and spaces the next; after the last attempt the pod waits for the next resync.</summary>
+    private void JoinFailed(NetworkState network, LightpeerPod pod)
+    {
+        int failures;
+        lock (_lock)
+        {
+            if (!network.Joins.TryGetValue(pod.Key, out var state) || state.Uid != pod.Uid)
+            {
+                return;
+            }
+
+            failures = state.Failures + 1;
+            network.Joins[pod.Key] = state with { Failures = failures, NotBefore = _time.GetUtcNow() + JoinBackoff.Delay(failures) };
+            if (failures >= _options.JoinAttempts)
+            {
+                Changed();
+            }
+        }
+
+        if (failures == _options.JoinAttempts)
+        {
+            Log.GaveUp(_logger, pod.Namespace, pod.Name, network.Id, failures);
         }
     }
 
     private bool StillExists(LightpeerPod pod) =>
-        Current(pod.Namespace, pod.Name, pod.Uid) is { Gone: false } view && view.Address == pod.Address;
+        _pods.TryGet(pod.Namespace, pod.Name, out var current) && current is not null
+        && LightpeerPod.From(current) is { Gone: false } view && view.Uid == pod.Uid && view.Address == pod.Address;
 
-    /// <summary>The informer's view of the pod, if it is still the same pod (same uid).</summary>
-    private LightpeerPod? Current(string @namespace, string name, string uid) =>
-        _pods.TryGet(@namespace, name, out var pod) && pod is not null && LightpeerPod.From(pod) is { } view && view.Uid == uid
-            ? view
-            : null;
+    private IEnumerable<LightpeerPod> Observed() => _pods.Snapshot().Select(p => LightpeerPod.From(p)).OfType<LightpeerPod>();
 
     private async Task<JoinAttempt> AttemptAsync(LightpeerPod pod, NetworkMember member, CancellationToken ct)
     {
@@ -283,7 +344,7 @@ public sealed partial class NetworkController : BackgroundService
             }
 
             // Only drop the member when it does not answer us either; a slow exchange is retried, not punished.
-            if (await IsHealthyAsync(member, ct))
+            if (await IsHealthyAsync(member.Address, ct))
             {
                 NetworkMetrics.JoinFailures.WithLabels("exchange_failed").Inc();
                 return JoinAttempt.PodUnreachable;
@@ -298,15 +359,6 @@ public sealed partial class NetworkController : BackgroundService
             NetworkMetrics.JoinFailures.WithLabels("pod_unreachable").Inc();
             Log.PodUnreachable(_logger, pod.Namespace, pod.Name, pod.Address!, e.Status.Detail);
             return JoinAttempt.PodUnreachable;
-        }
-    }
-
-    /// <summary>Removes the member once no join of its network is in flight, so no join goes through a member being forgotten.</summary>
-    private async Task PurgeAsync(NetworkState network, NetworkMember member, string reason, CancellationToken ct)
-    {
-        using (await network.Gate.ExclusiveAsync(ct))
-        {
-            await RemoveAsync(network, member, reason, ct);
         }
     }
 
@@ -344,73 +396,31 @@ public sealed partial class NetworkController : BackgroundService
         }));
     }
 
-    private async Task CheckMembersAsync(CancellationToken ct)
+    /// <summary>Health-checks every member, counting consecutive failures; the plan purges those past the threshold.</summary>
+    private async Task CheckMembersAsync(NetworkState network, CancellationToken ct)
     {
-        NetworkState[] networks;
+        IReadOnlyList<NetworkMember> members;
         lock (_lock)
         {
-            networks = [.. _networks.Values];
+            members = [.. network.Members];
         }
 
-        await Task.WhenAll(networks.Select(async network =>
+        var results = await Task.WhenAll(members.Select(async m => (Member: m, Ok: await IsHealthyAsync(m.Address, ct))));
+        lock (_lock)
         {
-            IReadOnlyList<NetworkMember> members;
-            lock (_lock)
+            foreach (var (member, ok) in results)
             {
-                members = [.. network.Members];
-            }
-
-            var results = await Task.WhenAll(members.Select(async m => (Member: m, Ok: await IsHealthyAsync(m, ct))));
-            var dead = new List<NetworkMember>();
-            lock (_lock)
-            {
-                foreach (var (member, ok) in results)
+                if (ok)
                 {
-                    if (ok)
-                    {
-                        network.Failures.Remove(member.Key);
-                    }
-                    else if ((network.Failures[member.Key] = network.Failures.GetValueOrDefault(member.Key) + 1) >= _options.FailureThreshold)
-                    {
-                        dead.Add(member);
-                    }
+                    network.Failures.Remove(member.Key);
+                }
+                else
+                {
+                    network.Failures[member.Key] = network.Failures.GetValueOrDefault(member.Key) + 1;
                 }
             }
-
-            foreach (var member in dead)
-            {
-                await PurgeAsync(network, member, "unreachable", ct);
-                Rejoin(member, ct);
-            }
-        }));
-    }
-
-    /// <summary>
-    /// Queues a member purged for not answering to join again while Kubernetes still calls its pod Ready: on a loaded
-    /// node a live lightpeer can miss its checks, and it need not wait for the next resync. The join checks that it
-    /// answers first, backing off while it does not.
-    /// </summary>
-    private void Rejoin(NetworkMember member, CancellationToken ct)
-    {
-        if (Current(member.Namespace, member.Pod, member.Uid) is { Joinable: true } view)
-        {
-            Consider(view, ct);
         }
     }
-
-    /// <summary>Picks up Ready pods that are neither members nor pending (after a purge or exhausted join attempts).</summary>
-    private void Resync(CancellationToken ct)
-    {
-        foreach (var pod in _pods.Snapshot())
-        {
-            if (LightpeerPod.From(pod) is { Joinable: true } view)
-            {
-                Consider(view, ct);
-            }
-        }
-    }
-
-    private Task<bool> IsHealthyAsync(NetworkMember member, CancellationToken ct) => IsHealthyAsync(member.Address, ct);
 
     private async Task<bool> IsHealthyAsync(string address, CancellationToken ct)
     {
@@ -428,33 +438,45 @@ public sealed partial class NetworkController : BackgroundService
 
     private NetworkState Network(string id)
     {
-        if (!_networks.TryGetValue(id, out var network))
+        lock (_lock)
         {
-            network = new NetworkState(id, _options.JoinConcurrency);
-            _networks.Add(id, network);
-        }
+            if (!_networks.TryGetValue(id, out var network))
+            {
+                network = new NetworkState(id);
+                _networks.Add(id, network);
+            }
 
-        return network;
+            return network;
+        }
     }
 
     private void Changed()
     {
-        var previous = _changed;
-        _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        TaskCompletionSource previous;
+        lock (_lock)
+        {
+            previous = _changed;
+            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
         previous.TrySetResult();
     }
 
-    private sealed class NetworkState(string id, int joinConcurrency)
+    /// <summary>What the controller has done to one network; only touched under the controller's lock.</summary>
+    private sealed class NetworkState(string id)
     {
         public string Id { get; } = id;
 
         /// <summary>Newest first.</summary>
         public List<NetworkMember> Members { get; } = [];
 
-        public Dictionary<string, LightpeerPod> Pending { get; } = new(StringComparer.Ordinal);
-
+        /// <summary>Consecutive failed health checks per member key.</summary>
         public Dictionary<string, int> Failures { get; } = new(StringComparer.Ordinal);
 
-        public JoinGate Gate { get; } = new(joinConcurrency);
+        /// <summary>Pods being joined, by key.</summary>
+        public Dictionary<string, JoinState> Joins { get; set; } = new(StringComparer.Ordinal);
+
+        /// <summary>The next pass health-checks the members first.</summary>
+        public bool CheckDue { get; set; }
     }
 }

@@ -1,10 +1,12 @@
+using Sidecars.Conventions;
+
 namespace Sidecars.PodAgent;
 
 /// <summary>The pod-agent's settings, from <c>--name value</c> arguments or their environment variables.</summary>
 public sealed record PodAgentOptions
 {
-    public const string DefaultSocket = "/var/run/sidecars/agent.sock";
-    public const string DefaultSecretFile = "/var/run/sidecars-secret/secret";
+    public const string DefaultSocket = SidecarsNames.SocketPath;
+    public const string DefaultSecretFile = SidecarsNames.SecretFile;
 
     /// <summary>Unix socket served to the pod's apps (<c>--socket</c>, SIDECARS_AGENT_SOCKET).</summary>
     public required string Socket { get; init; }
@@ -31,7 +33,7 @@ public sealed record PodAgentOptions
     public string PodIp { get; init; } = "127.0.0.1";
 
     /// <summary>Port of /healthz, /readyz and /metrics (<c>--health-port</c>); 0 disables the endpoint.</summary>
-    public int HealthPort { get; init; } = 9090;
+    public int HealthPort { get; init; } = SidecarsNames.PodAgentHealthPort;
 
     /// <summary>Fraction of a blessing's lifetime after which it is renewed (<c>--renew-at</c>).</summary>
     public double RenewAt { get; init; } = 2.0 / 3.0;

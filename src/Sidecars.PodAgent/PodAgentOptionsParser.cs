@@ -1,169 +1,110 @@
-using System.Globalization;
+using Sidecars.AgentLifecycle;
+using Sidecars.Conventions;
 
 namespace Sidecars.PodAgent;
 
-/// <summary>Parses pod-agent arguments (<c>--name value</c> or <c>--name=value</c>) with environment fallbacks.</summary>
+/// <summary>The pod-agent's options, read by the agent's one argument parser (<see cref="AgentArguments"/>).</summary>
 public static class PodAgentOptionsParser
 {
-    public const string Usage = """
-        usage: sidecars-agent pod-agent [options]
-          --socket PATH            Unix socket for the pod's apps (SIDECARS_AGENT_SOCKET, default /var/run/sidecars/agent.sock)
-          --secret-file PATH       the application's secret (SIDECARS_SECRET_FILE, default /var/run/sidecars-secret/secret)
-          --blessing EXT           expected application extension (SIDECARS_BLESSING)
-          --cluster-agent URL      cluster agent gRPC address (SIDECARS_CLUSTER_AGENT)
-          --cluster-agent-ca PATH  PEM of the CA of the cluster agent's TLS certificate (SIDECARS_CLUSTER_AGENT_CA)
-          --allow-insecure         allow plaintext HTTP/2 to a non-loopback cluster agent
-          --pod-name NAME          replica name (POD_NAME)
-          --pod-ip IP              address of the health endpoint (POD_IP, default 127.0.0.1)
-          --health-port N          port of /healthz, /readyz, /metrics (default 9090, 0 = none)
-          --renew-at F             renew after this fraction of the lifetime (default 0.667)
-          --wait-ready             wait until the socket serves blessings, then exit 0
-          --timeout SECONDS        how long --wait-ready waits (default 60)
-          --tls-dir PATH           also write tls.crt, tls.key, ca.crt there after each issuance (SIDECARS_TLS_DIR)
-          --exit-when-apps-done    exit 0 once the pod's app containers have finished (watches the pod; Jobs)
-          --token-dir PATH         serve the token files there as GET /token/<key> (SIDECARS_TOKEN_DIR)
-          --token-byte-limit N     largest token served (default 65536)
-          --tokens-only            serve only health, metrics and tokens (no secret or blessing)
-        """;
+    public const string Section = "PodAgent";
 
-    private static readonly HashSet<string> Flags = ["allow-insecure", "wait-ready", "exit-when-apps-done", "tokens-only"];
+    public static readonly IReadOnlyList<AgentOption> Options =
+    [
+        new("socket", "Unix socket for the pod's apps (default /var/run/sidecars/agent.sock)", SidecarsNames.SocketEnv, Value: "PATH"),
+        new("secret-file", "the application's secret (default /var/run/sidecars-secret/secret)", "SIDECARS_SECRET_FILE", Value: "PATH"),
+        new("blessing", "expected application extension", "SIDECARS_BLESSING", Value: "EXT"),
+        new("cluster-agent", "cluster agent gRPC address", SidecarsNames.ClusterAgentEnv, Value: "URL"),
+        new("cluster-agent-ca", "PEM of the CA of the cluster agent's TLS certificate", "SIDECARS_CLUSTER_AGENT_CA", Value: "PATH"),
+        new("allow-insecure", "allow plaintext HTTP/2 to a non-loopback cluster agent", "SIDECARS_ALLOW_INSECURE", Flag: true),
+        new("pod-name", "replica name", SidecarsNames.PodNameEnv, Value: "NAME"),
+        new("pod-ip", "address of the health endpoint (default 127.0.0.1)", SidecarsNames.PodIpEnv, Value: "IP"),
+        new("health-port", "port of /healthz, /readyz, /metrics (default 9090, 0 = none)", Value: "N"),
+        new("renew-at", "renew after this fraction of the lifetime (default 0.667)", Value: "F"),
+        new("wait-ready", "wait until the socket serves blessings, then exit 0", Flag: true),
+        new("timeout", "how long --wait-ready waits (default 60)", Value: "SECONDS"),
+        new("tls-dir", "also write tls.crt, tls.key, ca.crt there after each issuance", "SIDECARS_TLS_DIR", Value: "PATH"),
+        new("exit-when-apps-done", "exit 0 once the pod's app containers have finished (watches the pod; Jobs)", Flag: true),
+        new("token-dir", "serve the token files there as GET /token/<key>", SidecarsNames.TokenDirectoryEnv, Value: "PATH"),
+        new("token-byte-limit", "largest token served (default 65536)", Value: "N"),
+        new("tokens-only", "serve only health, metrics and tokens (no secret or blessing)", Flag: true),
+    ];
+
+    public static string Usage => AgentArguments.Usage("pod-agent", Section, Options);
 
     public static bool TryParse(IReadOnlyList<string> args, Func<string, string?> environment, out PodAgentOptions? options, out string? error)
     {
         options = null;
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i < args.Count; i++)
+        try
         {
-            var arg = args[i];
-            if (!arg.StartsWith("--", StringComparison.Ordinal) || arg.Length == 2)
-            {
-                error = $"unexpected argument '{arg}'";
-                return false;
-            }
-
-            var name = arg[2..];
-            string value;
-            var equals = name.IndexOf('=', StringComparison.Ordinal);
-            if (equals >= 0)
-            {
-                value = name[(equals + 1)..];
-                name = name[..equals];
-            }
-            else if (Flags.Contains(name))
-            {
-                value = "true";
-            }
-            else if (i + 1 < args.Count)
-            {
-                value = args[++i];
-            }
-            else
-            {
-                error = $"option --{name} needs a value";
-                return false;
-            }
-
-            values[name] = value;
+            options = Parse(AgentArguments.Parse(Section, Options, args, environment));
         }
-
-        string? Get(string name, string? env) =>
-            values.TryGetValue(name, out var v) ? v : env is null ? null : NullIfEmpty(environment(env));
-
-        var known = new HashSet<string>(Flags, StringComparer.Ordinal)
+        catch (FormatException e)
         {
-            "socket", "secret-file", "blessing", "cluster-agent", "cluster-agent-ca", "pod-name", "pod-ip", "health-port", "renew-at", "timeout",
-            "tls-dir",
-            "token-dir", "token-byte-limit",
-        };
-        if (values.Keys.FirstOrDefault(k => !known.Contains(k)) is { } unknown)
-        {
-            error = $"unknown option --{unknown}";
+            error = e.Message;
             return false;
         }
 
-        Uri? clusterAgent = null;
-        if (Get("cluster-agent", "SIDECARS_CLUSTER_AGENT") is { } address)
-        {
-            if (!address.Contains("://", StringComparison.Ordinal))
-            {
-                address = "https://" + address;
-            }
-
-            if (!Uri.TryCreate(address, UriKind.Absolute, out clusterAgent) || clusterAgent.Scheme is not ("http" or "https"))
-            {
-                error = $"--cluster-agent '{address}' is not an http(s) URL";
-                return false;
-            }
-        }
-
-        if (!TryInt(Get("health-port", null), 9090, 0, 65535, out var healthPort)
-            || !TryDouble(Get("renew-at", null), 2.0 / 3.0, out var renewAt) || renewAt is <= 0.05 or >= 0.95
-            || !TryInt(Get("timeout", null), 60, 1, 86400, out var timeout)
-            || !TryInt(Get("token-byte-limit", null), 64 * 1024, 1, 16 * 1024 * 1024, out var tokenByteLimit))
-        {
-            error = "--health-port must be 0-65535, --renew-at between 0.05 and 0.95, --timeout 1-86400 seconds, --token-byte-limit 1-16777216";
-            return false;
-        }
-
-        options = new PodAgentOptions
-        {
-            Socket = Get("socket", "SIDECARS_AGENT_SOCKET") ?? PodAgentOptions.DefaultSocket,
-            SecretFile = Get("secret-file", "SIDECARS_SECRET_FILE") ?? PodAgentOptions.DefaultSecretFile,
-            Blessing = Get("blessing", "SIDECARS_BLESSING"),
-            ClusterAgent = clusterAgent,
-            ClusterAgentCa = Get("cluster-agent-ca", "SIDECARS_CLUSTER_AGENT_CA"),
-            AllowInsecure = IsTrue(Get("allow-insecure", "SIDECARS_ALLOW_INSECURE")),
-            PodName = Get("pod-name", "POD_NAME"),
-            PodIp = Get("pod-ip", "POD_IP") ?? "127.0.0.1",
-            HealthPort = healthPort,
-            RenewAt = renewAt,
-            WaitReady = IsTrue(Get("wait-ready", null)),
-            WaitTimeout = TimeSpan.FromSeconds(timeout),
-            ExitWhenAppsDone = IsTrue(Get("exit-when-apps-done", null)),
-            TlsDirectory = Get("tls-dir", "SIDECARS_TLS_DIR"),
-            TokenDirectory = Get("token-dir", "SIDECARS_TOKEN_DIR"),
-            TokenByteLimit = tokenByteLimit,
-            TokensOnly = IsTrue(Get("tokens-only", null)),
-        };
-
-        if (!options.WaitReady && !options.TokensOnly)
-        {
-            if (options.ClusterAgent is null)
-            {
-                error = "--cluster-agent (or SIDECARS_CLUSTER_AGENT) is required";
-                return false;
-            }
-
-            if (string.IsNullOrEmpty(options.PodName))
-            {
-                error = "--pod-name (or POD_NAME) is required";
-                return false;
-            }
-
-            if (options.ClusterAgent.Scheme == "http" && !options.ClusterAgent.IsLoopback && !options.AllowInsecure)
-            {
-                error = $"refusing to send the secret in plaintext to {options.ClusterAgent}: use https (with --cluster-agent-ca) or --allow-insecure";
-                return false;
-            }
-        }
-
-        error = null;
-        return true;
+        error = Validate(options);
+        return error is null;
     }
 
-    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
-
-    private static bool IsTrue(string? value) => value is not null && (value == "1" || value.Equals("true", StringComparison.OrdinalIgnoreCase));
-
-    private static bool TryInt(string? text, int fallback, int min, int max, out int value)
+    private static PodAgentOptions Parse(AgentArguments args) => new()
     {
-        value = fallback;
-        return text is null || (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out value) && value >= min && value <= max);
+        Socket = args.Get("socket") ?? PodAgentOptions.DefaultSocket,
+        SecretFile = args.Get("secret-file") ?? PodAgentOptions.DefaultSecretFile,
+        Blessing = args.Get("blessing"),
+        ClusterAgent = ClusterAgent(args.Get("cluster-agent")),
+        ClusterAgentCa = args.Get("cluster-agent-ca"),
+        AllowInsecure = args.Flag("allow-insecure"),
+        PodName = args.Get("pod-name"),
+        PodIp = args.Get("pod-ip") ?? "127.0.0.1",
+        HealthPort = args.WholeNumber("health-port", SidecarsNames.PodAgentHealthPort, 0, 65535),
+        RenewAt = args.Number("renew-at", 2.0 / 3.0, 0.05, 0.95),
+        WaitReady = args.Flag("wait-ready"),
+        WaitTimeout = TimeSpan.FromSeconds(args.WholeNumber("timeout", 60, 1, 86400)),
+        ExitWhenAppsDone = args.Flag("exit-when-apps-done"),
+        TlsDirectory = args.Get("tls-dir"),
+        TokenDirectory = args.Get("token-dir"),
+        TokenByteLimit = args.WholeNumber("token-byte-limit", 64 * 1024, 1, 16 * 1024 * 1024),
+        TokensOnly = args.Flag("tokens-only"),
+    };
+
+    private static Uri? ClusterAgent(string? address)
+    {
+        if (address is null)
+        {
+            return null;
+        }
+
+        if (!address.Contains("://", StringComparison.Ordinal))
+        {
+            address = "https://" + address;
+        }
+
+        return Uri.TryCreate(address, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+            ? uri
+            : throw new FormatException($"--cluster-agent '{address}' is not an http(s) URL");
     }
 
-    private static bool TryDouble(string? text, double fallback, out double value)
+    private static string? Validate(PodAgentOptions options)
     {
-        value = fallback;
-        return text is null || double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
+        if (options.WaitReady || options.TokensOnly)
+        {
+            return null;
+        }
+
+        if (options.ClusterAgent is null)
+        {
+            return "--cluster-agent (or SIDECARS_CLUSTER_AGENT) is required";
+        }
+
+        if (string.IsNullOrEmpty(options.PodName))
+        {
+            return "--pod-name (or POD_NAME) is required";
+        }
+
+        return options.ClusterAgent.Scheme == "http" && !options.ClusterAgent.IsLoopback && !options.AllowInsecure
+            ? $"refusing to send the secret in plaintext to {options.ClusterAgent}: use https (with --cluster-agent-ca) or --allow-insecure"
+            : null;
     }
 }

@@ -9,12 +9,14 @@ using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Prometheus;
 using Sidecars.Kubernetes;
 using Sidecars.Mutation;
 using Sidecars.Observability;
 using Sidecars.Webhook.Admission;
+using Sidecars.Webhook.Configuration;
 using Sidecars.Webhook.Leadership;
 using Sidecars.Webhook.Repair;
 using Sidecars.Webhook.Tls;
@@ -29,11 +31,19 @@ public static class WebhookHostingExtensions
     public static WebApplicationBuilder AddSidecarsWebhook(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
+        var deprecated = DeprecatedKeys.Apply(builder.Configuration, builder.Configuration, DeprecatedKeys.Webhook);
+        if (deprecated.Count > 0)
+        {
+            var warning = DeprecatedKeys.Warning(deprecated, DeprecatedKeys.Webhook);
+            services.AddHostedService(sp => ActivatorUtilities.CreateInstance<DeprecatedKeysReporter>(sp, warning));
+        }
+
+        builder.Logging.AddSidecarsDefaults(builder.Configuration);
         MeterPublishing.Configure();
         services.AddOptions<WebhookOptions>().Bind(builder.Configuration.GetSection(WebhookOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<RotationOptions>().Bind(builder.Configuration.GetSection(RotationOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<RepairOptions>().Bind(builder.Configuration.GetSection(RepairOptions.Section)).ValidateOnStart();
-        services.AddOptions<InjectionOptions>().Bind(builder.Configuration.GetSection("Injection")).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<InjectionOptions>().Bind(builder.Configuration.GetSection(InjectionOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<InjectionOptions>, InjectionOptionsValidator>();
         services.PostConfigure<InjectionOptions>(injection =>
         {
@@ -123,17 +133,9 @@ public static class WebhookHostingExtensions
         return endpoints;
     }
 
-    /// <summary>A kubeconfig from Kubernetes:Kubeconfig, in-cluster configuration inside a pod, otherwise none.</summary>
-    private static KubernetesClientConfiguration? KubernetesConfiguration(ConfigurationManager configuration)
-    {
-        var kubeconfig = configuration["Kubernetes:Kubeconfig"];
-        if (!string.IsNullOrEmpty(kubeconfig))
-        {
-            return KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig);
-        }
-
-        return KubernetesClientConfiguration.IsInCluster() ? KubernetesClientConfiguration.InClusterConfig() : null;
-    }
+    /// <summary>A kubeconfig from Sidecars:Kubernetes:KubeconfigPath, in-cluster configuration inside a pod, otherwise none.</summary>
+    private static KubernetesClientConfiguration? KubernetesConfiguration(ConfigurationManager configuration) =>
+        KubernetesClientConfig.BuildExplicit(configuration[KubernetesOptions.Section + ":" + nameof(KubernetesOptions.KubeconfigPath)]);
 }
 
 /// <summary>Ready once a serving certificate is loaded.</summary>

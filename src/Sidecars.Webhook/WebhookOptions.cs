@@ -5,7 +5,7 @@ namespace Sidecars.Webhook;
 /// <summary>How the webhook serves: address, TLS material, request limits and its own namespace.</summary>
 public sealed class WebhookOptions
 {
-    public const string Section = "Webhook";
+    public const string Section = "Sidecars:Webhook";
 
     /// <summary>Address Kestrel binds the HTTPS admission endpoint to.</summary>
     [Required]

@@ -6,6 +6,7 @@ using k8s;
 using k8s.Models;
 using Microsoft.Extensions.DependencyInjection;
 using Sidecars.Contracts.V1;
+using Sidecars.Conventions;
 using Sidecars.Kubernetes;
 using Sidecars.LocalCluster;
 using Sidecars.Networks;
@@ -61,7 +62,7 @@ static async Task CreateLatencyAsync(ControlPlaneFixture fixture, int count)
         {
             await foreach (var (_, d) in fixture.Client.AppsV1.WatchListNamespacedDeploymentAsync(ns, cancellationToken: stop.Token))
             {
-                if (d.Status?.AvailableReplicas == d.Spec.Replicas && d.Status?.Conditions?.Any(c => c.Type == "Available" && c.Status == "True") == true)
+                if (KubernetesConditions.IsDeploymentAvailable(d))
                 {
                     available.TryAdd(d.Metadata.Name, Stopwatch.GetTimestamp());
                 }
@@ -188,7 +189,7 @@ static string KeepPodLogs(SimulatedKubelet kubelet, string ns)
     return target;
 }
 
-static bool IsReady(V1Pod pod) => pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
+static bool IsReady(V1Pod pod) => KubernetesConditions.IsPodReady(pod);
 
 // Sums the lightpeers' removal and exchange counters (their /metrics on the health port) over every member.
 static async Task<string> LightpeerCountsAsync(NetworkController controller)
@@ -196,7 +197,7 @@ static async Task<string> LightpeerCountsAsync(NetworkController controller)
     using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
     var totals = new SortedDictionary<string, double>(StringComparer.Ordinal);
     var hosts = controller.Snapshot().SelectMany(n => n.Members).Select(m => m.Address[..m.Address.LastIndexOf(':')]);
-    foreach (var text in await Task.WhenAll(hosts.Select(h => http.GetStringAsync($"http://{h}:{Sidecars.Mutation.SidecarsNames.LightpeerHealthPort}/metrics"))))
+    foreach (var text in await Task.WhenAll(hosts.Select(h => http.GetStringAsync($"http://{h}:{SidecarsNames.LightpeerHealthPort}/metrics"))))
     {
         foreach (var line in text.Split('\n'))
         {

@@ -5,6 +5,7 @@ using Grpc.Core;
 using k8s;
 using k8s.Models;
 using Sidecars.Contracts.V1;
+using Sidecars.Conventions;
 using Sidecars.Identity.Blessings;
 using Sidecars.Identity.Tests;
 using Sidecars.Mutation;

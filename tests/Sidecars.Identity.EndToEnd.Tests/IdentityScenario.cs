@@ -3,6 +3,7 @@ using Grpc.Net.Client;
 using k8s;
 using k8s.Models;
 using Sidecars.Contracts.V1;
+using Sidecars.Conventions;
 using Sidecars.Identity.Admin;
 using Sidecars.Identity.Tests;
 using Sidecars.Mutation;

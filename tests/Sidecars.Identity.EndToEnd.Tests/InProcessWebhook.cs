@@ -43,17 +43,17 @@ internal sealed class InProcessWebhook : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Kubernetes:Kubeconfig"] = fixture.ControlPlane.KubeconfigPath,
-            ["Webhook:Namespace"] = own,
-            ["Webhook:Repair:Enabled"] = "false",
-            ["Webhook:Address"] = "127.0.0.1",
-            ["Webhook:Port"] = "0",
-            ["Webhook:MetricsPort"] = "0",
-            ["Webhook:CertificateFile"] = certificate,
-            ["Webhook:KeyFile"] = key,
-            ["Injection:AgentImage"] = "LOCALREGISTRY/sidecars/agent:test",
-            ["Injection:Registry"] = "registry.test/identity",
-            ["Injection:ClusterAgentAddress"] = clusterAgentAddress,
+            ["Sidecars:Kubernetes:KubeconfigPath"] = fixture.ControlPlane.KubeconfigPath,
+            ["Sidecars:Webhook:Namespace"] = own,
+            ["Sidecars:Webhook:Repair:Enabled"] = "false",
+            ["Sidecars:Webhook:Address"] = "127.0.0.1",
+            ["Sidecars:Webhook:Port"] = "0",
+            ["Sidecars:Webhook:MetricsPort"] = "0",
+            ["Sidecars:Webhook:CertificateFile"] = certificate,
+            ["Sidecars:Webhook:KeyFile"] = key,
+            ["Sidecars:Injection:AgentImage"] = "LOCALREGISTRY/sidecars/agent:test",
+            ["Sidecars:Injection:Registry"] = "registry.test/identity",
+            ["Sidecars:Injection:ClusterAgentAddress"] = clusterAgentAddress,
         });
         builder.AddSidecarsWebhook();
         var app = builder.Build();

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Sidecars.Conventions;
 
 namespace Sidecars.Mutation.Tests;
 
@@ -21,9 +22,9 @@ public sealed class DelegateOwnerTests
         var decision = engine.Decide(Requests.Pod(PodForCarol, user: Delegate));
 
         var pod = Apply(PodForCarol, decision);
-        Assert.Equal("carol_example.org", pod["metadata"]!["labels"]![SidecarsLabels.Owner]!.GetValue<string>());
+        Assert.Equal("carol_example.org-wonapaq3wlwsh", pod["metadata"]!["labels"]![SidecarsLabels.Owner]!.GetValue<string>());
         Assert.Equal("carol@example.org", pod["metadata"]!["annotations"]![SidecarsAnnotations.Owner]!.GetValue<string>());
-        Assert.Equal("sciencedata-carol-example-org", pod["spec"]!["volumes"]![0]!["persistentVolumeClaim"]!["claimName"]!.GetValue<string>());
+        Assert.Equal("sciencedata-carol-example-org-wonapaq3wlwsh", pod["spec"]!["volumes"]![0]!["persistentVolumeClaim"]!["claimName"]!.GetValue<string>());
     }
 
     [Fact]
@@ -45,8 +46,8 @@ public sealed class DelegateOwnerTests
         var fromOld = Apply(PodForCarol, engine.Decide(Requests.Pod(PodForCarol, user: Delegate)));
         var fromNew = Apply(PodForCarol, engine.Decide(Requests.Pod(PodForCarol, user: "portal-bot")));
 
-        Assert.Equal("system_serviceaccount_sidecars-system_sidecars-cluster-agent", fromOld["metadata"]!["labels"]![SidecarsLabels.Owner]!.GetValue<string>());
-        Assert.Equal("carol_example.org", fromNew["metadata"]!["labels"]![SidecarsLabels.Owner]!.GetValue<string>());
+        Assert.Equal("system_serviceaccount_sidecars-system_sidecars-cl-tmit363m3njnd", fromOld["metadata"]!["labels"]![SidecarsLabels.Owner]!.GetValue<string>());
+        Assert.Equal("carol_example.org-wonapaq3wlwsh", fromNew["metadata"]!["labels"]![SidecarsLabels.Owner]!.GetValue<string>());
         var result = new InjectionOptionsValidator().Validate(null, Requests.Options(o => o.TrustedDelegates = [" "]));
         Assert.Contains(result.Failures!, f => f.Contains("TrustedDelegates", StringComparison.Ordinal));
     }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Sidecars.Conventions;
 
 namespace Sidecars.Mutation.Tests;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Sidecars.Conventions;
 
 namespace Sidecars.Mutation.Tests;
 

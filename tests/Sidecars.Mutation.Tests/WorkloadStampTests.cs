@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Sidecars.Conventions;
 
 namespace Sidecars.Mutation.Tests;
 
@@ -127,7 +128,7 @@ public sealed class WorkloadStampTests
         var podInput = Requests.Pod(pod.ToJsonString(), user: "system:serviceaccount:kube-system:replicaset-controller");
         var mutated = Requests.Apply(podInput, Engine.Decide(podInput));
 
-        Assert.Equal("alice_example.org", mutated["metadata"]!["labels"]![SidecarsLabels.Owner]!.GetValue<string>());
+        Assert.Equal("alice_example.org-pjsk34uhg7vja", mutated["metadata"]!["labels"]![SidecarsLabels.Owner]!.GetValue<string>());
         Assert.Equal("alice@example.org", mutated["metadata"]!["annotations"]![SidecarsAnnotations.Owner]!.GetValue<string>());
     }
 }

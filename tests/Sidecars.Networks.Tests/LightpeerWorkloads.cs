@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using k8s;
 using k8s.Models;
-using Sidecars.Mutation;
+using Sidecars.Conventions;
 
 namespace Sidecars.Networks.Tests;
 

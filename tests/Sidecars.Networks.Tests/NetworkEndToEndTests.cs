@@ -3,6 +3,7 @@ using k8s;
 using k8s.Models;
 using Microsoft.Extensions.DependencyInjection;
 using Sidecars.Contracts.V1;
+using Sidecars.Conventions;
 using Sidecars.Testing;
 using Sidecars.Testing.Agent;
 
@@ -195,7 +196,7 @@ public sealed class NetworkEndToEndTests(ControlPlaneFixture fixture)
     {
         await fixture.Client.CoreV1.CreateNamespacedPodAsync(new V1Pod
         {
-            Metadata = new V1ObjectMeta { Name = name, Labels = new Dictionary<string, string> { [Mutation.SidecarsLabels.NetworkId] = network } },
+            Metadata = new V1ObjectMeta { Name = name, Labels = new Dictionary<string, string> { [SidecarsLabels.NetworkId] = network } },
             Spec = new V1PodSpec
             {
                 TerminationGracePeriodSeconds = 0,
@@ -205,13 +206,13 @@ public sealed class NetworkEndToEndTests(ControlPlaneFixture fixture)
                     {
                         Name = "peer",
                         Image = "example.local/scripted-peer:1",
-                        Ports = [new V1ContainerPort { Name = Mutation.SidecarsNames.LightpeerPortName, ContainerPort = Mutation.SidecarsNames.LightpeerDefaultPort }],
+                        Ports = [new V1ContainerPort { Name = SidecarsNames.LightpeerPortName, ContainerPort = SidecarsNames.LightpeerDefaultPort }],
                     },
                 ],
             },
         }, ns);
         var pod = await fixture.Client.WaitForPodAsync(ns, name, p => p is not null && p.IsReady() && p.Status.PodIP is not null, $"pod {name} Ready with an IP", Timeout);
-        return await ScriptedPeer.StartAsync(pod!.Status.PodIP, Mutation.SidecarsNames.LightpeerDefaultPort, holdJoins);
+        return await ScriptedPeer.StartAsync(pod!.Status.PodIP, SidecarsNames.LightpeerDefaultPort, holdJoins);
     }
 
     /// <summary>Sets the pod's Ready condition as a kubelet whose probe changed its verdict would.</summary>

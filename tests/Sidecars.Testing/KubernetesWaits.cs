@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using k8s;
 using k8s.Models;
+using Sidecars.Kubernetes;
 
 namespace Sidecars.Testing;
 
@@ -43,23 +43,10 @@ public static class KubernetesWaits
         return pods.Count > 0 ? pods[0] : null;
     }
 
-    public static async Task<V1Deployment> WaitForDeploymentAsync(
+    public static Task<V1Deployment> WaitForDeploymentAsync(
         this IKubernetes client, string ns, string name, Func<V1Deployment, bool> condition,
-        string description, TimeSpan? timeout = null, CancellationToken ct = default)
-    {
-        var items = await WaitAsync(
-            async token =>
-            {
-                var list = await client.AppsV1.ListNamespacedDeploymentAsync(ns, fieldSelector: "metadata.name=" + name, cancellationToken: token);
-                return (list.Items, list.Metadata.ResourceVersion);
-            },
-            (rv, onError, token) => client.AppsV1.WatchListNamespacedDeploymentAsync(
-                ns, fieldSelector: "metadata.name=" + name, resourceVersion: rv, allowWatchBookmarks: true, onError: onError, cancellationToken: token),
-            list => list.Count == 1 && condition(list[0]),
-            list => string.Join("; ", list.Select(d => $"{d.Metadata.Name}: ready {d.Status?.ReadyReplicas ?? 0}/{d.Spec.Replicas}, available {d.Status?.AvailableReplicas ?? 0}")),
-            description, timeout, ct);
-        return items[0];
-    }
+        string description, TimeSpan? timeout = null, CancellationToken ct = default) =>
+        client.ForDeploymentAsync(ns, name, condition, description, timeout ?? DefaultTimeout, ct);
 
     public static async Task<V1Job> WaitForJobAsync(
         this IKubernetes client, string ns, string name, Func<V1Job, bool> condition,
@@ -79,13 +66,9 @@ public static class KubernetesWaits
         return items[0];
     }
 
-    public static bool IsReady(this V1Pod pod) =>
-        pod?.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
+    public static bool IsReady(this V1Pod pod) => KubernetesConditions.IsPodReady(pod);
 
-    public static bool IsAvailable(this V1Deployment deployment) =>
-        deployment.Status?.Conditions?.Any(c => c.Type == "Available" && c.Status == "True") == true
-        && deployment.Status.AvailableReplicas == (deployment.Spec.Replicas ?? 1)
-        && deployment.Status.UpdatedReplicas == (deployment.Spec.Replicas ?? 1);
+    public static bool IsAvailable(this V1Deployment deployment) => KubernetesConditions.IsDeploymentAvailable(deployment);
 
     public static bool IsComplete(this V1Job job) =>
         job.Status?.Conditions?.Any(c => c.Type == "Complete" && c.Status == "True") == true;
@@ -94,11 +77,8 @@ public static class KubernetesWaits
         $"{pod.Metadata.Name}: {pod.Status?.Phase ?? "-"} ip={pod.Status?.PodIP ?? "-"} ready={pod.IsReady()}" +
         (pod.Metadata.DeletionTimestamp is null ? string.Empty : " terminating");
 
-    /// <summary>
-    /// List, then watch from the list's resourceVersion keeping a name → object view, until the condition holds.
-    /// Relists when the watch ends or fails (410 Gone included) and when a list fails on the connection.
-    /// </summary>
-    public static async Task<IReadOnlyList<T>> WaitAsync<T>(
+    /// <summary>See <see cref="KubernetesWait.UntilAsync"/>; the timeout defaults to <see cref="DefaultTimeout"/>.</summary>
+    public static Task<IReadOnlyList<T>> WaitAsync<T>(
         Func<CancellationToken, Task<(IList<T> Items, string ResourceVersion)>> list,
         Func<string, Action<Exception>, CancellationToken, IAsyncEnumerable<(WatchEventType, T)>> watch,
         Func<IReadOnlyList<T>, bool> condition,
@@ -106,82 +86,6 @@ public static class KubernetesWaits
         string description,
         TimeSpan? timeout = null,
         CancellationToken ct = default)
-        where T : IKubernetesObject<V1ObjectMeta>
-    {
-        ArgumentNullException.ThrowIfNull(list);
-        ArgumentNullException.ThrowIfNull(watch);
-        ArgumentNullException.ThrowIfNull(condition);
-        ArgumentNullException.ThrowIfNull(describe);
-        var limit = timeout ?? DefaultTimeout;
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        deadline.CancelAfter(limit);
-        var view = new SortedDictionary<string, T>(StringComparer.Ordinal);
-        IReadOnlyList<T> Snapshot() => view.Values.ToList();
-        var elapsed = Stopwatch.StartNew();
-        try
-        {
-            while (true)
-            {
-                IList<T> items;
-                string resourceVersion;
-                try
-                {
-                    (items, resourceVersion) = await list(deadline.Token);
-                }
-                catch (Exception e) when (IsConnectionFailure(e) && !deadline.IsCancellationRequested)
-                {
-                    // A loaded apiserver may reset the list's stream: back off a little and list again.
-                    await Task.Delay(TimeSpan.FromMilliseconds(200), deadline.Token);
-                    continue;
-                }
-
-                view.Clear();
-                foreach (var item in items)
-                {
-                    view[item.Metadata.Name] = item;
-                }
-
-                if (condition(Snapshot()))
-                {
-                    return Snapshot();
-                }
-
-                try
-                {
-                    await foreach (var (type, item) in watch(resourceVersion, _ => { }, deadline.Token))
-                    {
-                        if (type is WatchEventType.Bookmark or WatchEventType.Error || item?.Metadata?.Name is null)
-                        {
-                            continue;
-                        }
-
-                        if (type == WatchEventType.Deleted)
-                        {
-                            view.Remove(item.Metadata.Name);
-                        }
-                        else
-                        {
-                            view[item.Metadata.Name] = item;
-                        }
-
-                        if (condition(Snapshot()))
-                        {
-                            return Snapshot();
-                        }
-                    }
-                }
-                catch (Exception e) when (IsConnectionFailure(e) && !deadline.IsCancellationRequested)
-                {
-                    // The apiserver closed the watch stream (timeout, GOAWAY under load): list again and carry on.
-                }
-            }
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            throw new TimeoutException(
-                $"Timed out after {elapsed.Elapsed.TotalSeconds:0}s waiting for {description}. Last seen: [{describe(Snapshot())}]");
-        }
-    }
-
-    private static bool IsConnectionFailure(Exception e) => e is HttpRequestException or IOException;
+        where T : IKubernetesObject<V1ObjectMeta> =>
+        KubernetesWait.UntilAsync(list, watch, condition, describe, description, timeout ?? DefaultTimeout, ct);
 }

@@ -60,6 +60,42 @@ public sealed class ConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void The_original_APIs_names_durations_and_BACKEND_variables_are_accepted_and_ours_win()
+    {
+        var path = Write("""
+            timeoutCreate: 90s
+            timeoutDelete: 1h2m3s
+            whitelistManifestRegex: 'https://example\.org/.*\.yaml'
+            localRegistryURL: registry.example.org
+            ingressWildCardSecret: wildcard-tls
+            ingressDomain: from-file.example.org
+            """);
+        Environment.SetEnvironmentVariable("BACKEND_INGRESSDOMAIN", "from-backend.example.org");
+        Environment.SetEnvironmentVariable("BACKEND_TOKENBYTELIMIT", "300");
+        Environment.SetEnvironmentVariable("SIDECARS_TOKENBYTELIMIT", "400");
+        Environment.SetEnvironmentVariable("Sidecars__UserPods__RegistryPullSecret", "regcred");
+        try
+        {
+            var options = Bind(path);
+            Assert.Equal(TimeSpan.FromSeconds(90), options.CreateTimeout);
+            Assert.Equal(new TimeSpan(1, 2, 3), options.DeleteTimeout);
+            Assert.Equal(@"https://example\.org/.*\.yaml", options.ManifestWhitelist);
+            Assert.Equal("registry.example.org", options.RegistryUrl);
+            Assert.Equal("wildcard-tls", options.IngressTlsSecret);
+            Assert.Equal("from-backend.example.org", options.IngressDomain);
+            Assert.Equal(400, options.TokenByteLimit);
+            Assert.Equal("regcred", options.RegistryPullSecret);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("BACKEND_INGRESSDOMAIN", null);
+            Environment.SetEnvironmentVariable("BACKEND_TOKENBYTELIMIT", null);
+            Environment.SetEnvironmentVariable("SIDECARS_TOKENBYTELIMIT", null);
+            Environment.SetEnvironmentVariable("Sidecars__UserPods__RegistryPullSecret", null);
+        }
+    }
+
+    [Fact]
     public void Invalid_values_fail_validation_naming_each_key()
     {
         var path = Write("""
@@ -77,7 +113,7 @@ public sealed class ConfigurationTests : IDisposable
 
         var e = Assert.Throws<OptionsValidationException>(() => Bind(path));
         var message = string.Join("\n", e.Failures);
-        Assert.Contains("namespace: 'Not_A_Namespace' is not a valid namespace name", message);
+        Assert.Contains("Sidecars:UserPods:namespace: 'Not_A_Namespace' is not a valid namespace name", message);
         Assert.Contains("createTimeout: must be a positive duration", message);
         Assert.Contains("manifestWhitelist: not a valid regular expression", message);
         Assert.Contains("tokenByteLimit: must be between 1 and", message);
@@ -116,7 +152,7 @@ public sealed class ConfigurationTests : IDisposable
     {
         var configuration = UserPodsConfiguration.Build(path);
         var services = new ServiceCollection();
-        services.AddOptions<UserPodsOptions>().Bind(configuration);
+        services.AddOptions<UserPodsOptions>().Bind(configuration.GetSection(UserPodsOptions.Section));
         services.AddSingleton<IValidateOptions<UserPodsOptions>, UserPodsOptionsValidator>();
         using var provider = services.BuildServiceProvider();
         return provider.GetRequiredService<IOptions<UserPodsOptions>>().Value;

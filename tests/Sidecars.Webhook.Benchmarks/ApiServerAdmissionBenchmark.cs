@@ -1,6 +1,7 @@
 using System.Globalization;
 using k8s;
 using k8s.Models;
+using Sidecars.Conventions;
 using Sidecars.LocalCluster;
 using Sidecars.Mutation;
 using Sidecars.Webhook.Embedded;

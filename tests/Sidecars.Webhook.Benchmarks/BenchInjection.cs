@@ -8,9 +8,9 @@ internal static class BenchInjection
 {
     public static readonly IReadOnlyDictionary<string, string?> Settings = new Dictionary<string, string?>
     {
-        ["Injection:Registry"] = "registry.bench/team",
-        ["Injection:ImagePullSecret"] = "regcred",
-        ["Injection:ClusterAgentAddress"] = "http://127.0.0.1:1",
+        ["Sidecars:Injection:Registry"] = "registry.bench/team",
+        ["Sidecars:Injection:ImagePullSecret"] = "regcred",
+        ["Sidecars:Injection:ClusterAgentAddress"] = "http://127.0.0.1:1",
     };
 
     /// <summary>The settings as command-line arguments of the webhook host.</summary>

@@ -54,8 +54,8 @@ static async Task<int> RunAsync(IReadOnlyDictionary<string, string> options, Can
 
     var webhookPort = FreePort();
     var noopPort = FreePort();
-    using var webhook = Start("dotnet", [options["webhook"], "--Webhook:Address=127.0.0.1", $"--Webhook:Port={webhookPort}", "--Webhook:MetricsPort=0",
-        $"--Webhook:CertificateFile={cert}", $"--Webhook:KeyFile={key}", .. BenchInjection.Arguments, "--Logging:LogLevel:Default=Warning"]);
+    using var webhook = Start("dotnet", [options["webhook"], "--Sidecars:Webhook:Address=127.0.0.1", $"--Sidecars:Webhook:Port={webhookPort}", "--Sidecars:Webhook:MetricsPort=0",
+        $"--Sidecars:Webhook:CertificateFile={cert}", $"--Sidecars:Webhook:KeyFile={key}", .. BenchInjection.Arguments, "--Logging:LogLevel:Default=Warning"]);
     using var noop = Start("dotnet", [typeof(LoadDriver).Assembly.Location, "noop", "--port", noopPort.ToString(CultureInfo.InvariantCulture), "--cert", cert, "--key", key]);
     try
     {

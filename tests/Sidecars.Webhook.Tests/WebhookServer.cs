@@ -30,21 +30,24 @@ internal sealed class WebhookServer : IAsyncDisposable
 
     public X509Certificate2? LastServerCertificate { get; private set; }
 
-    public static async Task<WebhookServer> StartAsync(TestCertificates certificates, IDictionary<string, string?>? settings = null, string address = "127.0.0.1", int port = 0)
+    /// <param name="services">Changes to the host's services after the webhook's own (a replacement registered last wins).</param>
+    public static async Task<WebhookServer> StartAsync(
+        TestCertificates certificates, IDictionary<string, string?>? settings = null, string address = "127.0.0.1", int port = 0,
+        Action<IServiceCollection>? services = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Test" });
         builder.Logging.ClearProviders();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Webhook:Address"] = address,
-            ["Webhook:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Webhook:MetricsPort"] = "0",
-            ["Webhook:CertificateFile"] = certificates.CertificateFile,
-            ["Webhook:KeyFile"] = certificates.KeyFile,
-            ["Webhook:MaxRequestBytes"] = "65536",
-            ["Injection:Registry"] = "registry.test/team",
-            ["Injection:ImagePullSecret"] = "regcred",
-            ["Injection:ClusterAgentAddress"] = "http://127.0.0.1:1",
+            ["Sidecars:Webhook:Address"] = address,
+            ["Sidecars:Webhook:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Sidecars:Webhook:MetricsPort"] = "0",
+            ["Sidecars:Webhook:CertificateFile"] = certificates.CertificateFile,
+            ["Sidecars:Webhook:KeyFile"] = certificates.KeyFile,
+            ["Sidecars:Webhook:MaxRequestBytes"] = "65536",
+            ["Sidecars:Injection:Registry"] = "registry.test/team",
+            ["Sidecars:Injection:ImagePullSecret"] = "regcred",
+            ["Sidecars:Injection:ClusterAgentAddress"] = "http://127.0.0.1:1",
         });
         if (settings is not null)
         {
@@ -52,6 +55,7 @@ internal sealed class WebhookServer : IAsyncDisposable
         }
 
         builder.AddSidecarsWebhook();
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapSidecarsWebhook();
         await app.StartAsync();

@@ -8,7 +8,9 @@ using k8s;
 using k8s.Autorest;
 using k8s.Models;
 using Sidecars.Contracts.V1;
+using Sidecars.Conventions;
 using Sidecars.Identity.Admin;
+using Sidecars.Kubernetes;
 using Sidecars.Mutation;
 using IdentityClient = Sidecars.Contracts.V1.Identity.IdentityClient;
 
@@ -123,20 +125,20 @@ internal static class IdentityCommands
             var secretName = SidecarsNames.DefaultSecretName(extension);
 
             var secret = await agent.Connect(result).NewSecretAsync(new NewSecretRequest { Extension = extension }, cancellationToken: ct);
-            var kube = KubeClient();
-            await UpsertSecretAsync(kube, @namespace, secretName, secret.Secret, ct);
+            using var kube = KubeClient();
+            await kube.ApplyAsync(AppSecret(@namespace, secretName, secret.Secret), ct);
             var template = deployment.Spec.Template.Metadata ??= new V1ObjectMeta();
             template.Annotations ??= new Dictionary<string, string>();
             template.Annotations[SidecarsAnnotations.Blessing] = extension;
             template.Annotations[SidecarsAnnotations.BlessingSecret] = secretName;
-            await UpsertDeploymentAsync(kube, deployment, ct);
+            await kube.ApplyAsync(deployment, ct);
             Console.Out.WriteLine($"deployment {@namespace}/{deployment.Metadata.Name} started with blessing {secret.Blessing} (secret {secretName})");
 
             if (result.GetValue(wait))
             {
-                using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                limit.CancelAfter(TimeSpan.FromSeconds(result.GetValue(timeout)));
-                await WaitAvailableAsync(kube, @namespace, deployment.Metadata.Name, limit.Token);
+                await kube.ForDeploymentAsync(
+                    @namespace, deployment.Metadata.Name, KubernetesConditions.IsDeploymentAvailable,
+                    $"deployment {@namespace}/{deployment.Metadata.Name} to be Available", TimeSpan.FromSeconds(result.GetValue(timeout)), ct);
                 Console.Out.WriteLine($"deployment {@namespace}/{deployment.Metadata.Name} is available");
             }
 
@@ -156,7 +158,7 @@ internal static class IdentityCommands
         command.Options.Add(ns);
         command.SetAction(async (result, ct) => await Guard(async () =>
         {
-            var kube = KubeClient();
+            using var kube = KubeClient();
             var @namespace = result.GetRequiredValue(ns);
             var deployment = await kube.AppsV1.ReadNamespacedDeploymentAsync(result.GetRequiredValue(name), @namespace, cancellationToken: ct);
             var annotations = deployment.Spec.Template.Metadata?.Annotations ?? new Dictionary<string, string>();
@@ -194,7 +196,8 @@ internal static class IdentityCommands
         {
             var parts = result.GetRequiredValue(pod).Split('/', 2);
             var (@namespace, name) = parts.Length == 2 ? (parts[0], parts[1]) : ("default", parts[0]);
-            var found = await KubeClient().CoreV1.ReadNamespacedPodAsync(name, @namespace, cancellationToken: ct);
+            using var kube = KubeClient();
+            var found = await kube.CoreV1.ReadNamespacedPodAsync(name, @namespace, cancellationToken: ct);
             var annotations = found.Metadata.Annotations ?? new Dictionary<string, string>();
             if (!annotations.TryGetValue(SidecarsAnnotations.Blessing, out var extension))
             {
@@ -212,81 +215,19 @@ internal static class IdentityCommands
         return command;
     }
 
-    private static k8s.Kubernetes KubeClient() =>
-        new(KubernetesClientConfiguration.IsInCluster()
-            ? KubernetesClientConfiguration.InClusterConfig()
-            : KubernetesClientConfiguration.BuildConfigFromConfigFile(Environment.GetEnvironmentVariable("KUBECONFIG")));
+    private static k8s.Kubernetes KubeClient() => new(KubernetesClientConfig.Build());
 
-    private static async Task UpsertSecretAsync(k8s.Kubernetes kube, string @namespace, string name, string value, CancellationToken ct)
+    private static V1Secret AppSecret(string @namespace, string name, string value) => new()
     {
-        var secret = new V1Secret
+        Metadata = new V1ObjectMeta
         {
-            Metadata = new V1ObjectMeta
-            {
-                Name = name,
-                NamespaceProperty = @namespace,
-                Labels = new Dictionary<string, string> { [SidecarsLabels.ManagedBy] = SidecarsLabels.ManagedByValue },
-            },
-            Type = "Opaque",
-            Data = new Dictionary<string, byte[]> { [SidecarsNames.SecretKey] = Encoding.UTF8.GetBytes(value) },
-        };
-        try
-        {
-            await kube.CoreV1.CreateNamespacedSecretAsync(secret, @namespace, cancellationToken: ct);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
-        {
-            await kube.CoreV1.ReplaceNamespacedSecretAsync(secret, name, @namespace, cancellationToken: ct);
-        }
-    }
-
-    private static async Task UpsertDeploymentAsync(k8s.Kubernetes kube, V1Deployment deployment, CancellationToken ct)
-    {
-        try
-        {
-            await kube.AppsV1.CreateNamespacedDeploymentAsync(deployment, deployment.Metadata.NamespaceProperty, cancellationToken: ct);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
-        {
-            var existing = await kube.AppsV1.ReadNamespacedDeploymentAsync(deployment.Metadata.Name, deployment.Metadata.NamespaceProperty, cancellationToken: ct);
-            deployment.Metadata.ResourceVersion = existing.Metadata.ResourceVersion;
-            await kube.AppsV1.ReplaceNamespacedDeploymentAsync(deployment, deployment.Metadata.Name, deployment.Metadata.NamespaceProperty, cancellationToken: ct);
-        }
-    }
-
-    private static async Task WaitAvailableAsync(k8s.Kubernetes kube, string @namespace, string name, CancellationToken ct)
-    {
-        static bool Available(V1Deployment d) =>
-            d.Status?.Conditions?.Any(c => c.Type == "Available" && c.Status == "True") == true
-            && (d.Status.AvailableReplicas ?? 0) >= (d.Spec.Replicas ?? 1)
-            && d.Status.ObservedGeneration >= d.Metadata.Generation;
-
-        while (true)
-        {
-            var list = await kube.AppsV1.ListNamespacedDeploymentAsync(@namespace, fieldSelector: "metadata.name=" + name, cancellationToken: ct);
-            if (list.Items.FirstOrDefault() is { } current && Available(current))
-            {
-                return;
-            }
-
-            try
-            {
-                var watch = kube.AppsV1.WatchListNamespacedDeploymentAsync(
-                    @namespace, fieldSelector: "metadata.name=" + name, resourceVersion: list.Metadata.ResourceVersion, cancellationToken: ct);
-                await foreach (var (_, deployment) in watch.WithCancellation(ct))
-                {
-                    if (Available(deployment))
-                    {
-                        return;
-                    }
-                }
-            }
-            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Gone)
-            {
-                // The resource version expired: list again and resume.
-            }
-        }
-    }
+            Name = name,
+            NamespaceProperty = @namespace,
+            Labels = new Dictionary<string, string> { [SidecarsLabels.ManagedBy] = SidecarsLabels.ManagedByValue },
+        },
+        Type = "Opaque",
+        Data = new Dictionary<string, byte[]> { [SidecarsNames.SecretKey] = Encoding.UTF8.GetBytes(value) },
+    };
 
     private static async Task<int> Guard(Func<Task<int>> action)
     {
@@ -303,6 +244,11 @@ internal static class IdentityCommands
         {
             var detail = e is HttpOperationException h ? $"{h.Response.StatusCode}: {h.Response.Content}" : e.Message;
             Console.Error.WriteLine("error: " + detail);
+            return 1;
+        }
+        catch (TimeoutException e)
+        {
+            Console.Error.WriteLine("error: " + e.Message);
             return 1;
         }
         catch (OperationCanceledException)

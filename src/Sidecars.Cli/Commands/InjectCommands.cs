@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Configuration;
+using Sidecars.Conventions;
 using Sidecars.Mutation;
+using Sidecars.Webhook.Configuration;
 
 namespace Sidecars.Cli.Commands;
 
@@ -29,7 +31,7 @@ internal static class InjectCommands
                 Description = "Labels of the target namespace, k=v (repeatable or comma-separated); default sidecars.io/injection=enabled",
                 AllowMultipleArgumentsPerToken = true,
             },
-            new Option<string?>("--config") { Description = "appsettings.json whose \"Injection\" section configures the engine" });
+            new Option<string?>("--config") { Description = "appsettings.json whose \"Sidecars:Injection\" section configures the engine" });
 
         public void AddTo(Command command)
         {
@@ -117,8 +119,10 @@ internal static class InjectCommands
         var options = new InjectionOptions();
         if (configFile is not null)
         {
-            var configuration = new ConfigurationBuilder().AddJsonFile(Path.GetFullPath(configFile), optional: false).Build();
-            configuration.GetSection(InjectionOptions.Section).Bind(options);
+            var builder = new ConfigurationManager();
+            builder.AddJsonFile(Path.GetFullPath(configFile), optional: false);
+            DeprecatedKeys.Apply(builder, builder, DeprecatedKeys.Webhook);
+            builder.GetSection(InjectionOptions.Section).Bind(options);
         }
 
         var failures = new List<ValidationResult>();

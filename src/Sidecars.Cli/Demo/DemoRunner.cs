@@ -1,5 +1,6 @@
 using k8s;
 using k8s.Models;
+using Sidecars.Conventions;
 using Sidecars.Kubernetes;
 using Sidecars.LocalCluster;
 using Sidecars.Mutation;
@@ -28,9 +29,9 @@ internal sealed class DemoRunner(TextWriter output)
             controlPlane.KubeconfigPath,
             new Dictionary<string, string?>
             {
-                ["Injection:Registry"] = "registry.demo.local/team",
-                ["Injection:ImagePullSecret"] = "regcred",
-                ["Injection:ClusterAgentAddress"] = "http://127.0.0.1:8081",
+                ["Sidecars:Injection:Registry"] = "registry.demo.local/team",
+                ["Sidecars:Injection:ImagePullSecret"] = "regcred",
+                ["Sidecars:Injection:ClusterAgentAddress"] = "http://127.0.0.1:8081",
             },
             cancellationToken);
         await webhook.RegisterAsync(client, "sidecars-webhook", cancellationToken: cancellationToken);
@@ -40,8 +41,8 @@ internal sealed class DemoRunner(TextWriter output)
         output.WriteLine($"kubectl apply (as {User}) into namespace {Namespace}: Deployment fortuned (2 replicas), Pod jupyter, Pod untouched (opted out)");
         await controlPlane.KubectlAsync(["apply", "-n", Namespace, "-f", "-"], user: User, stdin: manifest, ct: cancellationToken);
 
-        await using var informers = new SharedInformerFactory(client, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
-        await WaitAvailableAsync(informers.Deployments(Namespace, null), "fortuned", cancellationToken);
+        await client.ForDeploymentAsync(
+            Namespace, "fortuned", KubernetesConditions.IsDeploymentAvailable, "Deployment fortuned to be Available", TimeSpan.FromMinutes(2), cancellationToken);
         output.WriteLine("Deployment fortuned is Available (pods Running and Ready through the simulated kubelet)");
         output.WriteLine();
 
@@ -52,7 +53,7 @@ internal sealed class DemoRunner(TextWriter output)
             var spec = pod.Metadata.OwnerReferences?.Any(o => o.Kind == "ReplicaSet") == true ? applied["fortuned"] : applied[pod.Metadata.Name];
             var changes = PodChangeReport.Describe(spec, pod);
             var owner = pod.Metadata.Labels is { } labels && labels.TryGetValue(SidecarsLabels.Owner, out var o) ? o : "(none)";
-            output.WriteLine($"pod {Namespace}/{pod.Metadata.Name}  ip {pod.Status?.PodIP ?? "-"}  ready {pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true}  owner {owner}");
+            output.WriteLine($"pod {Namespace}/{pod.Metadata.Name}  ip {pod.Status?.PodIP ?? "-"}  ready {KubernetesConditions.IsPodReady(pod)}  owner {owner}");
             foreach (var line in changes.DefaultIfEmpty("  (unchanged)"))
             {
                 output.WriteLine("  " + line.TrimStart());
@@ -115,31 +116,5 @@ internal sealed class DemoRunner(TextWriter output)
             },
             Namespace,
             cancellationToken: cancellationToken);
-    }
-
-    private static async Task WaitAvailableAsync(ResourceInformer<V1Deployment> deployments, string name, CancellationToken cancellationToken)
-    {
-        var available = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var subscription = deployments.Subscribe(
-            change =>
-            {
-                if (change.Item.Metadata.Name == name && change.Item.Status?.Conditions?.Any(c => c.Type == "Available" && c.Status == "True") == true
-                    && change.Item.Status.AvailableReplicas == change.Item.Spec.Replicas)
-                {
-                    available.TrySetResult();
-                }
-            },
-            replay: true);
-        await deployments.WaitForSyncAsync(cancellationToken);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromMinutes(2));
-        try
-        {
-            await available.Task.WaitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new TimeoutException($"Deployment {name} did not become Available within 2 minutes");
-        }
     }
 }

@@ -1,4 +1,5 @@
 using k8s.Models;
+using Sidecars.Conventions;
 using Sidecars.Mutation;
 
 namespace Sidecars.Cli.Demo;

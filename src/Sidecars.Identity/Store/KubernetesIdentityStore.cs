@@ -4,7 +4,7 @@ using System.Text;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
-using Sidecars.Mutation;
+using Sidecars.Conventions;
 
 namespace Sidecars.Identity.Store;
 

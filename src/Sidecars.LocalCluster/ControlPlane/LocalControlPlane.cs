@@ -7,6 +7,7 @@ using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Sidecars.Kubernetes;
 
 namespace Sidecars.LocalCluster;
 
@@ -145,7 +146,7 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
 
     /// <summary>A client authenticated as <paramref name="user"/>; the caller disposes it.</summary>
     public k8s.Kubernetes CreateClient(string user = AdminUser) =>
-        new(KubernetesClientConfiguration.BuildConfigFromConfigFile(KubeconfigFor(user)));
+        new(KubernetesClientConfig.Build(KubeconfigFor(user)));
 
     /// <summary>What kube-apiserver records about one admission webhook's pod creates, read from its /metrics.</summary>
     public async Task<WebhookAdmissionMetrics> ReadWebhookAdmissionMetricsAsync(string webhookName, CancellationToken ct = default) =>

@@ -82,15 +82,6 @@ public static class AdmissionReviewCodec
         Write(output, uid, decision.Allowed, decision.Allowed ? patch.Span : default, decision.Warnings, decision.Allowed ? null : decision.Message ?? "denied");
     }
 
-    /// <summary>For requests that could not be decided: allowed, no patch, a warning with the reason.</summary>
-    public static byte[] WriteError(string? uid, string message)
-    {
-        ArgumentNullException.ThrowIfNull(message);
-        var buffer = new ArrayBufferWriter<byte>(256);
-        Write(buffer, uid ?? "", allowed: true, default, ["sidecars: " + message], status: null);
-        return buffer.WrittenSpan.ToArray();
-    }
-
     private static void Write(IBufferWriter<byte> output, string uid, bool allowed, ReadOnlySpan<byte> patch, IReadOnlyList<string> warnings, string? status)
     {
         using var writer = new Utf8JsonWriter(output);

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Sidecars.Conventions;
 
 namespace Sidecars.Mutation;
 
@@ -8,7 +9,7 @@ namespace Sidecars.Mutation;
 /// </summary>
 public sealed class InjectionOptions
 {
-    public const string Section = "Injection";
+    public const string Section = "Sidecars:Injection";
 
     /// <summary>Placeholder registry in images that <see cref="Registry"/> replaces.</summary>
     public const string LocalRegistry = "LOCALREGISTRY";

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Sidecars.Conventions;
 
 namespace Sidecars.Mutation;
 

@@ -14,29 +14,24 @@ public sealed class MutationEngine
         _settings = new EngineSettings(options);
     }
 
+    /// <summary>
+    /// Decides one request. An object shaped in a way the engine cannot use is answered with a reason (the readers
+    /// treat missing or mistyped members as absent); an exception means a defect in the engine or its configuration
+    /// and reaches the caller, which must not admit the object as if nothing had been decided.
+    /// </summary>
     public AdmissionDecision Decide(AdmissionInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        try
+        if (WorkloadKinds.IsPod(input.Kind))
         {
-            if (WorkloadKinds.IsPod(input.Kind))
-            {
-                return new PodMutation(_settings, input).Decide();
-            }
-
-            if (WorkloadKinds.TemplatePath(input.Kind) is { } templatePath)
-            {
-                return new WorkloadStamper(_settings, input, templatePath).Decide();
-            }
-
-            return new DecisionCollector().Skip("admission", "unsupported-kind", $"{input.Kind} is not handled");
+            return new PodMutation(_settings, input).Decide();
         }
-        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException or KeyNotFoundException or IndexOutOfRangeException)
+
+        if (WorkloadKinds.TemplatePath(input.Kind) is { } templatePath)
         {
-            // The object is shaped in a way the tolerant readers did not expect: admit it untouched and say so.
-            var collector = new DecisionCollector();
-            collector.Warn("sidecars: object not understood, admitted unchanged");
-            return collector.Skip("admission", "invalid-object", e.Message);
+            return new WorkloadStamper(_settings, input, templatePath).Decide();
         }
+
+        return new DecisionCollector().Skip("admission", "unsupported-kind", $"{input.Kind} is not handled");
     }
 }

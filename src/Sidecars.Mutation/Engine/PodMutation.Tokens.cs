@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Sidecars.Conventions;
 
 namespace Sidecars.Mutation;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Sidecars.Conventions;
 
 namespace Sidecars.Mutation;
 
@@ -338,8 +339,7 @@ internal sealed partial class PodMutation
             return;
         }
 
-        var claim = _settings.Options.ClaimNameTemplate
-            .Replace("{owner}", OwnerNames.ToDnsLabel(owner.Name), StringComparison.Ordinal)
+        var claim = OwnerNames.ClaimName(_settings.Options.ClaimNameTemplate, "{owner}", owner.Name)
             .Replace("{namespace}", _input.Namespace, StringComparison.Ordinal);
         if (!KubernetesNames.IsDnsSubdomain(claim))
         {
@@ -425,7 +425,7 @@ internal sealed partial class PodMutation
     private void LabelOwner(Owner owner)
     {
         const string feature = "owner";
-        var label = OwnerNames.ToLabelValue(owner.Name);
+        var label = owner.Known ? OwnerNames.ToLabelValue(owner.Name) : OwnerNames.Unknown;
         var changed = _labels.Set(SidecarsLabels.Owner, label);
         changed |= _annotations.Set(SidecarsAnnotations.Owner, owner.Name);
         if (!owner.Known)

@@ -1,3 +1,5 @@
+using Sidecars.Conventions;
+
 namespace Sidecars.Mutation;
 
 /// <summary>Parses the per-pod overrides <c>cpu=50m,memory=32Mi</c>.</summary>

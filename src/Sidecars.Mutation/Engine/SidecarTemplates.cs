@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Sidecars.Conventions;
 
 namespace Sidecars.Mutation;
 
@@ -51,7 +52,7 @@ internal sealed class SidecarTemplates
             : new JsonArray(
                 "pod-agent",
                 "--socket", SidecarsNames.SocketPath,
-                "--secret-file", SidecarsNames.SecretDirectory + "/" + SidecarsNames.SecretKey,
+                "--secret-file", SidecarsNames.SecretFile,
                 "--blessing", request.Blessing,
                 "--health-port", _agentHealthPort);
         var mounts = request.TokensOnly
@@ -112,7 +113,7 @@ internal sealed class SidecarTemplates
     {
         var args = new JsonArray("lightpeer", "--port", _lightpeerPort, "--health-port", _peerHealthPort);
         var env = CommonEnv();
-        env.Add(Env("KLIGHT_NETWORK_ID", request.NetworkId));
+        env.Add(Env(SidecarsNames.NetworkIdEnv, request.NetworkId));
         var mounts = new JsonArray();
         AddServiceAccount(request, args, env, mounts);
         var container = new JsonObject

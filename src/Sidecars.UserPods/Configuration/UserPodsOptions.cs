@@ -1,12 +1,19 @@
+using Sidecars.Conventions;
+
 namespace Sidecars.UserPods.Configuration;
 
 /// <summary>
-/// Settings of the user-pods API, from the YAML file named by <c>--config</c> / <c>SIDECARS_CONFIG</c>, each
-/// overridable by an environment variable <c>SIDECARS_&lt;KEY&gt;</c> (e.g. <c>SIDECARS_INGRESSDOMAIN</c>; nested
-/// keys with <c>__</c>, e.g. <c>SIDECARS_CALLERS__0__KEY</c>). Durations use the <c>hh:mm:ss</c> form.
+/// Settings of the user-pods API, section <see cref="Section"/> of the host's configuration (appsettings,
+/// <c>Sidecars__UserPods__IngressDomain</c>, <c>--Sidecars:UserPods:IngressDomain=</c>) and of the YAML file and
+/// environment aliases <see cref="UserPodsConfiguration"/> adds. Durations use the <c>hh:mm:ss</c> form.
 /// </summary>
 public sealed class UserPodsOptions
 {
+    public const string Section = "Sidecars:UserPods";
+
+    /// <summary>YAML file of this section's keys (also <c>--config</c> or <c>SIDECARS_CONFIG</c>); none by default.</summary>
+    public string? ConfigFile { get; set; }
+
     /// <summary>Namespace the user pods and their Services, Ingresses and token Secrets live in.</summary>
     public string Namespace { get; set; } = "sidecars-user-pods";
 
@@ -33,7 +40,7 @@ public sealed class UserPodsOptions
     public TimeSpan TokenFetchTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Port of the pod-agent's HTTP server that serves <c>GET /token/&lt;key&gt;</c> on the pod IP.</summary>
-    public int TokenPort { get; set; } = Mutation.SidecarsNames.PodAgentHealthPort;
+    public int TokenPort { get; set; } = SidecarsNames.PodAgentHealthPort;
 
     /// <summary>Registry that replaces the <c>LOCALREGISTRY/</c> image prefix; empty leaves images alone.</summary>
     public string RegistryUrl { get; set; } = string.Empty;
@@ -53,7 +60,7 @@ public sealed class UserPodsOptions
     /// <summary>Name of the manifest volume that becomes the user's storage claim.</summary>
     public string StorageVolumeName { get; set; } = "sciencedata";
 
-    /// <summary>Claim name of a user's storage; <c>{user}</c> is replaced by the user's label-safe name.</summary>
+    /// <summary>Claim name of a user's storage; <c>{user}</c> is replaced by the user's name as <see cref="Sidecars.Conventions.OwnerNames.ToDnsLabel"/> gives it.</summary>
     public string StorageClaimTemplate { get; set; } = "sciencedata-{user}";
 
     /// <summary>API keys of the callers (portals, operators).</summary>

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
+using Sidecars.Conventions;
 using Sidecars.UserPods.Pods;
 
 namespace Sidecars.UserPods.Configuration;
@@ -72,7 +73,7 @@ public sealed class UserPodsOptionsValidator : IValidateOptions<UserPodsOptions>
         }
 
         ValidateCallers(failures, options.Callers);
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures.Select(f => UserPodsOptions.Section + ":" + f));
     }
 
     private static void ValidateCallers(List<string> failures, IList<UserPodsCaller> callers)

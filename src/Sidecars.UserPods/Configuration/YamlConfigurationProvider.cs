@@ -7,7 +7,18 @@ namespace Sidecars.UserPods.Configuration;
 /// <summary>Flattens a YAML document into configuration keys (<c>a:b:0:c</c>), as the JSON provider does.</summary>
 public sealed class YamlConfigurationProvider(YamlConfigurationSource source) : FileConfigurationProvider(source)
 {
-    public override void Load(Stream stream) => Data = Parse(stream, Source.Path ?? "configuration");
+    public override void Load(Stream stream)
+    {
+        var source = (YamlConfigurationSource)Source;
+        var data = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (key, value) in Parse(stream, Source.Path ?? "configuration"))
+        {
+            var (name, mapped) = source.Map?.Invoke(key, value) ?? new(key, value);
+            data[source.Prefix is null ? name : ConfigurationPath.Combine(source.Prefix, name)] = mapped;
+        }
+
+        Data = data;
+    }
 
     /// <summary>Parses YAML text into flat configuration keys; a bad file gives a <see cref="FormatException"/> naming the line.</summary>
     public static Dictionary<string, string?> Parse(Stream stream, string description)
@@ -89,6 +100,12 @@ public sealed class YamlConfigurationProvider(YamlConfigurationSource source) : 
 
 public sealed class YamlConfigurationSource : FileConfigurationSource
 {
+    /// <summary>Section the file's keys go under (<c>Sidecars:UserPods</c>); none puts them at the top.</summary>
+    public string? Prefix { get; init; }
+
+    /// <summary>Renames a key or rewrites its value before it is stored (older key names).</summary>
+    public Func<string, string?, KeyValuePair<string, string?>>? Map { get; init; }
+
     public override IConfigurationProvider Build(IConfigurationBuilder builder)
     {
         EnsureDefaults(builder);

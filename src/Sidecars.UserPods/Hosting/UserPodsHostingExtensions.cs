@@ -22,20 +22,17 @@ namespace Microsoft.Extensions.Hosting;
 public static class UserPodsHostingExtensions
 {
     /// <summary>
-    /// Registers the user-pods API. Its settings come from the YAML file named by <c>--config</c> (or
-    /// <c>SIDECARS_CONFIG</c>), overridden by <c>SIDECARS_*</c> environment variables, then by <paramref name="configure"/>;
-    /// they are validated when the host starts.
+    /// Registers the user-pods API. Its settings are the host's <c>Sidecars:UserPods</c> section, fed also by the YAML
+    /// file and environment aliases of <see cref="UserPodsConfiguration"/>; they are validated when the host starts.
     /// </summary>
-    public static IHostApplicationBuilder AddSidecarsUserPods(this IHostApplicationBuilder builder, Action<IConfigurationBuilder>? configure = null)
+    public static IHostApplicationBuilder AddSidecarsUserPods(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         if (!builder.Services.KubernetesAvailableFor(builder.Configuration, "user-pods")) return builder;
-        var path = builder.Configuration["config"] ?? builder.Configuration[UserPodsConfiguration.ConfigFileEnvironmentVariable]
-                   ?? Environment.GetEnvironmentVariable(UserPodsConfiguration.ConfigFileEnvironmentVariable);
-        var configuration = UserPodsConfiguration.Build(path, configure);
+        UserPodsConfiguration.AddSources(builder.Configuration, builder.Configuration);
         var services = builder.Services;
 
-        services.AddOptions<UserPodsOptions>().Bind(configuration).ValidateOnStart();
+        services.AddOptions<UserPodsOptions>().Bind(builder.Configuration.GetSection(UserPodsOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<UserPodsOptions>, UserPodsOptionsValidator>();
         services.AddSidecarsKubernetes(builder.Configuration);
         services.TryAddSingleton(TimeProvider.System);

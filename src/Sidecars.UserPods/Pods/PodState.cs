@@ -1,5 +1,6 @@
 using k8s.Models;
-using Sidecars.Mutation;
+using Sidecars.Conventions;
+using Sidecars.Kubernetes;
 
 namespace Sidecars.UserPods.Pods;
 
@@ -7,8 +8,7 @@ namespace Sidecars.UserPods.Pods;
 internal static class PodState
 {
     public static bool IsReady(V1Pod pod) =>
-        pod.Metadata.DeletionTimestamp is null &&
-        pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
+        pod.Metadata.DeletionTimestamp is null && KubernetesConditions.IsPodReady(pod);
 
     public static bool IsTerminal(V1Pod pod) => pod.Status?.Phase is "Succeeded" or "Failed";
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using k8s.Models;
-using Sidecars.Mutation;
+using Sidecars.Conventions;
 using Sidecars.UserPods.Configuration;
 using Sidecars.UserPods.Manifests;
 
@@ -28,7 +28,7 @@ internal static class UserPodFactory
 
         var labels = meta.Labels ??= new Dictionary<string, string>();
         labels[SidecarsLabels.ManagedBy] = SidecarsLabels.ManagedByValue;
-        labels[SidecarsLabels.User] = KubernetesNames.LabelValue(userId);
+        labels[SidecarsLabels.User] = OwnerNames.ToLabelValue(userId);
         labels[UserPodKeys.Instance] = instance;
 
         var annotations = meta.Annotations ??= new Dictionary<string, string>();
@@ -129,9 +129,8 @@ internal static class UserPodFactory
     /// </summary>
     internal static string GenerateName(string manifestName, string userId)
     {
-        var name = KubernetesNames.DnsFragment(manifestName, 30);
-        var user = KubernetesNames.DnsFragment(userId, 24);
-        var prefix = (name.Length == 0 ? "pod" : name) + "-" + user;
+        var name = string.IsNullOrEmpty(manifestName) ? "pod" : KubernetesNames.ToDnsLabel(manifestName, 30);
+        var prefix = name + "-" + KubernetesNames.ToDnsLabel(userId, 24);
         if (prefix[0] is < 'a' or > 'z')
         {
             prefix = "p-" + prefix;
@@ -183,7 +182,7 @@ internal static class UserPodFactory
     {
         foreach (var volume in pod.Spec.Volumes?.Where(v => v.Name == options.StorageVolumeName) ?? [])
         {
-            var claim = options.StorageClaimTemplate.Replace("{user}", KubernetesNames.DnsFragment(userId, 40), StringComparison.Ordinal);
+            var claim = OwnerNames.ClaimName(options.StorageClaimTemplate, "{user}", userId);
             volume.PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = claim };
             volume.EmptyDir = null;
             volume.HostPath = null;

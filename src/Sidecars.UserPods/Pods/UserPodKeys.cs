@@ -1,4 +1,4 @@
-using Sidecars.Mutation;
+using Sidecars.Conventions;
 
 namespace Sidecars.UserPods.Pods;
 

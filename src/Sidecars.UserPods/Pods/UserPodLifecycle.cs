@@ -1,8 +1,9 @@
-using System.Threading.Channels;
+using k8s.Models;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sidecars.Kubernetes;
+using Sidecars.Kubernetes.Controllers;
 using Sidecars.UserPods.Configuration;
 using Sidecars.UserPods.Tokens;
 
@@ -11,7 +12,9 @@ namespace Sidecars.UserPods.Pods;
 /// <summary>
 /// Keeps the create timeout independent of any request, also across restarts: a pod that never became Ready is
 /// deleted with its resources once its creation time plus the create timeout has passed, and a pod seen Ready is
-/// marked so it is never reaped later. Driven by the shared pod informer; sleeps until the next deadline or change.
+/// marked so it is never reaped later. Pod events queue the pod; a reconcile reads the informer's view, acts on
+/// <see cref="LifecycleStep.Decide"/>, and asks to be queued again at the pod's deadline. A pod gone from the
+/// informer drops its cached tokens.
 /// </summary>
 public sealed partial class UserPodLifecycle(
     UserPodCache cache,
@@ -21,9 +24,15 @@ public sealed partial class UserPodLifecycle(
     IOptions<UserPodsOptions> options,
     ILogger<UserPodLifecycle> logger) : BackgroundService
 {
+    /// <summary>Pods reconciled side by side (each by one worker at a time).</summary>
+    private const int Workers = 2;
+
+    /// <summary>Margin after a deadline so the pod is looked at once it has passed.</summary>
+    private static readonly TimeSpan DeadlineMargin = TimeSpan.FromMilliseconds(50);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        Kubernetes.ResourceInformer<k8s.Models.V1Pod> informer;
+        ResourceInformer<V1Pod> informer;
         try
         {
             informer = await cache.ReadyAsync(stoppingToken);
@@ -38,87 +47,41 @@ public sealed partial class UserPodLifecycle(
             return;
         }
 
-        var changed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-        using var subscription = informer.Subscribe(e =>
-        {
-            if (e.Type == ResourceEventType.Deleted)
-            {
-                tokens.Forget(e.Item.Metadata.Uid);
-            }
-
-            changed.Writer.TryWrite(true);
-        });
-
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            TimeSpan wait;
-            try
-            {
-                wait = await PassAsync(informer, stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                Log.PassFailed(logger, e);
-                wait = TimeSpan.FromSeconds(5);
-            }
-
-            using var timer = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-            if (wait != Timeout.InfiniteTimeSpan)
-            {
-                timer.CancelAfter(wait);
-            }
-
-            try
-            {
-                await changed.Reader.ReadAsync(timer.Token);
-            }
-            catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
-            {
-                // The next deadline came.
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
+        using var queue = new WorkQueue<PodKey>("user-pods", time);
+        using var subscription = informer.Subscribe(e => queue.Add(new PodKey(e.Item.Metadata.Name, e.Item.Metadata.Uid)), replay: true);
+        await ReconcileLoop.RunAsync(queue, Workers, (key, ct) => ReconcileAsync(informer, key, ct), logger, stoppingToken);
     }
 
-    /// <summary>Marks Ready pods, reaps expired ones and returns how long until the next deadline.</summary>
-    private async Task<TimeSpan> PassAsync(Kubernetes.ResourceInformer<k8s.Models.V1Pod> informer, CancellationToken ct)
+    private async Task<Reconciled> ReconcileAsync(ResourceInformer<V1Pod> informer, PodKey key, CancellationToken ct)
     {
-        var now = time.GetUtcNow();
-        DateTimeOffset? next = null;
-        foreach (var pod in informer.Snapshot())
+        if (!informer.TryGet(options.Value.Namespace, key.Name, out var pod) || pod is null || pod.Metadata.Uid != key.Uid)
         {
-            if (pod.Metadata.DeletionTimestamp is not null || PodState.WasReady(pod))
-            {
-                continue;
-            }
+            tokens.Forget(key.Uid);
+            return Reconciled.Done;
+        }
 
-            if (PodState.IsReady(pod))
-            {
+        var now = time.GetUtcNow();
+        var step = LifecycleStep.Decide(pod, now, options.Value.CreateTimeout);
+        switch (step.Action)
+        {
+            case LifecycleAction.MarkReady:
                 await resources.MarkReadyAsync(pod, now, ct);
-                continue;
-            }
-
-            var deadline = PodState.CreateDeadline(pod, options.Value.CreateTimeout);
-            if (deadline <= now)
-            {
+                break;
+            case LifecycleAction.Reap:
                 UserPodsMetrics.PodsReaped.Inc();
                 Log.Reaped(logger, pod.Metadata.NamespaceProperty, pod.Metadata.Name, options.Value.CreateTimeout.TotalSeconds);
                 await resources.DeleteAllAsync(pod.Metadata.Name, ct);
-            }
-            else if (next is null || deadline < next)
-            {
-                next = deadline;
-            }
+                break;
+            case LifecycleAction.Wait:
+                return Reconciled.After(step.Deadline - now + DeadlineMargin);
         }
 
-        return next is null ? Timeout.InfiniteTimeSpan : (next.Value - now) + TimeSpan.FromMilliseconds(50);
+        return Reconciled.Done;
+    }
+
+    private readonly record struct PodKey(string Name, string Uid)
+    {
+        public override string ToString() => $"{Name} ({Uid})";
     }
 
     private static partial class Log
@@ -128,8 +91,5 @@ public sealed partial class UserPodLifecycle(
 
         [LoggerMessage(2, LogLevel.Warning, "User pod {Namespace}/{Name} was not Ready within {Seconds}s of its creation; deleting it")]
         public static partial void Reaped(ILogger logger, string @namespace, string name, double seconds);
-
-        [LoggerMessage(3, LogLevel.Error, "A pass over the user pods failed; retrying")]
-        public static partial void PassFailed(ILogger logger, Exception exception);
     }
 }

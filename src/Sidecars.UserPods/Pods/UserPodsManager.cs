@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Sidecars.Conventions;
 using Sidecars.UserPods.Configuration;
 using Sidecars.UserPods.Manifests;
 using Sidecars.UserPods.Security;

@@ -7,7 +7,8 @@ using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Sidecars.Mutation;
+using Sidecars.Conventions;
+using Sidecars.Kubernetes;
 using Sidecars.UserPods.Configuration;
 using Sidecars.UserPods.Pods;
 
@@ -158,14 +159,7 @@ public sealed partial class TokenCache(
             },
             Data = tokens.ToDictionary(kv => kv.Key, kv => Encoding.UTF8.GetBytes(kv.Value), StringComparer.Ordinal),
         };
-        try
-        {
-            await Client.CoreV1.CreateNamespacedSecretAsync(secret, secret.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
-        {
-            await Client.CoreV1.ReplaceNamespacedSecretAsync(secret, secret.Metadata.Name, secret.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
-        }
+        await Client.ApplyAsync(secret, cancellationToken);
 
         Log.TokensStored(logger, pod.Metadata.NamespaceProperty, pod.Metadata.Name, tokens.Count);
     }

@@ -10,7 +10,8 @@ namespace Sidecars.Webhook.Admission;
 
 /// <summary>
 /// Serves one AdmissionReview: reads a bounded body, asks the mutation engine, answers. Never throws to the caller:
-/// unreadable requests get a 4xx with the reason, undecidable ones an allowed response with a warning.
+/// unreadable requests get a 4xx with the reason; a failure of the webhook itself gets a 500 (so the webhook's
+/// failurePolicy decides), counted with outcome <c>error</c> and logged as an error.
 /// </summary>
 public sealed partial class AdmissionHandler(
     MutationEngine engine,
@@ -19,6 +20,12 @@ public sealed partial class AdmissionHandler(
     IOptions<WebhookOptions> options,
     ILogger<AdmissionHandler> logger)
 {
+    /// <summary>Outcome label of a request the webhook failed on (answered 500).</summary>
+    public const string ErrorOutcome = "error";
+
+    /// <summary>Reason label of a request the engine or the namespace lookup threw on.</summary>
+    public const string InternalErrorReason = "internal-error";
+
     private readonly long _maxBytes = options.Value.MaxRequestBytes;
 
     public async Task HandleAsync(HttpContext context)
@@ -76,8 +83,24 @@ public sealed partial class AdmissionHandler(
                 return await RejectAsync(context, StatusCodes.Status400BadRequest, "malformed-review", error);
             }
 
-            var labels = await namespaces.GetLabelsAsync(input.Namespace, cancellationToken);
-            var decision = engine.Decide(input with { NamespaceLabels = labels });
+            AdmissionDecision decision;
+            try
+            {
+                var labels = await namespaces.GetLabelsAsync(input.Namespace, cancellationToken);
+                decision = engine.Decide(input with { NamespaceLabels = labels });
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            {
+                // A defect, not a verdict on the object: answer 500 so the apiserver applies the webhook's
+                // failurePolicy (a fail-closed namespace refuses the pod) instead of admitting it unmutated.
+                WebhookMetrics.AdmissionRequests.WithLabels(ErrorOutcome, InternalErrorReason).Inc();
+                Log.Failed(logger, e, input.Kind.Kind, input.Namespace, input.Name ?? "(generated)", input.Operation, input.Uid);
+                context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+                context.Response.ContentType = "text/plain; charset=utf-8";
+                await context.Response.WriteAsync($"{InternalErrorReason}: the webhook could not decide this request (see its log)\n", cancellationToken);
+                return ErrorOutcome;
+            }
+
             Record(input, decision);
             context.Response.StatusCode = StatusCodes.Status200OK;
             context.Response.ContentType = "application/json";
@@ -141,5 +164,8 @@ public sealed partial class AdmissionHandler(
 
         [LoggerMessage(2, LogLevel.Warning, "Rejected admission request with {Status} {Reason}: {Message}")]
         public static partial void Rejected(ILogger logger, int status, string reason, string message);
+
+        [LoggerMessage(3, LogLevel.Error, "Failed to decide {Kind} {Namespace}/{Name} {Operation} (request {Uid}); answered 500")]
+        public static partial void Failed(ILogger logger, Exception exception, string kind, string @namespace, string name, string operation, string uid);
     }
 }

@@ -36,7 +36,7 @@ public sealed class EmbeddedWebhook : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <param name="kubeconfig">Cluster the webhook reads namespaces from; null runs it without a cluster.</param>
-    /// <param name="settings">Configuration on top of the defaults (keys as in appsettings, e.g. <c>Injection:Registry</c>).</param>
+    /// <param name="settings">Configuration on top of the defaults (keys as in appsettings, e.g. <c>Sidecars:Injection:Registry</c>).</param>
     public static async Task<EmbeddedWebhook> StartAsync(string? kubeconfig, IReadOnlyDictionary<string, string?> settings, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
@@ -51,14 +51,14 @@ public sealed class EmbeddedWebhook : IAsyncDisposable
         builder.Logging.ClearProviders();
         var configuration = new Dictionary<string, string?>
         {
-            ["Webhook:Address"] = "127.0.0.1",
-            ["Webhook:Port"] = "0",
-            ["Webhook:MetricsPort"] = "0",
-            ["Webhook:Namespace"] = "kube-system",
-            ["Webhook:CertificateFile"] = Path.Combine(directory, "tls.crt"),
-            ["Webhook:KeyFile"] = Path.Combine(directory, "tls.key"),
-            ["Webhook:Repair:Enabled"] = "false",
-            ["Kubernetes:Kubeconfig"] = kubeconfig,
+            ["Sidecars:Webhook:Address"] = "127.0.0.1",
+            ["Sidecars:Webhook:Port"] = "0",
+            ["Sidecars:Webhook:MetricsPort"] = "0",
+            ["Sidecars:Webhook:Namespace"] = "kube-system",
+            ["Sidecars:Webhook:CertificateFile"] = Path.Combine(directory, "tls.crt"),
+            ["Sidecars:Webhook:KeyFile"] = Path.Combine(directory, "tls.key"),
+            ["Sidecars:Webhook:Repair:Enabled"] = "false",
+            ["Sidecars:Kubernetes:KubeconfigPath"] = kubeconfig,
         };
         foreach (var (key, value) in settings)
         {

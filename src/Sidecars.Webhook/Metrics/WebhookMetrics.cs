@@ -7,7 +7,7 @@ public static class WebhookMetrics
 {
     public static readonly Counter AdmissionRequests = Prometheus.Metrics.CreateCounter(
         "sidecars_webhook_admission_requests_total",
-        "Admission requests by outcome (mutated, unchanged, skipped, denied, rejected) and reason.",
+        "Admission requests by outcome (mutated, unchanged, skipped, denied, rejected, error) and reason.",
         "outcome", "reason");
 
     public static readonly Histogram AdmissionDuration = Prometheus.Metrics.CreateHistogram(

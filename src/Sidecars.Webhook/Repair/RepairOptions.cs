@@ -3,7 +3,7 @@ namespace Sidecars.Webhook.Repair;
 /// <summary>The loop that finds pods admitted while the webhook was unreachable.</summary>
 public sealed class RepairOptions
 {
-    public const string Section = "Webhook:Repair";
+    public const string Section = WebhookOptions.Section + ":Repair";
 
     public bool Enabled { get; set; } = true;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using k8s;
 using k8s.Models;
+using Sidecars.Conventions;
 using Sidecars.Mutation;
 
 namespace Sidecars.Webhook.Repair;

@@ -6,6 +6,7 @@ using k8s.Models;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Sidecars.Conventions;
 using Sidecars.Webhook.Leadership;
 using Sidecars.Webhook.Metrics;
 
@@ -117,7 +118,7 @@ public sealed partial class CertificateRotator(
             {
                 Name = _rotation.SecretName,
                 NamespaceProperty = _webhook.Namespace,
-                Labels = new Dictionary<string, string> { [Mutation.SidecarsLabels.ManagedBy] = Mutation.SidecarsLabels.ManagedByValue },
+                Labels = new Dictionary<string, string> { [SidecarsLabels.ManagedBy] = SidecarsLabels.ManagedByValue },
             },
             Type = "kubernetes.io/tls",
         };

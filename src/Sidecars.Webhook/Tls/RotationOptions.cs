@@ -5,7 +5,7 @@ namespace Sidecars.Webhook.Tls;
 /// <summary>Self-managed TLS: the webhook issues its own short-lived serving certificate and keeps the caBundle current.</summary>
 public sealed class RotationOptions
 {
-    public const string Section = "Webhook:Rotation";
+    public const string Section = WebhookOptions.Section + ":Rotation";
 
     public bool Enabled { get; set; }
 

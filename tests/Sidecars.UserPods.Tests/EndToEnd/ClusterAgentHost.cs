@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Sidecars.Contracts.V1;
+using Sidecars.UserPods.Configuration;
 using Sidecars.UserPods.Hosting;
 
 namespace Sidecars.UserPods.Tests.EndToEnd;
@@ -66,7 +67,8 @@ public sealed class ClusterAgentHost : IAsyncDisposable
             ["callers:2:operator"] = "true",
         };
         builder.Services.AddGrpc(o => o.EnableDetailedErrors = true);
-        builder.AddSidecarsUserPods(c => c.AddInMemoryCollection(values));
+        builder.Configuration.AddInMemoryCollection(values.Select(v => KeyValuePair.Create(ConfigurationPath.Combine(UserPodsOptions.Section, v.Key), v.Value)));
+        builder.AddSidecarsUserPods();
         var app = builder.Build();
         app.MapSidecarsUserPods();
         await app.StartAsync();

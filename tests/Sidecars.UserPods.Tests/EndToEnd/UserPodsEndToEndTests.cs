@@ -6,7 +6,7 @@ using Grpc.Core;
 using k8s;
 using k8s.Autorest;
 using Sidecars.Contracts.V1;
-using Sidecars.Mutation;
+using Sidecars.Conventions;
 using Sidecars.Testing;
 
 namespace Sidecars.UserPods.Tests.EndToEnd;
@@ -57,7 +57,7 @@ public sealed class UserPodsEndToEndTests(ControlPlaneFixture cluster) : IAsyncL
             ["settings"] = new JsonObject { ["notebook"] = new JsonObject { ["THEME"] = "dark" } },
         });
         var podName = created["pod_name"]!.GetValue<string>();
-        Assert.StartsWith("notebook-alice-example-org-", podName);
+        Assert.StartsWith("notebook-alice-exam-pjsk34uhg7vja-", podName);
 
         var watched = await PostAsync(alice, "/watch_create_pod", new JsonObject { ["user_id"] = ClusterAgentHost.Alice, ["pod_name"] = podName });
         Assert.True(watched["ready"]!.GetValue<bool>());

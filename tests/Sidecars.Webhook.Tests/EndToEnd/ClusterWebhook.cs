@@ -24,12 +24,12 @@ internal sealed class ClusterWebhook : IAsyncDisposable
     /// </summary>
     public static Dictionary<string, string?> Settings(ControlPlaneFixture fixture, string ownNamespace) => new()
     {
-        ["Webhook:ClientCertificateAuthorityFile"] = fixture.ControlPlane.CaCertificateFile,
-        ["Webhook:ClientCertificateNames:0"] = Sidecars.LocalCluster.LocalControlPlane.WebhookClientName,
-        ["Kubernetes:Kubeconfig"] = fixture.ControlPlane.KubeconfigPath,
-        ["Webhook:Namespace"] = ownNamespace,
-        ["Webhook:Repair:Enabled"] = "false",
-        ["Injection:AgentImage"] = "LOCALREGISTRY/sidecars/test-sidecar:1",
+        ["Sidecars:Webhook:ClientCertificateAuthorityFile"] = fixture.ControlPlane.CaCertificateFile,
+        ["Sidecars:Webhook:ClientCertificateNames:0"] = Sidecars.LocalCluster.LocalControlPlane.WebhookClientName,
+        ["Sidecars:Kubernetes:KubeconfigPath"] = fixture.ControlPlane.KubeconfigPath,
+        ["Sidecars:Webhook:Namespace"] = ownNamespace,
+        ["Sidecars:Webhook:Repair:Enabled"] = "false",
+        ["Sidecars:Injection:AgentImage"] = "LOCALREGISTRY/sidecars/test-sidecar:1",
     };
 
     public static async Task<ClusterWebhook> StartAsync(ControlPlaneFixture fixture, TestCertificates certificates, string failurePolicy = "Fail", IDictionary<string, string?>? extra = null)

@@ -37,7 +37,7 @@ public sealed class DeployManifestEndToEndTests(ControlPlaneFixture fixture)
         var settings = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(root, "deploy", "webhook-settings.json")))!;
         var flat = new Dictionary<string, string?>();
         Flatten(settings, string.Empty, flat);
-        flat["Webhook:Repair:Enabled"] = "false";
+        flat["Sidecars:Webhook:Repair:Enabled"] = "false";
 
         await using var server = await WebhookServer.StartAsync(certificates, flat);
         using var client = server.CreateClient();

@@ -1,6 +1,7 @@
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.DependencyInjection;
+using Sidecars.Conventions;
 using Sidecars.Mutation;
 using Sidecars.Testing;
 using Sidecars.Webhook.Repair;
@@ -21,8 +22,8 @@ public sealed class FailureAndRepairEndToEndTests(ControlPlaneFixture fixture)
 
         // Registered, but nothing listens: the apiserver cannot reach the webhook.
         var settings = ClusterWebhook.Settings(fixture, own);
-        settings["Webhook:Repair:Enabled"] = "true";
-        settings["Webhook:Repair:Interval"] = "01:00:00";
+        settings["Sidecars:Webhook:Repair:Enabled"] = "true";
+        settings["Sidecars:Webhook:Repair:Interval"] = "01:00:00";
         Uri deadAddress;
         await using (var stopped = await WebhookServer.StartAsync(certificates, settings))
         {

@@ -1,6 +1,7 @@
 using System.Net;
 using k8s;
 using k8s.Models;
+using Sidecars.Conventions;
 using Sidecars.Mutation;
 using Sidecars.Testing;
 
@@ -21,7 +22,7 @@ public sealed class JobCompletionEndToEndTests(ControlPlaneFixture fixture) : IA
 
     public async Task InitializeAsync()
     {
-        _webhook = await ClusterWebhook.StartAsync(fixture, _certificates, extra: new Dictionary<string, string?> { ["Injection:AgentImage"] = AgentImage });
+        _webhook = await ClusterWebhook.StartAsync(fixture, _certificates, extra: new Dictionary<string, string?> { ["Sidecars:Injection:AgentImage"] = AgentImage });
         _ns = await fixture.NewNamespaceAsync("jobs", new Dictionary<string, string> { [SidecarsLabels.NamespaceInjection] = SidecarsLabels.NamespaceInjectionEnabled });
     }
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using k8s;
 using k8s.Models;
+using Sidecars.Conventions;
 using Sidecars.Mutation;
 using Sidecars.Testing;
 using Sidecars.Webhook.Tls;
@@ -24,13 +25,13 @@ public sealed class RotationEndToEndTests(ControlPlaneFixture fixture)
         try
         {
             var settings = ClusterWebhook.Settings(fixture, own);
-            settings["Webhook:CertificateFile"] = Path.Combine(directory, "tls.crt");
-            settings["Webhook:KeyFile"] = Path.Combine(directory, "tls.key");
-            settings["Webhook:WebhookConfigurationName"] = name;
-            settings["Webhook:Rotation:Enabled"] = "true";
-            settings["Webhook:Rotation:IpAddresses:0"] = "127.0.0.1";
-            settings["Webhook:Rotation:DnsNames:0"] = "localhost";
-            settings["Webhook:Rotation:CheckInterval"] = "00:00:01";
+            settings["Sidecars:Webhook:CertificateFile"] = Path.Combine(directory, "tls.crt");
+            settings["Sidecars:Webhook:KeyFile"] = Path.Combine(directory, "tls.key");
+            settings["Sidecars:Webhook:WebhookConfigurationName"] = name;
+            settings["Sidecars:Webhook:Rotation:Enabled"] = "true";
+            settings["Sidecars:Webhook:Rotation:IpAddresses:0"] = "127.0.0.1";
+            settings["Sidecars:Webhook:Rotation:DnsNames:0"] = "localhost";
+            settings["Sidecars:Webhook:Rotation:CheckInterval"] = "00:00:01";
 
             // Any CA to start with: the rotator replaces it with its own.
             using var placeholder = new TestCertificates();

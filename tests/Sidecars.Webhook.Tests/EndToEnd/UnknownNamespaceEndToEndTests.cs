@@ -24,8 +24,8 @@ public sealed class UnknownNamespaceEndToEndTests(ControlPlaneFixture fixture, I
         var own = await fixture.NewNamespaceAsync("sidecars-system");
         // Without client authentication (the default): anything that reaches the port can send reviews.
         var settings = ClusterWebhook.Settings(fixture, own);
-        settings.Remove("Webhook:ClientCertificateAuthorityFile");
-        settings.Remove("Webhook:ClientCertificateNames:0");
+        settings.Remove("Sidecars:Webhook:ClientCertificateAuthorityFile");
+        settings.Remove("Sidecars:Webhook:ClientCertificateNames:0");
         await using var webhook = await WebhookServer.StartAsync(certificates, settings);
         using var client = webhook.CreateClient(pooled: true);
         var template = Fixtures.ReadNode("team-a_jupyter-alice_create.json");

@@ -5,7 +5,7 @@ using k8s;
 using k8s.Models;
 using Sidecars.Contracts.V1;
 using Sidecars.LocalCluster;
-using Sidecars.Mutation;
+using Sidecars.Conventions;
 using Xunit.Abstractions;
 
 namespace Sidecars.RealNode.Tests;

@@ -34,14 +34,25 @@ public sealed partial class CertificateRotator(
         void OnLeading() => leading.Release();
         leadership.StartedLeading += OnLeading;
         using var timer = new PeriodicTimer(_rotation.CheckInterval, time);
+        // Wake on the next tick, or at once when this replica becomes leader. A wait that did not fire is kept for the
+        // next round: the timer allows one pending wait only, and an abandoned semaphore wait would swallow a release.
+        Task? tick = null;
+        Task? lead = null;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
             {
                 await TickAsync(leadership.IsLeader, stoppingToken);
-                // Wake on the next tick, or at once when this replica becomes leader.
-                var tick = timer.WaitForNextTickAsync(stoppingToken).AsTask();
-                await Task.WhenAny(tick, leading.WaitAsync(stoppingToken));
+                tick ??= timer.WaitForNextTickAsync(stoppingToken).AsTask();
+                lead ??= leading.WaitAsync(stoppingToken);
+                if (await Task.WhenAny(tick, lead) == tick)
+                {
+                    tick = null;
+                }
+                else
+                {
+                    lead = null;
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

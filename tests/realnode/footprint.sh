@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Prints what the real-node lane could leave on this machine, one item per line prefixed by the tool that shows it:
+# the lane's processes (pgrep), network namespaces (ip netns), links (ip link), mounts (findmnt), iptables rules
+# (iptables-save, counters dropped), the kernel settings its daemons change and its state directories. Taken before
+# up.sh and after down.sh, the two outputs are equal.
+set -uo pipefail
+source "$(dirname "$0")/lane.sh"
+
+host_netns=$(readlink /proc/self/ns/net)
+# A process is the lane's when it names the lane's paths, is one of its daemons, or lives in another network
+# namespace (a container).
+pgrep -a -f . | while read -r pid cmd; do
+  case "$cmd" in *footprint.sh*) continue ;; esac
+  netns=$(readlink "/proc/$pid/ns/net" 2>/dev/null) || continue
+  exe=$(basename "${cmd%% *}")
+  case "$cmd" in
+    *sidecars-realnode*|*tests/realnode/*) ;;
+    *) case "$exe" in
+         containerd|containerd-shim*|runc|dnsmasq|docker-registry|kubelet|kube-proxy) ;;
+         *) [ "$netns" != "$host_netns" ] || continue ;;
+       esac ;;
+  esac
+  echo "pgrep: $cmd"
+done | sort
+ip netns list | sed 's/^/ip netns: /'
+ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print "ip link: " $2 }' | sort
+findmnt -rn -o TARGET,SOURCE,FSTYPE | sed 's/^/findmnt: /'
+iptables-save | grep -v '^#' | sed -E 's/ \[[0-9]+:[0-9]+\]$//; s/^/iptables-save: /'
+for s in "${CHANGED_SYSCTLS[@]}"; do echo "sysctl: $s = $(sysctl -n "$s" 2>/dev/null)"; done
+for d in "$LANE" "$RUN" /run/containerd /var/log/pods /var/log/containers; do [ ! -e "$d" ] || echo "directory: $d"; done

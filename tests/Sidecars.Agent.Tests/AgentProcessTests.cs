@@ -4,7 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using Sidecars.Testing;
 
-namespace Sidecars.Networks.Tests;
+namespace Sidecars.Agent.Tests;
 
 /// <summary>The built agent binary, run as the kubelet runs it: what it holds from the kernel once serving.</summary>
 public sealed class AgentProcessTests

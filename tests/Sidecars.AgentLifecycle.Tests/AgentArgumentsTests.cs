@@ -2,7 +2,7 @@ using Sidecars.AgentLifecycle;
 using Sidecars.Lightpeer;
 using Sidecars.PodAgent;
 
-namespace Sidecars.PodAgent.Tests;
+namespace Sidecars.AgentLifecycle.Tests;
 
 /// <summary>The one argument parser of both agent roles.</summary>
 public sealed class AgentArgumentsTests

@@ -1,7 +1,8 @@
 using System.Text.Json;
 using Sidecars.AgentLifecycle;
+using Sidecars.Testing.PodApi;
 
-namespace Sidecars.PodAgent.Tests;
+namespace Sidecars.AgentLifecycle.Tests;
 
 /// <summary>When the app containers of a pod count as finished.</summary>
 public sealed class AppsDoneTests

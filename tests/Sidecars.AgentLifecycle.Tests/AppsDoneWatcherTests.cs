@@ -1,8 +1,9 @@
 using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
 using Sidecars.AgentLifecycle;
+using Sidecars.Testing.PodApi;
 
-namespace Sidecars.PodAgent.Tests;
+namespace Sidecars.AgentLifecycle.Tests;
 
 /// <summary>The watcher against a fake apiserver on 127.0.0.1: get, watch, 410 and 403 handling.</summary>
 public sealed class AppsDoneWatcherTests : IAsyncLifetime

@@ -7,9 +7,9 @@ using k8s.Models;
 using Sidecars.Contracts.V1;
 using Sidecars.Conventions;
 using Sidecars.Identity.Blessings;
-using Sidecars.Identity.Tests;
 using Sidecars.Mutation;
 using Sidecars.Testing;
+using Sidecars.Testing.Identity;
 using PodAgentClient = Sidecars.Contracts.V1.PodAgent.PodAgentClient;
 
 namespace Sidecars.Identity.EndToEnd.Tests;

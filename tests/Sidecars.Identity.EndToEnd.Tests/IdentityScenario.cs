@@ -5,10 +5,10 @@ using k8s.Models;
 using Sidecars.Contracts.V1;
 using Sidecars.Conventions;
 using Sidecars.Identity.Admin;
-using Sidecars.Identity.Tests;
 using Sidecars.Mutation;
 using Sidecars.PodAgent;
 using Sidecars.Testing;
+using Sidecars.Testing.Identity;
 
 namespace Sidecars.Identity.EndToEnd.Tests;
 
@@ -54,7 +54,7 @@ internal sealed class IdentityScenario : IAsyncDisposable
             ["Sidecars:Identity:BlessingLifetime"] = blessingLifetime.ToString("c"),
             ["Sidecars:Identity:FailureBurst"] = "1000",
         });
-        var webhook = await InProcessWebhook.StartAsync(fixture, directory.File("webhook"), agent.PlainAddress);
+        var webhook = await InProcessWebhook.StartAsync(fixture, agent.PlainAddress);
         var ns = await fixture.NewNamespaceAsync("identity", new Dictionary<string, string> { [SidecarsLabels.NamespaceInjection] = SidecarsLabels.NamespaceInjectionEnabled });
         return new IdentityScenario(fixture, directory, pki, agent, webhook, ns);
     }

@@ -4,7 +4,7 @@ using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using Sidecars.Kubernetes;
 
-namespace Sidecars.Clusters.Tests;
+namespace Sidecars.Kubernetes.Tests;
 
 /// <summary>The informer's loop over a scripted source: what it does when a watch stops delivering.</summary>
 public sealed class ResourceInformerTests

@@ -1,6 +1,7 @@
 using Sidecars.Contracts.V1;
+using Sidecars.Testing.Lightpeer;
 
-namespace Sidecars.Networks.Tests;
+namespace Sidecars.Lightpeer.Tests;
 
 public sealed class LightpeerTests : IAsyncLifetime
 {

@@ -1,6 +1,6 @@
 using Sidecars.Lightpeer;
 
-namespace Sidecars.Networks.Tests;
+namespace Sidecars.Lightpeer.Tests;
 
 public sealed class PeerSetTests
 {

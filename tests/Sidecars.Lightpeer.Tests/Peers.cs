@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using Sidecars.Contracts.V1;
 using Sidecars.Lightpeer;
 
-namespace Sidecars.Networks.Tests;
+namespace Sidecars.Lightpeer.Tests;
 
 /// <summary>Starts real lightpeer servers in-process, each on its own 127.0.x.y address.</summary>
 internal sealed class Peers : IAsyncDisposable

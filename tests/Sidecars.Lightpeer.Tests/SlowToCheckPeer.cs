@@ -2,8 +2,9 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Sidecars.Contracts.V1;
+using Sidecars.Testing.Lightpeer;
 
-namespace Sidecars.Networks.Tests;
+namespace Sidecars.Lightpeer.Tests;
 
 /// <summary>
 /// A peer on a loaded node: every health check of it fails, but while <see cref="Gossiping"/> it calls the checker

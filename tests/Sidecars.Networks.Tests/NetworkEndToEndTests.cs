@@ -6,6 +6,7 @@ using Sidecars.Contracts.V1;
 using Sidecars.Conventions;
 using Sidecars.Testing;
 using Sidecars.Testing.Agent;
+using Sidecars.Testing.Lightpeer;
 
 namespace Sidecars.Networks.Tests;
 

@@ -2,7 +2,7 @@ using Grpc.Core;
 using Sidecars.PodAgent;
 using Xunit;
 
-namespace Sidecars.Identity.Tests;
+namespace Sidecars.PodAgent.Tests;
 
 /// <summary>How the shared sign stream reports its failures to callers, who retry on Unavailable.</summary>
 public sealed class PodAgentSignerErrorTests

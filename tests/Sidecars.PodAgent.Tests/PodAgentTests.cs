@@ -6,11 +6,12 @@ using Grpc.Core;
 using Sidecars.Contracts.V1;
 using Sidecars.Identity.Blessings;
 using Sidecars.PodAgent;
+using Sidecars.Testing.Identity;
 using Xunit;
 using IdentityClient = Sidecars.Contracts.V1.Identity.IdentityClient;
 using PodAgentClient = Sidecars.Contracts.V1.PodAgent.PodAgentClient;
 
-namespace Sidecars.Identity.Tests;
+namespace Sidecars.PodAgent.Tests;
 
 /// <summary>The real pod-agent role, in process, against a real cluster agent; apps talk to it over its Unix socket.</summary>
 public sealed class PodAgentTests : IAsyncLifetime

@@ -6,6 +6,7 @@ using Sidecars.Contracts.V1;
 using Sidecars.Identity.Admin;
 using IdentityClient = Sidecars.Contracts.V1.Identity.IdentityClient;
 using Sidecars.Identity.Blessings;
+using Sidecars.Testing.Identity;
 using Xunit;
 
 namespace Sidecars.Identity.Tests;

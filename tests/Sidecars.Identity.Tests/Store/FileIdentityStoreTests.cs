@@ -1,4 +1,5 @@
 using Sidecars.Identity.Store;
+using Sidecars.Testing.Identity;
 using Xunit;
 
 namespace Sidecars.Identity.Tests;

@@ -1,3 +1,5 @@
+using Sidecars.Testing.PodApi;
+
 namespace Sidecars.PodAgent.Tests;
 
 /// <summary>The pod-agent command with --exit-when-apps-done against a fake apiserver on 127.0.0.1.</summary>

@@ -17,7 +17,7 @@ namespace Sidecars.Testing.Agent;
 /// The cluster agent's clusters and networks capabilities, hosted in-process on an HTTPS 127.0.0.1:0 port against a
 /// kubeconfig, with the admin policy on as in production: <see cref="Channel"/> presents an admin client certificate.
 /// </summary>
-internal sealed class AgentHost : IAsyncDisposable
+public sealed class AgentHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly AgentHostPki _pki;

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace Sidecars.Testing.Agent;
 
 /// <summary>Appends log lines to one file, for diagnosing end-to-end runs (the test runner does not show console output).</summary>
-internal sealed class FileLoggerProvider(string path) : ILoggerProvider
+public sealed class FileLoggerProvider(string path) : ILoggerProvider
 {
     private readonly BlockingCollection<string> _lines = [];
     private readonly Lock _lock = new();

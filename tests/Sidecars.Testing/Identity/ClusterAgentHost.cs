@@ -14,10 +14,10 @@ using Sidecars.Identity;
 using Sidecars.Identity.Admin;
 using IdentityClient = Sidecars.Contracts.V1.Identity.IdentityClient;
 
-namespace Sidecars.Identity.Tests;
+namespace Sidecars.Testing.Identity;
 
 /// <summary>A real cluster agent (identity capability only) on an HTTPS loopback port with admin mTLS.</summary>
-internal sealed class ClusterAgentHost : IAsyncDisposable
+public sealed class ClusterAgentHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
@@ -80,7 +80,7 @@ internal sealed class ClusterAgentHost : IAsyncDisposable
 }
 
 /// <summary>Certificates of a test deployment: a server CA (and the cluster agent's certificate) and an admin CA.</summary>
-internal sealed class TestPki : IDisposable
+public sealed class TestPki : IDisposable
 {
     public TestPki(string directory)
     {
@@ -120,7 +120,7 @@ internal sealed class TestPki : IDisposable
 }
 
 /// <summary>A per-test temporary directory.</summary>
-internal sealed class TempDirectory : IDisposable
+public sealed class TempDirectory : IDisposable
 {
     public TempDirectory()
     {

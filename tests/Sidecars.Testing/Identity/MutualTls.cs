@@ -4,10 +4,10 @@ using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using Sidecars.Identity.Blessings;
 
-namespace Sidecars.Identity.Tests;
+namespace Sidecars.Testing.Identity;
 
 /// <summary>A TLS 1.3 handshake on loopback where each side requires the other's blessing to chain to the root.</summary>
-internal static class MutualTls
+public static class MutualTls
 {
     public static async Task<(string ServerSaw, string ClientSaw)> HandshakeAsync(X509Certificate2 server, X509Certificate2 client, X509Certificate2 root)
     {

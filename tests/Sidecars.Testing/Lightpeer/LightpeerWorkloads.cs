@@ -3,10 +3,10 @@ using k8s;
 using k8s.Models;
 using Sidecars.Conventions;
 
-namespace Sidecars.Networks.Tests;
+namespace Sidecars.Testing.Lightpeer;
 
 /// <summary>Deployments of lightpeer pods, run by the simulated kubelet as real agent processes.</summary>
-internal static class LightpeerWorkloads
+public static class LightpeerWorkloads
 {
     public static V1Deployment Deployment(string name, string network, int replicas) => new()
     {

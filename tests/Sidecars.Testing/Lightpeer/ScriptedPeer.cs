@@ -2,14 +2,14 @@ using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Sidecars.Contracts.V1;
 
-namespace Sidecars.Networks.Tests;
+namespace Sidecars.Testing.Lightpeer;
 
 /// <summary>
 /// A lightpeer the test steers, served on a given address: it answers health checks and exchanges, holds every Join
 /// until <see cref="ReleaseJoins"/> (joins answer at once when not held), and can refuse the first announcements of a
 /// join it is sent.
 /// </summary>
-internal sealed class ScriptedPeer : IAsyncDisposable
+public sealed class ScriptedPeer : IAsyncDisposable
 {
     private readonly TaskCompletionSource _joinArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _joinsReleased = new(TaskCreationOptions.RunContinuationsAsynchronously);

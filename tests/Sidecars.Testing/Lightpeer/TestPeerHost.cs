@@ -5,10 +5,10 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Sidecars.Networks.Tests;
+namespace Sidecars.Testing.Lightpeer;
 
 /// <summary>Hosts a test's stand-in lightpeer: one gRPC service over HTTP/2 without TLS on a loopback address.</summary>
-internal static class TestPeerHost
+public static class TestPeerHost
 {
     /// <summary>Serves <typeparamref name="TService"/> on <paramref name="ip"/>:<paramref name="port"/>; the service gets <paramref name="peer"/> injected.</summary>
     public static async Task<WebApplication> StartAsync<TService, TPeer>(string ip, int port, TPeer peer)

@@ -6,13 +6,13 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace Sidecars.PodAgent.Tests;
+namespace Sidecars.Testing.PodApi;
 
 /// <summary>
 /// The two pod calls the apps-done watcher makes (GET and watch of one pod), served over plain HTTP on 127.0.0.1 with
 /// the current pod and watch events under the test's control.
 /// </summary>
-internal sealed class FakeApiServer : IAsyncDisposable
+public sealed class FakeApiServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly Channel<string> _events = Channel.CreateUnbounded<string>();

@@ -1,9 +1,9 @@
 using System.Text.Json.Nodes;
 
-namespace Sidecars.PodAgent.Tests;
+namespace Sidecars.Testing.PodApi;
 
 /// <summary>Pod JSON as the apiserver returns it, reduced to what matters here.</summary>
-internal static class Pods
+public static class Pods
 {
     /// <summary>A pod with the injected pod-agent and app containers in the given states (null = running).</summary>
     public static string Job(string resourceVersion, string restartPolicy = "Never", params (string Name, int? ExitCode)[] apps)

@@ -19,6 +19,7 @@ namespace Sidecars.Identity.EndToEnd.Tests;
 /// built agent as each replica's process, and app-side clients on each replica's socket.
 /// </summary>
 [Collection(IdentityCollection.Name)]
+[Trait("Category", "ControlPlane")]
 public sealed class IdentityEndToEndTests(ControlPlaneFixture fixture)
 {
     [Fact]

@@ -12,6 +12,7 @@ namespace Sidecars.Networks.Tests;
 
 /// <summary>The network controller against the local control plane, with lightpeers running as real processes.</summary>
 [Collection(ControlPlaneCollection.Name)]
+[Trait("Category", "ControlPlane")]
 public sealed class NetworkEndToEndTests(ControlPlaneFixture fixture)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(8);

@@ -8,6 +8,7 @@ using Xunit;
 namespace Sidecars.LocalCluster.Tests;
 
 [Collection(ControlPlaneCollection.Name)]
+[Trait("Category", "ControlPlane")]
 public sealed class ProcessContainerTests
 {
     private const string HttpImage = "example.test/python-http:1";

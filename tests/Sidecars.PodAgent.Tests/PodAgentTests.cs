@@ -269,7 +269,7 @@ public sealed class PodAgentTests : IAsyncLifetime
     private async Task<X509Certificate2> IssueAsync(string replica)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var blessing = (await _host.Anonymous().SeekBlessingsAsync(IdentityServiceTests.Seek(_secret, key, replica))).Blessing;
+        var blessing = (await _host.Anonymous().SeekBlessingsAsync(SeekRequests.Seek(_secret, key, replica))).Blessing;
         using var leaf = X509CertificateLoader.LoadCertificate(blessing.Chain[0].ToByteArray());
         using var withKey = leaf.CopyWithPrivateKey(key);
         return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);

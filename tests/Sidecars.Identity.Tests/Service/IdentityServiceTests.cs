@@ -7,6 +7,7 @@ using Sidecars.Identity.Admin;
 using IdentityClient = Sidecars.Contracts.V1.Identity.IdentityClient;
 using Sidecars.Identity.Blessings;
 using Sidecars.Testing.Identity;
+using static Sidecars.Testing.Identity.SeekRequests;
 using Xunit;
 
 namespace Sidecars.Identity.Tests;
@@ -204,11 +205,4 @@ public sealed class IdentityServiceTests : IAsyncLifetime
         Assert.Equal(rootCertificate, blessing.Chain[^1]);
         Assert.Equal(StatusCode.AlreadyExists, (await Assert.ThrowsAsync<RpcException>(() => second.Admin().ClaimAsync(new ClaimRequest { Blessing = "acme" }).ResponseAsync)).StatusCode);
     }
-
-    internal static SeekBlessingsRequest Seek(string secret, ECDsa key, string replica) => new()
-    {
-        Secret = secret,
-        PublicKey = ByteString.CopyFrom(key.ExportSubjectPublicKeyInfo()),
-        Replica = replica,
-    };
 }

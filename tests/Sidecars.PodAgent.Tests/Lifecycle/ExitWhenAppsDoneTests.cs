@@ -1,3 +1,4 @@
+using Sidecars.Testing;
 using Sidecars.Testing.PodApi;
 
 namespace Sidecars.PodAgent.Tests;
@@ -32,7 +33,7 @@ public sealed class ExitWhenAppsDoneTests : IAsyncLifetime
         });
         await using (agent)
         {
-            await AppsDoneWatcherTests.Eventually(() => _api.Requests.Any(r => r.Contains("watch=true", StringComparison.Ordinal)), "the agent watches its pod");
+            await Eventually.UntilAsync(() => _api.Requests.Any(r => r.Contains("watch=true", StringComparison.Ordinal)), "the agent watches its pod");
             Assert.False(agent.Exited.IsCompleted);
 
             _api.Send("MODIFIED", Pods.Job("6", "Never", ("work", 0)));

@@ -6,8 +6,8 @@ using Google.Protobuf;
 using Sidecars.Contracts.V1;
 using Sidecars.Identity.Admin;
 using Sidecars.Identity.Blessings;
-using Sidecars.Identity.Tests;
 using Sidecars.Testing;
+using Sidecars.Testing.Identity;
 
 namespace Sidecars.Identity.EndToEnd.Tests;
 

@@ -5,10 +5,10 @@ using k8s.Models;
 using Sidecars.Contracts.V1;
 using Sidecars.Conventions;
 using Sidecars.Identity.Admin;
-using Sidecars.Identity.Tests;
 using Sidecars.Mutation;
 using Sidecars.PodAgent;
 using Sidecars.Testing;
+using Sidecars.Testing.Identity;
 
 namespace Sidecars.Identity.EndToEnd.Tests;
 
@@ -68,7 +68,7 @@ internal sealed class IdentityScenario : IAsyncDisposable
         }
 
         var agent = await InProcessClusterAgent.StartAsync(pki, directory.File("store/identity.json"), agentSettings);
-        var webhook = await InProcessWebhook.StartAsync(fixture, directory.File("webhook"), agent.PlainAddress);
+        var webhook = await InProcessWebhook.StartAsync(fixture, agent.PlainAddress);
         var ns = await fixture.NewNamespaceAsync("identity", new Dictionary<string, string> { [SidecarsLabels.NamespaceInjection] = SidecarsLabels.NamespaceInjectionEnabled });
         return new IdentityScenario(fixture, directory, pki, agent, webhook, ns);
     }

@@ -143,7 +143,7 @@ check_agent() {
   local image="$1" container status=0
   check_user "$image"
   container=$(bh from --pull=never --name "sidecars-check-agent-$$" "$image")
-  bh run "$container" -- /usr/local/bin/sidecars-agent > "$IMAGE_LOGS/check-agent.log" 2>&1 || status=$?
+  bh run --network host "$container" -- /usr/local/bin/sidecars-agent > "$IMAGE_LOGS/check-agent.log" 2>&1 || status=$?
   bh rm "$container" >/dev/null
   [ "$status" = 2 ] && grep -q '^usage: sidecars-agent <pod-agent|lightpeer>' "$IMAGE_LOGS/check-agent.log" \
     || fail_check "sidecars-agent without arguments exited $status without its usage" agent
@@ -160,7 +160,7 @@ check_webhook() {
   chown -R 65532:65532 "$tls"; chmod 0500 "$tls"; chmod 0400 "$tls/tls.key" "$tls/tls.crt"
   port=$(free_port); metrics=$(free_port)
   start_server "$image" webhook -v "$tls:/etc/sidecars/tls:ro" "sidecars-check-webhook-$$" -- dotnet sidecars-webhook.dll \
-    --Webhook:Address=127.0.0.1 "--Webhook:Port=$port" "--Webhook:MetricsPort=$metrics"
+    --Sidecars:Webhook:Address=127.0.0.1 "--Sidecars:Webhook:Port=$port" "--Sidecars:Webhook:MetricsPort=$metrics"
   wait_for "the webhook's /healthz on 127.0.0.1:$metrics" 60 curl -fsS --max-time 2 "http://127.0.0.1:$metrics/healthz" \
     || { stop_server; fail_check "the webhook from $image did not serve /healthz" webhook; }
   local code

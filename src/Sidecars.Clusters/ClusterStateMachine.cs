@@ -273,17 +273,11 @@ public sealed class ClusterStateMachine(string @namespace, TimeProvider time)
                 break;
 
             case ObservedPhase.Available when entry.Phase != ClusterPhase.DeleteInProgress:
-                entry.Phase = ClusterPhase.Available;
-                Describe(entry, observation);
-                entry.CreateOperation?.Complete(OutcomeCode.Ok, entry.ToStatus());
-                entry.CreateOperation = null;
+                Settle(entry, observation, ClusterPhase.Available, OutcomeCode.Ok);
                 break;
 
             case ObservedPhase.Failed when entry.Phase != ClusterPhase.DeleteInProgress:
-                entry.Phase = ClusterPhase.Failed;
-                Describe(entry, observation);
-                entry.CreateOperation?.Complete(OutcomeCode.Failed, entry.ToStatus());
-                entry.CreateOperation = null;
+                Settle(entry, observation, ClusterPhase.Failed, OutcomeCode.Failed);
                 break;
 
             case ObservedPhase.Progressing:
@@ -307,6 +301,15 @@ public sealed class ClusterStateMachine(string @namespace, TimeProvider time)
     {
         entry.Reason = observation.Reason;
         entry.Message = observation.Message;
+    }
+
+    /// <summary>The cluster reached a final phase of its create: record it and answer a waiting create.</summary>
+    private static void Settle(ClusterEntry entry, Observation observation, ClusterPhase phase, OutcomeCode outcome)
+    {
+        entry.Phase = phase;
+        Describe(entry, observation);
+        entry.CreateOperation?.Complete(outcome, entry.ToStatus());
+        entry.CreateOperation = null;
     }
 
     private CreateOperation StartCreate(ClusterEntry entry, TimeSpan timeout, bool deleteOnTimeout)

@@ -34,6 +34,23 @@ public static class SidecarsNames
     public const string SecretFile = SecretDirectory + "/" + SecretKey;
 
     /// <summary>
+    /// The pod-agent's projected service-account token (<see cref="PodTokenVolume"/>): bound to its pod, with the
+    /// cluster agent's audience, proving to the cluster agent which pod asks for a replica blessing.
+    /// </summary>
+    public const string PodTokenVolume = "sidecars-pod-token";
+    public const string PodTokenDirectory = "/var/run/sidecars-pod-token";
+    public const string PodTokenKey = "token";
+
+    /// <summary>The pod token as the pod-agent reads it.</summary>
+    public const string PodTokenFile = PodTokenDirectory + "/" + PodTokenKey;
+
+    /// <summary>Default audience of <see cref="PodTokenVolume"/>, the one the cluster agent reviews tokens for.</summary>
+    public const string PodTokenAudience = "sidecars-cluster-agent";
+
+    /// <summary>Lifetime asked for the pod token: the apiserver's minimum; the kubelet renews it at 80 %.</summary>
+    public const int PodTokenExpirationSeconds = 600;
+
+    /// <summary>
     /// Default directory of the shared token volume (<see cref="TokenVolume"/>): the pod's first app container writes
     /// token <c>key</c> to <c>&lt;directory&gt;/key</c> (told by <see cref="TokenDirectoryEnv"/>), the pod-agent serves it
     /// as <c>GET /token/key</c>. Configurable as <c>Injection:TokenDirectory</c>.

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sidecars.Identity.Admin;
+using Sidecars.Identity.Attestation;
 using Sidecars.Identity.Service;
 using Sidecars.Identity;
 using Sidecars.Identity.Store;
@@ -40,6 +41,8 @@ public static class IdentityHostingExtensions
         {
             services.AddSidecarsKubernetes(builder.Configuration);
             services.AddSingleton<ITokenReviewer>(provider => new KubernetesTokenReviewer(provider.GetRequiredService<IKubernetes>()));
+            services.AddSingleton<IPodAttestor>(provider => new KubernetesPodAttestor(
+                provider.GetRequiredService<IKubernetes>(), provider.GetRequiredService<IOptions<IdentityOptions>>()));
         }
 
         services.AddSingleton<IIdentityStore>(provider =>

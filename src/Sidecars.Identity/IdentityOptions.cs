@@ -11,14 +11,37 @@ public enum IdentityStoreKind
     Kubernetes,
 }
 
+/// <summary>How a SeekBlessings caller proves that it is the replica whose blessing it asks for.</summary>
+public enum ReplicaAttestation
+{
+    /// <summary>
+    /// A projected service-account token of the caller's pod with the cluster agent's audience, reviewed with
+    /// TokenReview: only the pod the token is bound to gets its replica blessing. Needs a cluster.
+    /// </summary>
+    PodToken,
+
+    /// <summary>The secret alone: any holder of an application's secret can obtain any replica name of it.</summary>
+    SecretOnly,
+}
+
 /// <summary>Configuration section <c>Sidecars:Identity</c> of the cluster agent.</summary>
 public sealed class IdentityOptions
 {
     public const string Section = "Sidecars:Identity";
 
-    /// <summary>Lifetime of an issued replica blessing.</summary>
+    /// <summary>
+    /// Lifetime of an issued replica blessing. It bounds revocation: after ForgetSecret no renewal succeeds, so every
+    /// blessing issued under the secret expires (and stops verifying) within this time.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
-    public TimeSpan BlessingLifetime { get; set; } = TimeSpan.FromHours(1);
+    public TimeSpan BlessingLifetime { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How SeekBlessings callers prove which replica they are (<see cref="Identity.ReplicaAttestation"/>).</summary>
+    public ReplicaAttestation ReplicaAttestation { get; set; } = ReplicaAttestation.PodToken;
+
+    /// <summary>The audience pod tokens must carry (the webhook's <c>Sidecars:Injection:PodTokenAudience</c>).</summary>
+    [Required]
+    public string PodTokenAudience { get; set; } = Conventions.SidecarsNames.PodTokenAudience;
 
     /// <summary>Validity of the root certificate created by Claim.</summary>
     [Range(typeof(TimeSpan), "1.00:00:00", "36500.00:00:00")]

@@ -21,6 +21,13 @@ internal sealed class IdentityOptionsValidator(bool kubernetesConfigured) : IVal
             failures.Add($"{IdentityOptions.Section}:TokenReview needs a cluster, and none is configured");
         }
 
+        if (!kubernetesConfigured && options.ReplicaAttestation == ReplicaAttestation.PodToken)
+        {
+            failures.Add($"{IdentityOptions.Section}:ReplicaAttestation is PodToken (the default), which reviews pod tokens with " +
+                "the cluster, and none is configured; outside a cluster set it to SecretOnly (any holder of a secret can then " +
+                "obtain any replica name of its application)");
+        }
+
         if (options.Store == IdentityStoreKind.File && string.IsNullOrWhiteSpace(options.FilePath))
         {
             failures.Add($"{IdentityOptions.Section}:FilePath is required for the file store");

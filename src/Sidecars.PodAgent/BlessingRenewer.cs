@@ -92,6 +92,7 @@ internal sealed partial class BlessingRenewer
                         PublicKey = ByteString.CopyFrom(_holder.PublicKey),
                         Replica = _options.PodName,
                         Renewal = renewal,
+                        PodToken = await ReadPodTokenAsync(cancellationToken),
                     },
                     deadline: DateTime.UtcNow.AddSeconds(10),
                     cancellationToken: cancellationToken);
@@ -111,6 +112,12 @@ internal sealed partial class BlessingRenewer
                 FailureMessage = $"the cluster agent refused the secret in {_options.SecretFile}: {e.Status.Detail}";
                 return RenewalOutcome.SecretRevoked;
             }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unauthenticated)
+            {
+                PodAgentMetrics.Failures.WithLabels("unauthenticated").Inc();
+                FailureMessage = $"the cluster agent did not accept the pod token in {_options.PodTokenFile}: {e.Status.Detail}";
+                return RenewalOutcome.Rejected;
+            }
             catch (RpcException e) when (e.StatusCode == StatusCode.InvalidArgument)
             {
                 PodAgentMetrics.Failures.WithLabels("rejected").Inc();
@@ -125,6 +132,19 @@ internal sealed partial class BlessingRenewer
 
             await Task.Delay(backoff, _time, cancellationToken);
             backoff = backoff * 2 > MaxBackoff ? MaxBackoff : backoff * 2;
+        }
+    }
+
+    private async Task<string> ReadPodTokenAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await File.ReadAllTextAsync(_options.PodTokenFile, cancellationToken)).Trim();
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            // Without a token only a cluster agent that attests by secret alone issues; the refusal says so.
+            return "";
         }
     }
 

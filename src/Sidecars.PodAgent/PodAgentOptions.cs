@@ -7,12 +7,19 @@ public sealed record PodAgentOptions
 {
     public const string DefaultSocket = SidecarsNames.SocketPath;
     public const string DefaultSecretFile = SidecarsNames.SecretFile;
+    public const string DefaultPodTokenFile = SidecarsNames.PodTokenFile;
 
     /// <summary>Unix socket served to the pod's apps (<c>--socket</c>, SIDECARS_AGENT_SOCKET).</summary>
     public required string Socket { get; init; }
 
     /// <summary>File holding the application's secret (<c>--secret-file</c>, SIDECARS_SECRET_FILE).</summary>
     public string SecretFile { get; init; } = DefaultSecretFile;
+
+    /// <summary>
+    /// The pod's projected service-account token for the cluster agent's audience (<c>--pod-token-file</c>,
+    /// SIDECARS_POD_TOKEN_FILE), read afresh for every SeekBlessings since the kubelet rotates it; sent when present.
+    /// </summary>
+    public string PodTokenFile { get; init; } = DefaultPodTokenFile;
 
     /// <summary>The application extension the secret is expected to bless (<c>--blessing</c>, SIDECARS_BLESSING); informational.</summary>
     public string? Blessing { get; init; }

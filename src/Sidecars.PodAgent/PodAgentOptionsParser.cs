@@ -12,6 +12,8 @@ public static class PodAgentOptionsParser
     [
         new("socket", "Unix socket for the pod's apps (default /var/run/sidecars/agent.sock)", SidecarsNames.SocketEnv, Value: "PATH"),
         new("secret-file", "the application's secret (default /var/run/sidecars-secret/secret)", "SIDECARS_SECRET_FILE", Value: "PATH"),
+        new("pod-token-file", "the pod's service-account token for the cluster agent (default /var/run/sidecars-pod-token/token)",
+            "SIDECARS_POD_TOKEN_FILE", Value: "PATH"),
         new("blessing", "expected application extension", "SIDECARS_BLESSING", Value: "EXT"),
         new("cluster-agent", "cluster agent gRPC address", SidecarsNames.ClusterAgentEnv, Value: "URL"),
         new("cluster-agent-ca", "PEM of the CA of the cluster agent's TLS certificate", "SIDECARS_CLUSTER_AGENT_CA", Value: "PATH"),
@@ -52,6 +54,7 @@ public static class PodAgentOptionsParser
     {
         Socket = args.Get("socket") ?? PodAgentOptions.DefaultSocket,
         SecretFile = args.Get("secret-file") ?? PodAgentOptions.DefaultSecretFile,
+        PodTokenFile = args.Get("pod-token-file") ?? PodAgentOptions.DefaultPodTokenFile,
         Blessing = args.Get("blessing"),
         ClusterAgent = ClusterAgent(args.Get("cluster-agent")),
         ClusterAgentCa = args.Get("cluster-agent-ca"),

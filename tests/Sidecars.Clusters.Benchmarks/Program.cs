@@ -10,9 +10,9 @@ using Sidecars.Conventions;
 using Sidecars.Kubernetes;
 using Sidecars.LocalCluster;
 using Sidecars.Networks;
-using Sidecars.Networks.Tests;
 using Sidecars.Testing;
 using Sidecars.Testing.Agent;
+using Sidecars.Testing.Lightpeer;
 
 // Usage: [--creates N] [--pods N] [--networks N] [--join-concurrency N]. Needs the control plane binaries and a built agent (dotnet build agent).
 var creates = Arg("--creates", 20);

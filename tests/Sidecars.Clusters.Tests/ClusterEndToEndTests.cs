@@ -10,6 +10,7 @@ namespace Sidecars.Clusters.Tests;
 
 /// <summary>The Clusters RPCs against the local control plane: every answer must match what Kubernetes reports.</summary>
 [Collection(ControlPlaneCollection.Name)]
+[Trait("Category", "ControlPlane")]
 public sealed class ClusterEndToEndTests(ControlPlaneFixture fixture)
 {
     /// <summary>Pods that are created but never scheduled (no node carries the label), so never ready.</summary>

@@ -42,6 +42,9 @@ builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
     ["Sidecars:Identity:Store"] = "File",
     ["Sidecars:Identity:FilePath"] = Path.Combine(dir, "identity.json"),
     ["Sidecars:Identity:AdminClientCaFile"] = Path.Combine(dir, "admin-ca.pem"),
+
+    // No cluster: issuance alone is measured (attestation adds a TokenReview and a pod read per call).
+    ["Sidecars:Identity:ReplicaAttestation"] = "SecretOnly",
 });
 builder.AddSidecarsIdentity();
 var issuedToAgent = new IssuedToReplica("bench-agent");

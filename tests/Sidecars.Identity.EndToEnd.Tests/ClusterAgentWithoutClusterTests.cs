@@ -6,8 +6,8 @@ using Google.Protobuf;
 using Sidecars.Contracts.V1;
 using Sidecars.Identity.Admin;
 using Sidecars.Identity.Blessings;
-using Sidecars.Identity.Tests;
 using Sidecars.Testing;
+using Sidecars.Testing.Identity;
 
 namespace Sidecars.Identity.EndToEnd.Tests;
 
@@ -50,6 +50,9 @@ public sealed partial class ClusterAgentWithoutClusterTests : IDisposable
         info.Environment["Kestrel__Endpoints__Grpc__Certificate__Path"] = _directory.File("pki/server.pem");
         info.Environment["Kestrel__Endpoints__Grpc__Certificate__KeyPath"] = _directory.File("pki/server-key.pem");
         info.Environment["Sidecars__Identity__AdminClientCaFile"] = _pki.AdminCaPemPath;
+
+        // Outside a cluster pods cannot be attested: the operator says so explicitly.
+        info.Environment["Sidecars__Identity__ReplicaAttestation"] = "SecretOnly";
 
         using var process = Process.Start(info)!;
         var log = new System.Collections.Concurrent.ConcurrentQueue<string>();

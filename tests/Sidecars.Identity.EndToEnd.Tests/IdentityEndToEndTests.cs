@@ -7,9 +7,9 @@ using k8s.Models;
 using Sidecars.Contracts.V1;
 using Sidecars.Conventions;
 using Sidecars.Identity.Blessings;
-using Sidecars.Identity.Tests;
 using Sidecars.Mutation;
 using Sidecars.Testing;
+using Sidecars.Testing.Identity;
 using PodAgentClient = Sidecars.Contracts.V1.PodAgent.PodAgentClient;
 
 namespace Sidecars.Identity.EndToEnd.Tests;
@@ -19,6 +19,7 @@ namespace Sidecars.Identity.EndToEnd.Tests;
 /// built agent as each replica's process, and app-side clients on each replica's socket.
 /// </summary>
 [Collection(IdentityCollection.Name)]
+[Trait("Category", "ControlPlane")]
 public sealed class IdentityEndToEndTests(ControlPlaneFixture fixture)
 {
     [Fact]

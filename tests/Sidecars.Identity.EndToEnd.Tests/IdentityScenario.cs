@@ -5,15 +5,15 @@ using k8s.Models;
 using Sidecars.Contracts.V1;
 using Sidecars.Conventions;
 using Sidecars.Identity.Admin;
-using Sidecars.Identity.Tests;
 using Sidecars.Mutation;
 using Sidecars.PodAgent;
 using Sidecars.Testing;
+using Sidecars.Testing.Identity;
 
 namespace Sidecars.Identity.EndToEnd.Tests;
 
 /// <summary>
-/// One test's world: an in-process cluster agent (file store, short blessings), the webhook pointing the pod-agents at
+/// One test's world: an in-process cluster agent (file store, pod tokens reviewed by the control plane), the webhook pointing the pod-agents at
 /// it, a namespace that opts in to injection, and sidecarsctl run as a process against both.
 /// </summary>
 internal sealed class IdentityScenario : IAsyncDisposable
@@ -42,19 +42,33 @@ internal sealed class IdentityScenario : IAsyncDisposable
 
     public IKubernetes Client => _fixture.Client;
 
-    public static async Task<IdentityScenario> StartAsync(ControlPlaneFixture fixture, TimeSpan blessingLifetime)
+    /// <param name="blessingLifetime">The cluster agent's blessing lifetime; null keeps its default.</param>
+    /// <param name="settings">More cluster agent settings.</param>
+    public static async Task<IdentityScenario> StartAsync(
+        ControlPlaneFixture fixture, TimeSpan? blessingLifetime, IReadOnlyDictionary<string, string?>? settings = null)
     {
         Assert.True(fixture.AgentPath is not null, "the agent is not built (agent/bin/**/sidecars-agent): the simulated kubelet cannot run it");
         var directory = new TempDirectory();
         var pki = new TestPki(directory.File("pki"));
         await File.WriteAllTextAsync(directory.File("pki/admin.pem"), pki.AdminClient.ExportCertificatePem());
         await File.WriteAllTextAsync(directory.File("pki/admin-key.pem"), AdminCredentials.ExportPrivateKeyPem(pki.AdminClient));
-        var agent = await InProcessClusterAgent.StartAsync(pki, directory.File("store/identity.json"), new Dictionary<string, string?>
+        var agentSettings = new Dictionary<string, string?>
         {
-            ["Sidecars:Identity:BlessingLifetime"] = blessingLifetime.ToString("c"),
             ["Sidecars:Identity:FailureBurst"] = "1000",
-        });
-        var webhook = await InProcessWebhook.StartAsync(fixture, directory.File("webhook"), agent.PlainAddress);
+            ["Sidecars:Kubernetes:KubeconfigPath"] = fixture.ControlPlane.KubeconfigPath,
+        };
+        if (blessingLifetime is { } lifetime)
+        {
+            agentSettings["Sidecars:Identity:BlessingLifetime"] = lifetime.ToString("c");
+        }
+
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            agentSettings[key] = value;
+        }
+
+        var agent = await InProcessClusterAgent.StartAsync(pki, directory.File("store/identity.json"), agentSettings);
+        var webhook = await InProcessWebhook.StartAsync(fixture, agent.PlainAddress);
         var ns = await fixture.NewNamespaceAsync("identity", new Dictionary<string, string> { [SidecarsLabels.NamespaceInjection] = SidecarsLabels.NamespaceInjectionEnabled });
         return new IdentityScenario(fixture, directory, pki, agent, webhook, ns);
     }
@@ -105,12 +119,7 @@ internal sealed class IdentityScenario : IAsyncDisposable
             $"{count} ready replicas of {Deployment}", TimeSpan.FromSeconds(180));
 
     /// <summary>The pod's shared socket volume, as the simulated kubelet materialised it.</summary>
-    public string SocketVolume(V1Pod pod)
-    {
-        var directory = _fixture.ControlPlane.Kubelet.FindPodDirectory(pod.Metadata.NamespaceProperty, pod.Metadata.Name)
-            ?? throw new InvalidOperationException($"the kubelet does not run pod {pod.Metadata.Name}");
-        return Path.Combine(directory, "volumes", SidecarsNames.SocketVolume);
-    }
+    public string SocketVolume(V1Pod pod) => VolumeFile(pod, SidecarsNames.SocketVolume, "");
 
     /// <summary>
     /// An app-side client of the pod's agent socket. Pod directories are deeper than a socket address allows, so
@@ -122,6 +131,14 @@ internal sealed class IdentityScenario : IAsyncDisposable
         Directory.CreateSymbolicLink(link, SocketVolume(pod));
         _links.Add(link);
         return PodAgentSocket.CreateChannel(Path.Combine(link, "agent.sock"));
+    }
+
+    /// <summary>A file of one of the pod's volumes, as the simulated kubelet materialised it (what the pod's processes read).</summary>
+    public string VolumeFile(V1Pod pod, string volume, string file)
+    {
+        var directory = _fixture.ControlPlane.Kubelet.FindPodDirectory(pod.Metadata.NamespaceProperty, pod.Metadata.Name)
+            ?? throw new InvalidOperationException($"the kubelet does not run pod {pod.Metadata.Name}");
+        return Path.Combine(directory, "volumes", volume, file);
     }
 
     public X509Certificate2 ExportedCertificate(V1Pod pod)

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Sidecars.Identity.Tests;
+using Sidecars.Testing.Identity;
 
 namespace Sidecars.Identity.EndToEnd.Tests;
 

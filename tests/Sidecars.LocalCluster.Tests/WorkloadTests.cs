@@ -6,6 +6,7 @@ using Xunit;
 namespace Sidecars.LocalCluster.Tests;
 
 [Collection(ControlPlaneCollection.Name)]
+[Trait("Category", "ControlPlane")]
 public sealed class WorkloadTests
 {
     private readonly ControlPlaneFixture _fixture;

@@ -6,11 +6,13 @@ using Sidecars.Contracts.V1;
 using Sidecars.Conventions;
 using Sidecars.Testing;
 using Sidecars.Testing.Agent;
+using Sidecars.Testing.Lightpeer;
 
 namespace Sidecars.Networks.Tests;
 
 /// <summary>The network controller against the local control plane, with lightpeers running as real processes.</summary>
 [Collection(ControlPlaneCollection.Name)]
+[Trait("Category", "ControlPlane")]
 public sealed class NetworkEndToEndTests(ControlPlaneFixture fixture)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(8);

@@ -10,7 +10,8 @@ namespace Sidecars.Testing;
 /// One local control plane (etcd, apiserver, controller-manager, scheduler, simulated kubelet) per test assembly run.
 /// Test projects declare <c>[CollectionDefinition("...")] class X : ICollectionFixture&lt;ControlPlaneFixture&gt;</c>
 /// and isolate each test in <see cref="NewNamespaceAsync"/>. When the built agent is found it is registered as the
-/// runner for <c>.../sidecars/agent</c> images.
+/// runner for <c>.../sidecars/agent</c> images. Test classes in such a collection carry
+/// <c>[Trait("Category", "ControlPlane")]</c>, so that <c>--filter "Category!=ControlPlane"</c> runs the unit tests alone.
 /// </summary>
 public sealed partial class ControlPlaneFixture : IAsyncLifetime
 {

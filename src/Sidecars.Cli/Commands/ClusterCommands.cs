@@ -1,19 +1,13 @@
 using System.CommandLine;
-using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
-using Grpc.Net.Client;
 using Sidecars.Contracts.V1;
-using Sidecars.Identity.Admin;
 
 namespace Sidecars.Cli.Commands;
 
 /// <summary><c>cluster create|delete|get|list</c>: the driver of the cluster agent's Clusters service.</summary>
 internal static class ClusterCommands
 {
-    private static readonly Option<string?> Agent = new("--agent") { Description = "Cluster agent gRPC URL (default $SIDECARS_CLUSTER_AGENT)" };
-    private static readonly Option<string?> Cert = new("--cert") { Description = "Admin client certificate PEM (default $SIDECARS_ADMIN_CERT)" };
-    private static readonly Option<string?> Key = new("--key") { Description = "Admin client key PEM (default $SIDECARS_ADMIN_KEY)" };
-    private static readonly Option<string?> Ca = new("--ca") { Description = "CA PEM of the agent's TLS certificate (default $SIDECARS_CLUSTER_AGENT_CA)" };
+    private static readonly ClusterAgentConnection Connection = ClusterAgentConnection.Create();
 
     public static void AddTo(RootCommand root)
     {
@@ -40,7 +34,7 @@ internal static class ClusterCommands
             command.Options.Add(option);
         }
 
-        AddConnection(command);
+        Connection.AddTo(command);
         command.SetAction((result, ct) => RunAsync(result, async client =>
         {
             var request = new CreateClusterRequest
@@ -85,7 +79,7 @@ internal static class ClusterCommands
     {
         var name = new Argument<string>("name");
         var command = new Command("delete", "Delete a cluster and wait until its Deployment and pods are gone") { name };
-        AddConnection(command);
+        Connection.AddTo(command);
         command.SetAction((result, ct) => RunAsync(result, async client =>
         {
             var delete = client.DeleteClusterAsync(new DeleteClusterRequest { Name = result.GetValue(name)! }, cancellationToken: ct).ResponseAsync;
@@ -113,7 +107,7 @@ internal static class ClusterCommands
     {
         var name = new Argument<string>("name");
         var command = new Command("get", "Show one cluster's state") { name };
-        AddConnection(command);
+        Connection.AddTo(command);
         command.SetAction((result, ct) => RunAsync(result, async client =>
         {
             Print(await client.GetClusterAsync(new GetClusterRequest { Name = result.GetValue(name)! }, cancellationToken: ct));
@@ -125,7 +119,7 @@ internal static class ClusterCommands
     private static Command List()
     {
         var command = new Command("list", "List the clusters the agent manages");
-        AddConnection(command);
+        Connection.AddTo(command);
         command.SetAction((result, ct) => RunAsync(result, async client =>
         {
             foreach (var cluster in (await client.ListClustersAsync(new ListClustersRequest(), cancellationToken: ct)).Clusters)
@@ -138,19 +132,11 @@ internal static class ClusterCommands
         return command;
     }
 
-    private static void AddConnection(Command command)
-    {
-        command.Options.Add(Agent);
-        command.Options.Add(Cert);
-        command.Options.Add(Key);
-        command.Options.Add(Ca);
-    }
-
     private static async Task<int> RunAsync(ParseResult result, Func<Contracts.V1.Clusters.ClustersClient, Task<int>> action, CancellationToken ct)
     {
         try
         {
-            using var channel = Connect(result);
+            using var channel = Connection.Connect(result);
             return await action(new Contracts.V1.Clusters.ClustersClient(channel));
         }
         catch (RpcException e)
@@ -164,24 +150,6 @@ internal static class ClusterCommands
             await Console.Error.WriteLineAsync("error: " + e.Message);
             return ct.IsCancellationRequested ? 130 : 2;
         }
-    }
-
-    private static GrpcChannel Connect(ParseResult result)
-    {
-        var address = result.GetValue(Agent) ?? Environment.GetEnvironmentVariable("SIDECARS_CLUSTER_AGENT")
-            ?? throw new InvalidDataException("--agent (or SIDECARS_CLUSTER_AGENT) is required");
-        var cert = result.GetValue(Cert) ?? Environment.GetEnvironmentVariable("SIDECARS_ADMIN_CERT");
-        var key = result.GetValue(Key) ?? Environment.GetEnvironmentVariable("SIDECARS_ADMIN_KEY");
-        var ca = result.GetValue(Ca) ?? Environment.GetEnvironmentVariable("SIDECARS_CLUSTER_AGENT_CA");
-        X509Certificate2Collection? roots = null;
-        if (ca is not null)
-        {
-            roots = [];
-            roots.ImportFromPemFile(ca);
-        }
-
-        var client = cert is not null && key is not null ? AdminCredentials.LoadPem(cert, key) : null;
-        return AdminCredentials.CreateChannel(address, client, roots);
     }
 
     private static void Print(Cluster cluster) =>

@@ -1,15 +1,12 @@
 using System.CommandLine;
 using System.Net;
-using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Grpc.Core;
-using Grpc.Net.Client;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
 using Sidecars.Contracts.V1;
 using Sidecars.Conventions;
-using Sidecars.Identity.Admin;
 using Sidecars.Kubernetes;
 using Sidecars.Mutation;
 using IdentityClient = Sidecars.Contracts.V1.Identity.IdentityClient;
@@ -26,67 +23,16 @@ internal static class IdentityCommands
         root.Subcommands.Add(CreateBlessings());
     }
 
-    private sealed record AgentOptions(Option<string?> Agent, Option<string?> Cert, Option<string?> Key, Option<string?> Ca, Option<string?> Token)
-    {
-        public static AgentOptions Create() => new(
-            new Option<string?>("--agent") { Description = "Cluster agent gRPC URL (default $SIDECARS_CLUSTER_AGENT)" },
-            new Option<string?>("--cert") { Description = "Admin client certificate PEM (default $SIDECARS_ADMIN_CERT)" },
-            new Option<string?>("--key") { Description = "Admin client key PEM (default $SIDECARS_ADMIN_KEY)" },
-            new Option<string?>("--ca") { Description = "CA PEM of the cluster agent's TLS certificate (default $SIDECARS_CLUSTER_AGENT_CA)" },
-            new Option<string?>("--token") { Description = "Bearer ServiceAccount token for admin calls (default $SIDECARS_ADMIN_TOKEN)" });
-
-        public void AddTo(Command command)
-        {
-            command.Options.Add(Agent);
-            command.Options.Add(Cert);
-            command.Options.Add(Key);
-            command.Options.Add(Ca);
-            command.Options.Add(Token);
-        }
-
-        public IdentityClient Connect(ParseResult result)
-        {
-            var address = result.GetValue(Agent) ?? Environment.GetEnvironmentVariable("SIDECARS_CLUSTER_AGENT")
-                ?? throw new InvalidDataException("--agent (or SIDECARS_CLUSTER_AGENT) is required");
-            var certPath = result.GetValue(Cert) ?? Environment.GetEnvironmentVariable("SIDECARS_ADMIN_CERT");
-            var keyPath = result.GetValue(Key) ?? Environment.GetEnvironmentVariable("SIDECARS_ADMIN_KEY");
-            var caPath = result.GetValue(Ca) ?? Environment.GetEnvironmentVariable("SIDECARS_CLUSTER_AGENT_CA");
-            var token = result.GetValue(Token) ?? Environment.GetEnvironmentVariable("SIDECARS_ADMIN_TOKEN");
-            var client = certPath is not null && keyPath is not null ? AdminCredentials.LoadPem(certPath, keyPath) : null;
-            X509Certificate2Collection? roots = null;
-            if (caPath is not null)
-            {
-                roots = [];
-                roots.ImportFromPemFile(caPath);
-            }
-
-            var handler = AdminCredentials.CreateHandler(client, roots);
-            var options = new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true };
-            if (token is not null)
-            {
-                var credentials = CallCredentials.FromInterceptor((_, metadata) =>
-                {
-                    metadata.Add("Authorization", "Bearer " + token);
-                    return Task.CompletedTask;
-                });
-                options.Credentials = ChannelCredentials.Create(address.StartsWith("https", StringComparison.Ordinal) ? new SslCredentials() : ChannelCredentials.Insecure, credentials);
-                options.UnsafeUseInsecureChannelCallCredentials = true;
-            }
-
-            return new IdentityClient(GrpcChannel.ForAddress(address, options));
-        }
-    }
-
     private static Command CreateClaim()
     {
-        var agent = AgentOptions.Create();
+        var agent = ClusterAgentConnection.Create(token: true);
         var blessing = new Option<string>("--blessing") { Description = "The cluster agent's root blessing", Required = true };
         var command = new Command("claim", "Claim the cluster agent: set its root blessing (once)");
         agent.AddTo(command);
         command.Options.Add(blessing);
         command.SetAction(async (result, ct) => await Guard(async () =>
         {
-            var response = await agent.Connect(result).ClaimAsync(new ClaimRequest { Blessing = result.GetRequiredValue(blessing) }, cancellationToken: ct);
+            var response = await new IdentityClient(agent.Connect(result)).ClaimAsync(new ClaimRequest { Blessing = result.GetRequiredValue(blessing) }, cancellationToken: ct);
             Console.Out.WriteLine($"claimed as {response.Blessing}");
             return 0;
         }));
@@ -103,7 +49,7 @@ internal static class IdentityCommands
 
     private static Command CreateAppStart()
     {
-        var agent = AgentOptions.Create();
+        var agent = ClusterAgentConnection.Create(token: true);
         var file = new Option<string>("--filename", "-f") { Description = "Deployment manifest (YAML)", Required = true };
         var blessing = new Option<string>("--blessing") { Description = "The application's blessing extension", Required = true };
         var ns = new Option<string?>("--namespace", "-n") { Description = "Namespace (default: the manifest's, else default)" };
@@ -124,7 +70,7 @@ internal static class IdentityCommands
             deployment.Metadata.NamespaceProperty = @namespace;
             var secretName = SidecarsNames.DefaultSecretName(extension);
 
-            var secret = await agent.Connect(result).NewSecretAsync(new NewSecretRequest { Extension = extension }, cancellationToken: ct);
+            var secret = await new IdentityClient(agent.Connect(result)).NewSecretAsync(new NewSecretRequest { Extension = extension }, cancellationToken: ct);
             using var kube = KubeClient();
             await kube.ApplyAsync(AppSecret(@namespace, secretName, secret.Secret), ct);
             var template = deployment.Spec.Template.Metadata ??= new V1ObjectMeta();
@@ -149,7 +95,7 @@ internal static class IdentityCommands
 
     private static Command CreateAppStop()
     {
-        var agent = AgentOptions.Create();
+        var agent = ClusterAgentConnection.Create(token: true);
         var name = new Argument<string>("deployment") { Description = "Deployment name" };
         var ns = new Option<string>("--namespace", "-n") { Description = "Namespace", DefaultValueFactory = _ => "default" };
         var command = new Command("stop", "Delete the Deployment and forget its secret");
@@ -169,7 +115,7 @@ internal static class IdentityCommands
                 var value = Encoding.UTF8.GetString(stored.Data[SidecarsNames.SecretKey]);
                 try
                 {
-                    var forgotten = await agent.Connect(result).ForgetSecretAsync(new ForgetSecretRequest { Secret = value }, cancellationToken: ct);
+                    var forgotten = await new IdentityClient(agent.Connect(result)).ForgetSecretAsync(new ForgetSecretRequest { Secret = value }, cancellationToken: ct);
                     Console.Out.WriteLine($"forgot the secret of {forgotten.Blessing}");
                 }
                 catch (RpcException e) when (e.StatusCode == StatusCode.PermissionDenied)

@@ -12,4 +12,7 @@ public sealed partial class ClusterIdentity
 
     [LoggerMessage(3, LogLevel.Information, "Secret for blessing {Blessing} forgotten")]
     private partial void LogSecretForgotten(string blessing);
+
+    [LoggerMessage(4, LogLevel.Warning, "Pod {Namespace}/{Pod} asked for the blessing of replica {Replica}, which is not its own; refused")]
+    private partial void LogReplicaRefused(string @namespace, string pod, string replica);
 }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Sidecars.Identity.Attestation;
 using Sidecars.Identity.Blessings;
 using Sidecars.Identity.Secrets;
 using Sidecars.Identity.Store;
@@ -14,11 +15,14 @@ public sealed partial class ClusterIdentity : IDisposable
     private readonly IOptions<IdentityOptions> _options;
     private readonly TimeProvider _time;
     private readonly ILogger<ClusterIdentity> _logger;
+    private readonly IPodAttestor? _attestor;
     private readonly SemaphoreSlim _rootGate = new(1, 1);
     private BlessingAuthority? _authority;
 
-    public ClusterIdentity(IIdentityStore store, IOptions<IdentityOptions> options, TimeProvider time, ILogger<ClusterIdentity> logger)
+    /// <param name="attestor">Reviews pod tokens; required when <see cref="IdentityOptions.ReplicaAttestation"/> is PodToken.</param>
+    public ClusterIdentity(IIdentityStore store, IOptions<IdentityOptions> options, TimeProvider time, ILogger<ClusterIdentity> logger, IPodAttestor? attestor = null)
     {
+        _attestor = attestor;
         _store = store;
         _options = options;
         _time = time;
@@ -121,7 +125,12 @@ public sealed partial class ClusterIdentity : IDisposable
         return blessing;
     }
 
-    public async Task<IssuedBlessing> SeekBlessingsAsync(string secret, ReadOnlyMemory<byte> publicKey, string replica, CancellationToken cancellationToken)
+    /// <summary>
+    /// Issues the blessing of <paramref name="replica"/> of the secret's application, for the holder of
+    /// <paramref name="publicKey"/>, to the pod <paramref name="podToken"/> is bound to (when attestation is on).
+    /// </summary>
+    public async Task<IssuedBlessing> SeekBlessingsAsync(
+        string secret, ReadOnlyMemory<byte> publicKey, string replica, string? podToken, CancellationToken cancellationToken)
     {
         if (!BlessingName.IsValid(replica, out var error) || replica.Contains(BlessingName.Separator, StringComparison.Ordinal))
         {
@@ -142,6 +151,7 @@ public sealed partial class ClusterIdentity : IDisposable
         {
             var authority = await RequireAuthorityAsync(cancellationToken);
             var record = await FindAsync(secret, cancellationToken);
+            await AttestAsync(podToken, replica, record.Extension, cancellationToken);
             var name = BlessingName.Extend(BlessingName.Extend(authority.Name, record.Extension), replica);
             if (!BlessingName.IsValid(name, out var nameError))
             {
@@ -175,6 +185,28 @@ public sealed partial class ClusterIdentity : IDisposable
         }
 
         return record;
+    }
+
+    private async Task AttestAsync(string? podToken, string replica, string extension, CancellationToken cancellationToken)
+    {
+        if (_options.Value.ReplicaAttestation == ReplicaAttestation.SecretOnly)
+        {
+            return;
+        }
+
+        if (string.IsNullOrEmpty(podToken))
+        {
+            throw new IdentityException(IdentityError.Unauthenticated,
+                $"no pod token: the pod-agent must send its pod's projected service-account token for audience '{_options.Value.PodTokenAudience}'");
+        }
+
+        var attestor = _attestor ?? throw new InvalidOperationException("pod token attestation is on but no attestor is registered");
+        var pod = await attestor.AttestAsync(podToken, cancellationToken);
+        if (ReplicaAttestationRules.Refusal(pod, replica, extension) is { } refusal)
+        {
+            LogReplicaRefused(pod.Namespace, pod.Name, replica);
+            throw new IdentityException(IdentityError.NotThisReplica, refusal);
+        }
     }
 
     private async Task<BlessingAuthority> RequireAuthorityAsync(CancellationToken cancellationToken) =>

@@ -6,6 +6,12 @@ public enum IdentityError
     NotClaimed,
     AlreadyClaimed,
     UnknownSecret,
+
+    /// <summary>No pod token, or one the cluster does not accept.</summary>
+    Unauthenticated,
+
+    /// <summary>The caller's pod may not hold the replica blessing it asks for.</summary>
+    NotThisReplica,
 }
 
 /// <summary>A refused identity operation; the message is safe to show the caller.</summary>

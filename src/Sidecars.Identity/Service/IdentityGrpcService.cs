@@ -55,12 +55,12 @@ public sealed class IdentityGrpcService : Contracts.V1.Identity.IdentityBase
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var issued = await Guard(() => _identity.SeekBlessingsAsync(request.Secret, request.PublicKey.Memory, request.Replica, context.CancellationToken));
+            var issued = await Guard(() => _identity.SeekBlessingsAsync(request.Secret, request.PublicKey.Memory, request.Replica, request.PodToken, context.CancellationToken));
             IdentityMetrics.Issuances.WithLabels(request.Renewal ? "renewal" : "initial").Inc();
             IdentityMetrics.IssueDuration.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
             return new SeekBlessingsResponse { Blessing = ToMessage(issued) };
         }
-        catch (RpcException e) when (e.StatusCode is StatusCode.PermissionDenied or StatusCode.InvalidArgument)
+        catch (RpcException e) when (e.StatusCode is StatusCode.PermissionDenied or StatusCode.InvalidArgument or StatusCode.Unauthenticated)
         {
             _limiter.RecordFailure(peer);
             throw;
@@ -106,6 +106,8 @@ public sealed class IdentityGrpcService : Contracts.V1.Identity.IdentityBase
                 IdentityError.NotClaimed => (StatusCode.FailedPrecondition, "not_claimed"),
                 IdentityError.AlreadyClaimed => (StatusCode.AlreadyExists, "already_claimed"),
                 IdentityError.UnknownSecret => (StatusCode.PermissionDenied, "unknown_secret"),
+                IdentityError.Unauthenticated => (StatusCode.Unauthenticated, "pod_token_rejected"),
+                IdentityError.NotThisReplica => (StatusCode.PermissionDenied, "not_this_replica"),
                 _ => (StatusCode.Internal, "internal"),
             };
             IdentityMetrics.Failures.WithLabels(reason).Inc();

@@ -33,6 +33,9 @@ internal sealed partial class PodWorker
         [LoggerMessage(9, LogLevel.Warning, "Status patch of pod {Namespace}/{Name} failed: {Reason}")]
         public static partial void StatusPatchFailed(ILogger logger, string @namespace, string name, string reason);
 
+        [LoggerMessage(11, LogLevel.Warning, "Pod {Namespace}/{Name}: renewing a projected service-account token failed: {Reason}")]
+        public static partial void TokenRefreshFailed(ILogger logger, string @namespace, string name, string reason);
+
         [LoggerMessage(10, LogLevel.Error, "Pod {Namespace}/{Name}: unexpected failure")]
         public static partial void WorkFailed(ILogger logger, string @namespace, string name, Exception exception);
     }

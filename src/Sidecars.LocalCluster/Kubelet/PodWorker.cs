@@ -25,6 +25,7 @@ internal sealed partial class PodWorker : IAsyncDisposable
     private V1Pod _pod;
     private IPAddress? _ip;
     private Dictionary<string, string>? _volumes;
+    private ProjectedTokens? _tokens;
     private DateTime _startTime;
     private int _nextInit;
     private int _setupAttempts;
@@ -148,7 +149,8 @@ internal sealed partial class PodWorker : IAsyncDisposable
         try
         {
             var reader = new ObjectReader(_context.Client, Namespace);
-            _volumes = await VolumeMaterializer.MaterializeAsync(_pod, PodDirectory, reader, _lifetime.Token);
+            _tokens = new ProjectedTokens(_context.Client, _pod);
+            _volumes = await VolumeMaterializer.MaterializeAsync(_pod, PodDirectory, reader, _tokens, _lifetime.Token);
             foreach (var container in _initContainers.Concat(_containers).Where(c => c.Runner is not null))
             {
                 container.Launch = await ContainerLaunchBuilder.BuildAsync(
@@ -173,7 +175,37 @@ internal sealed partial class PodWorker : IAsyncDisposable
             container.State = ContainerRuntime.Waiting(container.IsInit || _initContainers.Count == 0 ? "ContainerCreating" : "PodInitializing");
         }
 
+        ScheduleTokenRefresh(TimeSpan.Zero);
         await StartNextAsync();
+    }
+
+    private void ScheduleTokenRefresh(TimeSpan atLeast)
+    {
+        if (_tokens?.NextRefresh is { } next)
+        {
+            var delay = next - DateTimeOffset.UtcNow;
+            PostAfter(delay > atLeast ? delay : atLeast, RefreshTokensAsync);
+        }
+    }
+
+    private async Task RefreshTokensAsync()
+    {
+        if (_terminating || _tokens is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await _tokens.RefreshDueAsync(DateTimeOffset.UtcNow, _lifetime.Token);
+            ScheduleTokenRefresh(TimeSpan.Zero);
+        }
+        catch (Exception e) when (e is PodSetupException or HttpOperationException or HttpRequestException or IOException)
+        {
+            // The old token stays valid for the remaining fifth of its lifetime: try again shortly.
+            Log.TokenRefreshFailed(_context.Logger, Namespace, Name, e.Message);
+            ScheduleTokenRefresh(TimeSpan.FromSeconds(5));
+        }
     }
 
     private async Task SyncStatusAsync(CancellationToken ct)

@@ -5,11 +5,13 @@ namespace Sidecars.LocalCluster;
 
 /// <summary>
 /// Creates a local directory per pod volume: emptyDir (and anything unsupported) is an empty directory, secret and
-/// configMap volumes hold one file per key (or per item), downwardAPI and projected volumes their files.
+/// configMap volumes hold one file per key (or per item), downwardAPI and projected volumes their files (projected
+/// service-account tokens through <see cref="ProjectedTokens"/>).
 /// </summary>
 internal static class VolumeMaterializer
 {
-    public static async Task<Dictionary<string, string>> MaterializeAsync(V1Pod pod, string podDirectory, ObjectReader reader, CancellationToken ct)
+    public static async Task<Dictionary<string, string>> MaterializeAsync(
+        V1Pod pod, string podDirectory, ObjectReader reader, ProjectedTokens tokens, CancellationToken ct)
     {
         var volumes = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var volume in pod.Spec.Volumes ?? [])
@@ -45,6 +47,10 @@ internal static class VolumeMaterializer
                     else if (source.DownwardAPI is { } d)
                     {
                         await WriteDownwardAsync(directory, pod, d.Items, ct);
+                    }
+                    else if (source.ServiceAccountToken is { } t)
+                    {
+                        await tokens.AddAsync(SafeCombine(directory, t.Path), t, ct);
                     }
                 }
             }

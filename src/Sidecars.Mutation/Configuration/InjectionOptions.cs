@@ -42,6 +42,13 @@ public sealed class InjectionOptions
     /// <summary>gRPC address of the cluster agent, given to the sidecars as SIDECARS_CLUSTER_AGENT (omitted when empty).</summary>
     public string ClusterAgentAddress { get; set; } = "";
 
+    /// <summary>
+    /// Audience of the pod-agent's projected service-account token; the cluster agent reviews tokens for the same
+    /// audience (<c>Sidecars:Identity:PodTokenAudience</c>).
+    /// </summary>
+    [Required]
+    public string PodTokenAudience { get; set; } = SidecarsNames.PodTokenAudience;
+
     /// <summary>Port of the lightpeer's gRPC endpoint (container port named <c>klight-port</c>).</summary>
     [Range(1, 65535)]
     public int LightpeerPort { get; set; } = SidecarsNames.LightpeerDefaultPort;

@@ -201,6 +201,7 @@ internal sealed partial class PodMutation
         _record.Add("containers", SidecarsNames.PodAgentContainer);
         EnsureVolume(SidecarsNames.SocketVolume, SidecarTemplates.SocketVolume());
         EnsureVolume(SidecarsNames.SecretVolume, SidecarTemplates.SecretVolume(secret));
+        EnsureVolume(SidecarsNames.PodTokenVolume, SidecarTemplates.PodTokenVolume(_settings.Options.PodTokenAudience));
         foreach (var container in AppContainers)
         {
             if (!container.Mounts.Contains(SidecarsNames.SocketVolume))

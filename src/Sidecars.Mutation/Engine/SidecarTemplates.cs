@@ -53,13 +53,15 @@ internal sealed class SidecarTemplates
                 "pod-agent",
                 "--socket", SidecarsNames.SocketPath,
                 "--secret-file", SidecarsNames.SecretFile,
+                "--pod-token-file", SidecarsNames.PodTokenFile,
                 "--blessing", request.Blessing,
                 "--health-port", _agentHealthPort);
         var mounts = request.TokensOnly
             ? new JsonArray()
             : new JsonArray(
                 SocketMount(),
-                Thaw(_frozen.SecretMount));
+                Thaw(_frozen.SecretMount),
+                Thaw(_frozen.PodTokenMount));
         if (request.TokenDirectory is { } tokens)
         {
             args.Add("--token-dir");
@@ -153,6 +155,27 @@ internal sealed class SidecarTemplates
         ["secret"] = new JsonObject
         {
             ["secretName"] = secretName,
+        },
+    };
+
+    /// <summary>
+    /// The pod-agent's own service-account token, bound to the pod and valid only for the cluster agent's audience: the
+    /// kubelet requests it (TokenRequest) and rotates it; the cluster agent reviews it to know which pod is asking.
+    /// </summary>
+    public static JsonObject PodTokenVolume(string audience) => new()
+    {
+        ["name"] = SidecarsNames.PodTokenVolume,
+        ["projected"] = new JsonObject
+        {
+            ["sources"] = new JsonArray(new JsonObject
+            {
+                ["serviceAccountToken"] = new JsonObject
+                {
+                    ["audience"] = audience,
+                    ["expirationSeconds"] = SidecarsNames.PodTokenExpirationSeconds,
+                    ["path"] = SidecarsNames.PodTokenKey,
+                },
+            }),
         },
     };
 
@@ -344,6 +367,13 @@ internal sealed class SidecarTemplates
         {
             ["name"] = SidecarsNames.SecretVolume,
             ["mountPath"] = SidecarsNames.SecretDirectory,
+            ["readOnly"] = true,
+        });
+
+        public JsonElement PodTokenMount { get; } = Freeze(new JsonObject
+        {
+            ["name"] = SidecarsNames.PodTokenVolume,
+            ["mountPath"] = SidecarsNames.PodTokenDirectory,
             ["readOnly"] = true,
         });
 

@@ -75,9 +75,9 @@ public sealed class EmbeddedWebhook : IAsyncDisposable
     }
 
     /// <summary>Registers this webhook with the cluster as MutatingWebhookConfiguration <paramref name="name"/>.</summary>
-    public Task RegisterAsync(IKubernetes client, string name, string podFailurePolicy = "Fail", CancellationToken cancellationToken = default)
+    public Task RegisterAsync(IKubernetes client, string name, string podFailurePolicy = "Fail", int timeoutSeconds = 3, CancellationToken cancellationToken = default)
         => client.AdmissionregistrationV1.CreateMutatingWebhookConfigurationAsync(
-            WebhookConfigurationFactory.ForUrl(name, Address, Authority.CertificatePem, podFailurePolicy), cancellationToken: cancellationToken);
+            WebhookConfigurationFactory.ForUrl(name, Address, Authority.CertificatePem, podFailurePolicy, timeoutSeconds: timeoutSeconds), cancellationToken: cancellationToken);
 
     public async ValueTask DisposeAsync()
     {

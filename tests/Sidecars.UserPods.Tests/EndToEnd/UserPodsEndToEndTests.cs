@@ -12,6 +12,7 @@ using Sidecars.Testing;
 namespace Sidecars.UserPods.Tests.EndToEnd;
 
 [Collection(UserPodsControlPlane.Name)]
+[Trait("Category", "ControlPlane")]
 public sealed class UserPodsEndToEndTests(ControlPlaneFixture cluster) : IAsyncLifetime
 {
     private const string IngressDomain = "pods.test.local";

@@ -11,6 +11,7 @@ namespace Sidecars.Webhook.Tests.EndToEnd;
 /// end-to-end test already runs this way (the apiserver presents its certificate to the webhooks it calls).
 /// </summary>
 [Collection(ClusterCollection.Name)]
+[Trait("Category", "ControlPlane")]
 public sealed class ApiServerClientEndToEndTests(ControlPlaneFixture fixture)
 {
     [Fact]

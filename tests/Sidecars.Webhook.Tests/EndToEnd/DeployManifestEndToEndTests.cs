@@ -5,6 +5,7 @@ namespace Sidecars.Webhook.Tests.EndToEnd;
 
 /// <summary>deploy/ is accepted by a real kube-apiserver as it stands (server-side dry run of kubectl apply -k).</summary>
 [Collection(ClusterCollection.Name)]
+[Trait("Category", "ControlPlane")]
 public sealed class DeployManifestEndToEndTests(ControlPlaneFixture fixture)
 {
     [Fact]

@@ -10,6 +10,7 @@ namespace Sidecars.Webhook.Tests.EndToEnd;
 
 /// <summary>With the webhook down and failurePolicy Ignore pods are still admitted; the repair loop finds them afterwards.</summary>
 [Collection(ClusterCollection.Name)]
+[Trait("Category", "ControlPlane")]
 public sealed class FailureAndRepairEndToEndTests(ControlPlaneFixture fixture)
 {
     [Fact]

@@ -9,6 +9,7 @@ namespace Sidecars.Webhook.Tests.EndToEnd;
 
 /// <summary>kubectl apply against the real apiserver, with the webhook registered, and what Kubernetes stored.</summary>
 [Collection(ClusterCollection.Name)]
+[Trait("Category", "ControlPlane")]
 public sealed class InjectionEndToEndTests(ControlPlaneFixture fixture) : IAsyncLifetime
 {
     private readonly TestCertificates _certificates = new();

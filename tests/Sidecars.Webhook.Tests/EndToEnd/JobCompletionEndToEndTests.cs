@@ -13,6 +13,7 @@ namespace Sidecars.Webhook.Tests.EndToEnd;
 /// copy-token pod serves the token the app wrote into the shared token volume.
 /// </summary>
 [Collection(ClusterCollection.Name)]
+[Trait("Category", "ControlPlane")]
 public sealed class JobCompletionEndToEndTests(ControlPlaneFixture fixture) : IAsyncLifetime
 {
     private const string AgentImage = "LOCALREGISTRY/sidecars/agent:test";

@@ -18,6 +18,7 @@ namespace Sidecars.Webhook.Tests.EndToEnd;
 
 /// <summary>A second webhook that also mutates pods makes the apiserver call ours again; nothing is injected twice.</summary>
 [Collection(ClusterCollection.Name)]
+[Trait("Category", "ControlPlane")]
 public sealed class ReinvocationEndToEndTests(ControlPlaneFixture fixture)
 {
     [Fact]

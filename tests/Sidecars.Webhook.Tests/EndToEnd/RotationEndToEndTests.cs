@@ -14,6 +14,7 @@ namespace Sidecars.Webhook.Tests.EndToEnd;
 /// the caBundle, and the apiserver then calls it over TLS it trusts.
 /// </summary>
 [Collection(ClusterCollection.Name)]
+[Trait("Category", "ControlPlane")]
 public sealed class RotationEndToEndTests(ControlPlaneFixture fixture)
 {
     [Fact]

@@ -12,6 +12,7 @@ namespace Sidecars.Webhook.Tests.EndToEnd;
 /// port can) cost the apiserver a bounded number of reads, counted by the apiserver itself.
 /// </summary>
 [Collection(ClusterCollection.Name)]
+[Trait("Category", "ControlPlane")]
 public sealed class UnknownNamespaceEndToEndTests(ControlPlaneFixture fixture, ITestOutputHelper output)
 {
     private const int DistinctNames = 1_000;

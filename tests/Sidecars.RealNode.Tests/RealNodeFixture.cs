@@ -31,7 +31,16 @@ public sealed class RealNodeFixture : IAsyncLifetime
         if (kubeconfig is null)
         {
             _startedLane = true;
-            kubeconfig = await Lane.UpAsync();
+            try
+            {
+                kubeconfig = await Lane.UpAsync();
+            }
+            catch
+            {
+                // A half-started lane is taken down here: a fixture that failed to start is not disposed.
+                await Lane.DownAsync();
+                throw;
+            }
         }
 
         _cluster = new LaneCluster(kubeconfig);

@@ -8,6 +8,7 @@ namespace Sidecars.RealNode.Tests;
 /// alone, a read-only root file system, no capabilities.
 /// </summary>
 [Collection(RealNodeCollection.Name)]
+[Trait("Category", "ControlPlane")]
 public sealed class ClusterAgentImageTests(RealNodeFixture fixture, ITestOutputHelper output)
 {
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromMinutes(3);

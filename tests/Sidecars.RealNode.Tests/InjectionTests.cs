@@ -15,6 +15,7 @@ namespace Sidecars.RealNode.Tests;
 /// from the agent image in the local registry, their probes and hooks run in the containers, logs come through kubectl.
 /// </summary>
 [Collection(RealNodeCollection.Name)]
+[Trait("Category", "ControlPlane")]
 public sealed class InjectionTests(RealNodeFixture fixture, ITestOutputHelper output)
 {
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromMinutes(3);

@@ -6,6 +6,7 @@ namespace Sidecars.RealNode.Tests;
 /// cycle, with a pod, a memory volume and a Service in place when down.sh starts, and restores the lane if it ran.
 /// </summary>
 [Collection(Name)]
+[Trait("Category", "ControlPlane")]
 public sealed class LaneLifecycleTests
 {
     private const string Name = "real node lifecycle";

@@ -5,6 +5,7 @@ namespace Sidecars.RealNode.Tests;
 
 /// <summary>No image pull leaves the machine: a public image name fails at once with a clear event.</summary>
 [Collection(RealNodeCollection.Name)]
+[Trait("Category", "ControlPlane")]
 public sealed class PublicImageTests(RealNodeFixture fixture, ITestOutputHelper output)
 {
     private static readonly TimeSpan FailFast = TimeSpan.FromSeconds(30);

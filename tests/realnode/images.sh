@@ -174,7 +174,9 @@ check_cluster_agent() {
   local image="$1" port
   check_user "$image"
   port=$(free_port)
+  # Outside a cluster the cluster agent only starts with attestation by secret alone, which is all this check needs.
   start_server "$image" cluster-agent "sidecars-check-cluster-agent-$$" -- dotnet sidecars-cluster-agent.dll \
+    --Sidecars:Identity:ReplicaAttestation=SecretOnly \
     --urls "http://127.0.0.1:$port"
   wait_for "the cluster agent's /healthz on 127.0.0.1:$port" 60 curl -fsS --max-time 2 "http://127.0.0.1:$port/healthz" \
     || { stop_server; fail_check "the cluster agent from $image did not serve /healthz" cluster-agent; }

@@ -1,8 +1,11 @@
+using System.Runtime.InteropServices;
 using Sidecars.Lightpeer;
 using Sidecars.PodAgent;
 
+// SIGTERM (the kubelet stopping the container) and SIGINT stop either role gracefully.
 using var stop = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 
 return args.FirstOrDefault() switch
 {
@@ -10,6 +13,12 @@ return args.FirstOrDefault() switch
     "lightpeer" => await LightpeerCommand.RunAsync(args[1..], stop.Token),
     _ => Usage(),
 };
+
+void Stop(PosixSignalContext context)
+{
+    context.Cancel = true;
+    stop.Cancel();
+}
 
 static int Usage()
 {

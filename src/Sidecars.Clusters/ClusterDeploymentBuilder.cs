@@ -51,9 +51,11 @@ public static partial class ClusterDeploymentBuilder
         return null;
     }
 
-    public static V1Deployment Build(CreateClusterRequest request, string @namespace, TimeSpan timeout)
+    /// <param name="deadline">Stored on the Deployment, so whichever replica leads enforces it.</param>
+    public static V1Deployment Build(CreateClusterRequest request, string @namespace, CreateDeadline deadline)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(deadline);
         var labels = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             [SidecarsLabels.ManagedBy] = SidecarsLabels.ManagedByValue,
@@ -77,14 +79,20 @@ public static partial class ClusterDeploymentBuilder
 
         return new V1Deployment
         {
-            Metadata = new V1ObjectMeta { Name = request.Name, NamespaceProperty = @namespace, Labels = new Dictionary<string, string>(labels) },
+            Metadata = new V1ObjectMeta
+            {
+                Name = request.Name,
+                NamespaceProperty = @namespace,
+                Labels = new Dictionary<string, string>(labels),
+                Annotations = new Dictionary<string, string>(deadline.ToAnnotations()),
+            },
             Spec = new V1DeploymentSpec
             {
                 Replicas = request.Replicas,
                 Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string>(labels) },
                 Template = template,
                 // Kubernetes' own deadline is kept beyond ours so that ours decides.
-                ProgressDeadlineSeconds = (int)Math.Max(600, timeout.TotalSeconds + 60),
+                ProgressDeadlineSeconds = (int)Math.Max(600, deadline.Timeout.TotalSeconds + 60),
             },
         };
     }

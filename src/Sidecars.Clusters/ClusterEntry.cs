@@ -34,24 +34,25 @@ internal sealed class ClusterEntry(string name, string @namespace, ClusterPhase 
 
     public List<Channel<ClusterStatus>> Subscribers { get; } = [];
 
+    /// <summary>The create's deadline (from the Deployment's annotations, or the create call that made it); null once met or passed.</summary>
+    public CreateDeadline? Deadline { get; set; }
+
+    public ITimer? DeadlineTimer { get; set; }
+
+    /// <summary>Seen Available at least once: a create deadline no longer applies, even one still annotated.</summary>
+    public bool WasAvailable { get; set; }
+
+    /// <summary>The deadline passed with delete-on-timeout and Kubernetes has not been seen deleting it yet.</summary>
+    public bool DeleteDue { get; set; }
+
     public ClusterStatus ToStatus() =>
         new(Name, Namespace, Phase, Replicas, ReadyReplicas, AvailableReplicas, Pods, Reason, Message);
 }
 
-/// <summary>A create waited on by one or more callers, ending on Available, failure, delete or its deadline.</summary>
-internal sealed class CreateOperation(TimeSpan timeout, bool deleteOnTimeout)
+/// <summary>A create waited on by one or more callers, ending on Available, failure, delete or the cluster's deadline.</summary>
+internal sealed class CreateOperation
 {
     public TaskCompletionSource<ClusterOutcome> Outcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public TimeSpan Timeout { get; } = timeout;
-
-    public bool DeleteOnTimeout { get; } = deleteOnTimeout;
-
-    public ITimer? Deadline { get; set; }
-
-    public void Complete(OutcomeCode code, ClusterStatus status)
-    {
-        Deadline?.Dispose();
-        Outcome.TrySetResult(new ClusterOutcome(code, status));
-    }
+    public void Complete(OutcomeCode code, ClusterStatus status) => Outcome.TrySetResult(new ClusterOutcome(code, status));
 }

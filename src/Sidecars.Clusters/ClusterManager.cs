@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using k8s;
 using k8s.Autorest;
@@ -10,13 +9,16 @@ using Sidecars.Contracts.V1;
 using Sidecars.Conventions;
 using Sidecars.Kubernetes;
 using Sidecars.Kubernetes.Controllers;
+using Sidecars.Kubernetes.Leadership;
 
 namespace Sidecars.Clusters;
 
 /// <summary>
 /// Connects the clusters' state machine to Kubernetes: Deployment and pod events (and a create deadline that asks for
-/// a delete) queue the cluster's name; a reconcile feeds the machine the informers' current view of the cluster and
-/// performs the delete it asked for, retried with backoff. Callers' create and delete calls are made on their request.
+/// a delete) queue the cluster's name; a reconcile feeds the machine the informers' current view of the cluster. On the
+/// replica that leads (every replica when none is elected) it also performs the delete a passed deadline asks for,
+/// retried with backoff. Callers' create and delete calls
+/// are made on their request by the replica they reached.
 /// </summary>
 public sealed partial class ClusterManager : IHostedService, IDisposable
 {
@@ -28,15 +30,17 @@ public sealed partial class ClusterManager : IHostedService, IDisposable
     private readonly ILogger<ClusterManager> _logger;
     private readonly ResourceInformer<V1Deployment> _deployments;
     private readonly ResourceInformer<V1Pod> _pods;
-    private readonly ConcurrentDictionary<string, bool> _deletesRequested = new(StringComparer.Ordinal);
+    private readonly LeaseElector? _elector;
     private readonly WorkQueue<string> _queue;
     private readonly List<IDisposable> _subscriptions = [];
     private readonly CancellationTokenSource _stop = new();
     private Task _reconciling = Task.CompletedTask;
     private int _disposed;
 
+    /// <param name="elector">The cluster agent's election; null when this process is the only replica.</param>
     public ClusterManager(
-        IKubernetes client, SharedInformerFactory informers, IOptions<ClustersOptions> options, TimeProvider time, ILogger<ClusterManager> logger)
+        IKubernetes client, SharedInformerFactory informers, IOptions<ClustersOptions> options, TimeProvider time, ILogger<ClusterManager> logger,
+        LeaseElector? elector = null)
     {
         ArgumentNullException.ThrowIfNull(informers);
         ArgumentNullException.ThrowIfNull(options);
@@ -48,12 +52,16 @@ public sealed partial class ClusterManager : IHostedService, IDisposable
         _pods = informers.Pods(_options.Namespace, selector);
         _queue = new WorkQueue<string>("clusters", time);
         Machine = new ClusterStateMachine(_options.Namespace, time);
-        Machine.DeleteRequested += name =>
+        Machine.DeleteRequested += _queue.Add;
+        _elector = elector;
+        if (elector is not null)
         {
-            _deletesRequested[name] = true;
-            _queue.Add(name);
-        };
+            // Deadlines that passed while another replica led (or none did) are enforced by the new leader.
+            elector.StartedLeading += QueueAll;
+        }
     }
+
+    private bool Leads => _elector?.IsLeader ?? true;
 
     public ClusterStateMachine Machine { get; }
 
@@ -79,6 +87,11 @@ public sealed partial class ClusterManager : IHostedService, IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
+        }
+
+        if (_elector is not null)
+        {
+            _elector.StartedLeading -= QueueAll;
         }
 
         Unsubscribe();
@@ -117,7 +130,7 @@ public sealed partial class ClusterManager : IHostedService, IDisposable
             case CreateAction.Conflict:
                 return new ClusterResult(ClusterResultCode.FailedPrecondition, decision.Status, $"cluster {request.Name} is being deleted; create it again once the delete is done");
             case CreateAction.CreateDeployment:
-                if (await CreateDeploymentAsync(request, timeout, cancellationToken) is { } failure)
+                if (await CreateDeploymentAsync(request, decision.Deadline ?? CreateDeadline.After(DateTimeOffset.UtcNow, timeout, deleteOnTimeout), cancellationToken) is { } failure)
                 {
                     return failure;
                 }
@@ -172,9 +185,9 @@ public sealed partial class ClusterManager : IHostedService, IDisposable
         }
     }
 
-    private async Task<ClusterResult?> CreateDeploymentAsync(CreateClusterRequest request, TimeSpan timeout, CancellationToken cancellationToken)
+    private async Task<ClusterResult?> CreateDeploymentAsync(CreateClusterRequest request, CreateDeadline deadline, CancellationToken cancellationToken)
     {
-        var deployment = ClusterDeploymentBuilder.Build(request, _options.Namespace, timeout);
+        var deployment = ClusterDeploymentBuilder.Build(request, _options.Namespace, deadline);
         try
         {
             // Not tied to the caller: once started, the create belongs to every waiter.
@@ -240,19 +253,32 @@ public sealed partial class ClusterManager : IHostedService, IDisposable
 
     /// <summary>
     /// Feeds the machine the informers' current view of the cluster (one reconcile per cluster at a time, so a stale
-    /// view never overtakes a newer one), then deletes the Deployment if a create deadline asked for it.
+    /// view never overtakes a newer one). The leader then deletes the Deployment if its create deadline passed with
+    /// delete-on-timeout.
     /// </summary>
     private async Task<Reconciled> ReconcileAsync(string name, CancellationToken ct)
     {
         _deployments.TryGet(_options.Namespace, name, out var deployment);
         Machine.Observe(name, deployment, _pods.Snapshot().Count(p => ClusterName(p.Metadata) == name));
-        if (_deletesRequested.TryRemove(name, out _) && !await DeleteDeploymentAsync(name, ct))
+        if (deployment is null || deployment.Metadata.DeletionTimestamp is not null || !Leads)
         {
-            _deletesRequested[name] = true;
-            return Reconciled.Retry;
+            return Reconciled.Done;
+        }
+
+        if (Machine.IsDeleteDue(name))
+        {
+            return await DeleteDeploymentAsync(name, ct) ? Reconciled.Done : Reconciled.Retry;
         }
 
         return Reconciled.Done;
+    }
+
+    private void QueueAll()
+    {
+        foreach (var cluster in Machine.List())
+        {
+            _queue.Add(cluster.Name);
+        }
     }
 
     private void Unsubscribe()

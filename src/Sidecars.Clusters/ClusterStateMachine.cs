@@ -31,7 +31,8 @@ public enum DeleteAction
     NotFound,
 }
 
-public sealed record CreateDecision(CreateAction Action, Task<ClusterOutcome>? Outcome, ClusterStatus Status);
+/// <param name="Deadline">For <see cref="CreateAction.CreateDeployment"/>: the deadline to store on the Deployment.</param>
+public sealed record CreateDecision(CreateAction Action, Task<ClusterOutcome>? Outcome, ClusterStatus Status, CreateDeadline? Deadline = null);
 
 public sealed record DeleteDecision(DeleteAction Action, Task<ClusterOutcome>? Outcome, ClusterStatus? Status);
 
@@ -39,7 +40,8 @@ public sealed record DeleteDecision(DeleteAction Action, Task<ClusterOutcome>? O
 /// The single state of every cluster and everyone waiting on it. Kubernetes calls happen elsewhere: this class is
 /// told what callers asked (<see cref="BeginCreate"/>, <see cref="BeginDelete"/>) and what the informers observed
 /// (<see cref="Observe"/>), and completes waiters accordingly. A create waiter whose cluster is deleted gets
-/// <see cref="OutcomeCode.Aborted"/>.
+/// <see cref="OutcomeCode.Aborted"/>. A create's deadline is the one stored on the Deployment (every replica's machine
+/// reads it and times it alike), or, before the Deployment is seen, the one the create call set.
 /// </summary>
 public sealed class ClusterStateMachine(string @namespace, TimeProvider time)
 {
@@ -48,7 +50,7 @@ public sealed class ClusterStateMachine(string @namespace, TimeProvider time)
     private int _waiters;
     private int _subscriptions;
 
-    /// <summary>Raised (outside the lock) when a create deadline passed and the cluster must be deleted.</summary>
+    /// <summary>Raised (outside the lock) when a create deadline passed and the cluster must be deleted (see <see cref="IsDeleteDue"/>).</summary>
     public event Action<string>? DeleteRequested;
 
     /// <summary>Callers currently blocked in <see cref="WaitAsync"/>.</summary>
@@ -57,7 +59,7 @@ public sealed class ClusterStateMachine(string @namespace, TimeProvider time)
     /// <summary>Open <see cref="Subscribe"/> streams.</summary>
     public int ActiveSubscriptions => Volatile.Read(ref _subscriptions);
 
-    /// <summary>Creates and deletes in progress (each with its own completion and, for creates, deadline timer).</summary>
+    /// <summary>Creates and deletes in progress (each with its own completion).</summary>
     public int ActiveOperations
     {
         get
@@ -85,6 +87,15 @@ public sealed class ClusterStateMachine(string @namespace, TimeProvider time)
         }
     }
 
+    /// <summary>Whether the cluster's create deadline passed with delete-on-timeout and Kubernetes is not deleting it yet.</summary>
+    public bool IsDeleteDue(string name)
+    {
+        lock (_lock)
+        {
+            return _entries.TryGetValue(name, out var entry) && entry.DeleteDue;
+        }
+    }
+
     public CreateDecision BeginCreate(string name, int replicas, TimeSpan timeout, bool deleteOnTimeout)
     {
         lock (_lock)
@@ -98,9 +109,10 @@ public sealed class ClusterStateMachine(string @namespace, TimeProvider time)
                     Message = "creating the Deployment",
                 };
                 _entries.Add(name, entry);
-                var operation = StartCreate(entry, timeout, deleteOnTimeout);
+                var deadline = CreateDeadline.After(time.GetUtcNow(), timeout, deleteOnTimeout);
+                var operation = StartCreate(entry, deadline);
                 Publish(entry);
-                return new CreateDecision(CreateAction.CreateDeployment, operation.Outcome.Task, entry.ToStatus());
+                return new CreateDecision(CreateAction.CreateDeployment, operation.Outcome.Task, entry.ToStatus(), deadline);
             }
 
             var status = entry.ToStatus();
@@ -109,10 +121,7 @@ public sealed class ClusterStateMachine(string @namespace, TimeProvider time)
                 ClusterPhase.Available => new CreateDecision(CreateAction.Done, Task.FromResult(new ClusterOutcome(OutcomeCode.Ok, status)), status),
                 ClusterPhase.Failed => new CreateDecision(CreateAction.Done, Task.FromResult(new ClusterOutcome(OutcomeCode.Failed, status)), status),
                 ClusterPhase.DeleteInProgress => new CreateDecision(CreateAction.Conflict, null, status),
-                _ => new CreateDecision(
-                    entry.Seen || entry.CreateOperation is not null ? CreateAction.Wait : CreateAction.CreateDeployment,
-                    (entry.CreateOperation ?? StartCreate(entry, timeout, deleteOnTimeout)).Outcome.Task,
-                    status),
+                _ => Join(entry, CreateDeadline.After(time.GetUtcNow(), timeout, deleteOnTimeout)),
             };
         }
     }
@@ -185,6 +194,11 @@ public sealed class ClusterStateMachine(string @namespace, TimeProvider time)
             entry.Pods = pods;
             if (deployment is not null)
             {
+                if (!entry.WasAvailable && !RolledOut(deployment) && CreateDeadline.From(deployment.Metadata?.Annotations) is { } stored && stored != entry.Deadline)
+                {
+                    Arm(entry, stored);
+                }
+
                 entry.Seen = true;
                 entry.Replicas = observation.Replicas;
                 entry.ReadyReplicas = observation.ReadyReplicas;
@@ -247,6 +261,8 @@ public sealed class ClusterStateMachine(string @namespace, TimeProvider time)
                     return; // created but not observed yet
                 }
 
+                entry.DeleteDue = false;
+
                 if (entry.Phase == ClusterPhase.DeleteInProgress && entry.Pods > 0)
                 {
                     entry.Message = $"the Deployment is gone; waiting for {entry.Pods} pods";
@@ -265,6 +281,7 @@ public sealed class ClusterStateMachine(string @namespace, TimeProvider time)
                 return;
 
             case ObservedPhase.Deleting:
+                entry.DeleteDue = false;
                 if (entry.Phase != ClusterPhase.DeleteInProgress || entry.DeleteOperation is null)
                 {
                     StartDelete(entry, observation.Reason, observation.Message);
@@ -306,18 +323,64 @@ public sealed class ClusterStateMachine(string @namespace, TimeProvider time)
     /// <summary>The cluster reached a final phase of its create: record it and answer a waiting create.</summary>
     private static void Settle(ClusterEntry entry, Observation observation, ClusterPhase phase, OutcomeCode outcome)
     {
+        if (phase == ClusterPhase.Available)
+        {
+            entry.WasAvailable = true;
+            Disarm(entry);
+        }
+
         entry.Phase = phase;
         Describe(entry, observation);
         entry.CreateOperation?.Complete(outcome, entry.ToStatus());
         entry.CreateOperation = null;
     }
 
-    private CreateOperation StartCreate(ClusterEntry entry, TimeSpan timeout, bool deleteOnTimeout)
+    /// <summary>
+    /// A create of a cluster that exists but is not settled waits on the create in progress, or starts one. A Deployment
+    /// that carries no deadline (it was Available once, or made elsewhere) gets this call's, kept here and never
+    /// deleting: delete-on-timeout removes only what the create made.
+    /// </summary>
+    private CreateDecision Join(ClusterEntry entry, CreateDeadline deadline)
     {
-        var operation = new CreateOperation(timeout, deleteOnTimeout);
+        var action = entry.Seen || entry.CreateOperation is not null ? CreateAction.Wait : CreateAction.CreateDeployment;
+        var operation = entry.CreateOperation ?? StartCreate(entry, entry.Deadline ?? (entry.Seen ? deadline with { DeleteOnTimeout = false } : deadline));
+        return new CreateDecision(action, operation.Outcome.Task, entry.ToStatus(), action == CreateAction.CreateDeployment ? entry.Deadline : null);
+    }
+
+    private CreateOperation StartCreate(ClusterEntry entry, CreateDeadline deadline)
+    {
+        var operation = new CreateOperation();
         entry.CreateOperation = operation;
-        operation.Deadline = time.CreateTimer(_ => OnDeadline(entry, operation), null, timeout, Timeout.InfiniteTimeSpan);
+        if (entry.Deadline is null)
+        {
+            Arm(entry, deadline);
+        }
+
         return operation;
+    }
+
+    /// <summary>Times the entry's create deadline (replacing any other); a deadline already passed fires at once.</summary>
+    private void Arm(ClusterEntry entry, CreateDeadline deadline)
+    {
+        Disarm(entry);
+        entry.Deadline = deadline;
+        var due = deadline.At - time.GetUtcNow();
+        entry.DeadlineTimer = time.CreateTimer(_ => OnDeadline(entry, deadline), null, due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>
+    /// The create is over for good once Kubernetes completed a rollout (Progressing: NewReplicaSetAvailable, kept when
+    /// pods fail later) or the spec changed since (generation above 1): a stored deadline no longer applies.
+    /// </summary>
+    private static bool RolledOut(V1Deployment deployment) =>
+        deployment.Metadata?.Generation > 1
+        || deployment.Status?.Conditions?.Any(c => c.Type == "Progressing" && c.Reason == "NewReplicaSetAvailable") == true;
+
+    private static void Disarm(ClusterEntry entry)
+    {
+        entry.DeadlineTimer?.Dispose();
+        entry.DeadlineTimer = null;
+        entry.Deadline = null;
     }
 
     private static TaskCompletionSource<ClusterOutcome> StartDelete(ClusterEntry entry, string reason, string message)
@@ -339,23 +402,35 @@ public sealed class ClusterStateMachine(string @namespace, TimeProvider time)
         }
     }
 
-    private void OnDeadline(ClusterEntry entry, CreateOperation operation)
+    /// <summary>
+    /// The deadline passed: a cluster still being created is marked Failed (leave) or deleted (the leader's manager
+    /// performs it, see <see cref="IsDeleteDue"/>), and its create waiters get <see cref="OutcomeCode.DeadlineExceeded"/>.
+    /// </summary>
+    private void OnDeadline(ClusterEntry entry, CreateDeadline deadline)
     {
         var delete = false;
         lock (_lock)
         {
-            if (!ReferenceEquals(entry.CreateOperation, operation))
+            if (!ReferenceEquals(entry.Deadline, deadline) || !_entries.TryGetValue(entry.Name, out var current) || !ReferenceEquals(current, entry))
             {
                 return;
             }
 
+            Disarm(entry);
+            if (entry.Phase != ClusterPhase.CreateInProgress)
+            {
+                return;
+            }
+
+            var operation = entry.CreateOperation;
             entry.CreateOperation = null;
-            var seconds = operation.Timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+            var seconds = deadline.Timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
             var message = $"not available after {seconds}s ({entry.AvailableReplicas}/{entry.Replicas} replicas available, " +
                           $"{entry.ReadyReplicas} ready; last: {entry.Message})";
-            if (operation.DeleteOnTimeout)
+            if (deadline.DeleteOnTimeout)
             {
                 delete = true;
+                entry.DeleteDue = true;
                 StartDelete(entry, "DeadlineExceeded", message + "; deleting");
             }
             else
@@ -365,7 +440,7 @@ public sealed class ClusterStateMachine(string @namespace, TimeProvider time)
                 entry.Message = message + "; left in place";
             }
 
-            operation.Complete(OutcomeCode.DeadlineExceeded, entry.ToStatus());
+            operation?.Complete(OutcomeCode.DeadlineExceeded, entry.ToStatus());
             Publish(entry);
         }
 
@@ -386,6 +461,8 @@ public sealed class ClusterStateMachine(string @namespace, TimeProvider time)
 
     private void Remove(ClusterEntry entry)
     {
+        Disarm(entry);
+        entry.DeleteDue = false;
         _entries.Remove(entry.Name);
         Publish(entry);
         foreach (var subscriber in entry.Subscribers)

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Sidecars.Identity.Admin;
 using Sidecars.Kubernetes;
+using Sidecars.Kubernetes.Leadership;
 using Sidecars.Clusters;
 
 // In the builder's namespace so the host registers the capability with one line and no using.
@@ -23,6 +24,8 @@ public static class ClustersHostingExtensions
             .ValidateOnStart();
         builder.Services.AddSidecarsKubernetes(builder.Configuration);
         builder.Services.TryAddSingleton(TimeProvider.System);
+        // Every replica answers from its informers; the elected one enforces create deadlines.
+        builder.Services.AddSidecarsLeaderElection(builder.Configuration, ElectedComponents.ClusterAgent);
         builder.Services.AddSingleton<ClusterManager>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterManager>());
         builder.Services.AddGrpc();

@@ -43,4 +43,19 @@ public static class SidecarsAnnotations
     /// identity, so <see cref="Owner"/> (stamped by the webhook) names the cluster agent, not the user.
     /// </summary>
     public const string User = "sidecars.io/user";
+
+    /// <summary>
+    /// A lightpeer pod's membership of its peer network, recorded by the cluster agent that leads:
+    /// <c>&lt;network&gt; &lt;address&gt; &lt;joined-at, RFC 3339&gt;</c>. Every replica lists members from it.
+    /// </summary>
+    public const string NetworkMember = "sidecars.io/network-member";
+
+    /// <summary>On a cluster's Deployment: the time (RFC 3339) by which its first rollout must be Available.</summary>
+    public const string CreateDeadline = "sidecars.io/create-deadline";
+
+    /// <summary>On a cluster's Deployment beside <see cref="CreateDeadline"/>: the create's timeout in seconds.</summary>
+    public const string CreateTimeout = "sidecars.io/create-timeout";
+
+    /// <summary>On a cluster's Deployment beside <see cref="CreateDeadline"/>: <c>delete</c> or <c>leave</c> it when the deadline passes.</summary>
+    public const string OnTimeout = "sidecars.io/on-timeout";
 }

@@ -7,6 +7,9 @@ public static class SidecarsLabels
     public const string NamespaceInjection = "sidecars.io/injection";
     public const string NamespaceInjectionEnabled = "enabled";
 
+    /// <summary>Namespace label value that keeps every pod in the namespace away from the webhook, even one that opts in.</summary>
+    public const string NamespaceInjectionDisabled = "disabled";
+
     /// <summary>Sanitised owner (a valid label value); the full name is in <see cref="SidecarsAnnotations.Owner"/>.</summary>
     public const string Owner = "sidecars.io/owner";
 

@@ -13,11 +13,38 @@ public static class SidecarsNames
     /// so the apiserver would reject a pod with a port named <c>klightPort</c>.
     /// </summary>
     public const string LightpeerPortName = "klight-port";
+
+    /// <summary>The lightpeer port name older manifests use; valid in a pod only where the apiserver does not check it.</summary>
+    public const string LightpeerLegacyPortName = "klightPort";
+
+    /// <summary>
+    /// Name of the container a pod that brings its own lightpeer gives it. With this name, or a port named
+    /// <see cref="LightpeerPortName"/> (or <see cref="LightpeerLegacyPortName"/>), the webhook injects no second lightpeer.
+    /// </summary>
+    public const string OwnLightpeerContainer = "lightpeer";
     public const int LightpeerDefaultPort = 9081;
     public const string PodAgentHealthPortName = "agent-health";
     public const int PodAgentHealthPort = 9090;
     public const string LightpeerHealthPortName = "peer-health";
     public const int LightpeerHealthPort = 9091;
+
+    /// <summary>
+    /// The pod-agent's token port: <c>GET /token/key</c> over TLS on the pod IP, answered only to the
+    /// <see cref="TokenReaderName"/> presenting its client certificate. Health and metrics stay plain on
+    /// <see cref="PodAgentHealthPort"/>.
+    /// </summary>
+    public const string PodAgentTokenPortName = "agent-tokens";
+    public const int PodAgentTokenPort = 9092;
+
+    /// <summary>
+    /// The DNS name the cluster agent's client certificate carries (its Service's name) and the pod-agent requires of
+    /// a token reader; the certificate must chain to the cluster agent's CA bundle the pod-agent is given.
+    /// </summary>
+    public const string TokenReaderName = "sidecars-cluster-agent.sidecars-system.svc";
+
+    /// <summary>The cluster agent's gRPC port (HTTPS) and its plain probes and metrics port.</summary>
+    public const int ClusterAgentPort = 8443;
+    public const int ClusterAgentMetricsPort = 9090;
 
     /// <summary>Directory of the shared socket volume in every container.</summary>
     public const string SocketDirectory = "/var/run/sidecars";
@@ -58,6 +85,29 @@ public static class SidecarsNames
     public const string TokenDirectory = "/var/run/sidecars-tokens";
     public const string TokenDirectoryEnv = "SIDECARS_TOKEN_DIR";
 
+    /// <summary>
+    /// The Secret in the cluster agent's namespace holding its HTTPS serving certificate (<see cref="ClusterAgentTlsCertificateKey"/>,
+    /// <see cref="ClusterAgentTlsKeyKey"/>) and the CA bundle pod-agents trust for it (<see cref="ClusterAgentCaKey"/>; during a
+    /// rotation the old and the new CA, concatenated as PEM).
+    /// </summary>
+    public const string ClusterAgentTlsSecret = "sidecars-cluster-agent-tls";
+    public const string ClusterAgentCaKey = "ca.crt";
+    public const string ClusterAgentTlsCertificateKey = "tls.crt";
+    public const string ClusterAgentTlsKeyKey = "tls.key";
+
+    /// <summary>
+    /// The ConfigMap the cluster agent keeps in every opted-in namespace, equal to the <see cref="ClusterAgentCaKey"/> of
+    /// <see cref="ClusterAgentTlsSecret"/> under the key <see cref="TrustBundleKey"/>; the webhook mounts it (optional) as
+    /// <see cref="TrustBundleVolume"/> at <see cref="TrustBundleDirectory"/> in the pod-agent.
+    /// </summary>
+    public const string TrustBundleConfigMap = "sidecars-ca";
+    public const string TrustBundleKey = "ca.crt";
+    public const string TrustBundleVolume = "sidecars-ca";
+    public const string TrustBundleDirectory = "/var/run/sidecars-ca";
+
+    /// <summary>The cluster agent's CA bundle as the pod-agent reads it.</summary>
+    public const string TrustBundleFile = TrustBundleDirectory + "/" + TrustBundleKey;
+
     /// <summary>Where Kubernetes mounts a pod's service account token; copied into sidecars that watch their pod.</summary>
     public const string ServiceAccountDirectory = "/var/run/secrets/kubernetes.io/serviceaccount";
     public const string ServiceAccountDirectoryEnv = "SIDECARS_SERVICE_ACCOUNT_DIR";
@@ -68,6 +118,37 @@ public static class SidecarsNames
     public const string PodIpEnv = "POD_IP";
     public const string PodNameEnv = "POD_NAME";
     public const string PodNamespaceEnv = "POD_NAMESPACE";
+
+    /// <summary>
+    /// The Secret in the cluster agent's namespace holding the network CA (<c>authority.crt</c>, <c>authority.key</c>),
+    /// the bundle lightpeers trust (<see cref="LightpeerCaKey"/>) and the network controller's own certificate
+    /// (<see cref="LightpeerCertificateKey"/>, <see cref="LightpeerKeyKey"/>, named <see cref="NetworkControllerName"/>).
+    /// </summary>
+    public const string LightpeerCaSecret = "sidecars-lightpeer-ca";
+
+    /// <summary>
+    /// The Secret the cluster agent keeps in every namespace that runs lightpeer pods: the network CA bundle and the
+    /// namespace's peer certificate (<see cref="LightpeerPeerName"/>); mounted at <see cref="LightpeerIdentityDirectory"/>
+    /// and read by the lightpeer's <c>--tls-dir</c>. A lightpeer pod that mounts it is spoken to over mutual TLS.
+    /// </summary>
+    public const string LightpeerIdentitySecret = "sidecars-lightpeer-identity";
+    public const string LightpeerIdentityVolume = "sidecars-lightpeer-identity";
+    public const string LightpeerIdentityDirectory = "/var/run/sidecars-lightpeer";
+    public const string LightpeerCaKey = "ca.crt";
+    public const string LightpeerCertificateKey = "tls.crt";
+    public const string LightpeerKeyKey = "tls.key";
+
+    /// <summary>
+    /// The DNS name of the network controller's client certificate: the only caller a lightpeer lets <c>Join</c> or
+    /// <c>Forget</c>. A peer name (<see cref="LightpeerPeerName"/>) can never equal it (namespace names have no dots).
+    /// </summary>
+    public const string NetworkControllerName = "network-controller.sidecars.internal";
+
+    /// <summary>Suffix of the peer names; the namespace comes first.</summary>
+    public const string LightpeerPeerNameSuffix = ".lightpeer.sidecars.internal";
+
+    /// <summary>The DNS name of the peer certificate of the lightpeers of <paramref name="namespace"/>.</summary>
+    public static string LightpeerPeerName(string @namespace) => @namespace + LightpeerPeerNameSuffix;
 
     /// <summary>The peer network of a lightpeer pod (the value of <see cref="SidecarsLabels.NetworkId"/>).</summary>
     public const string NetworkIdEnv = "KLIGHT_NETWORK_ID";

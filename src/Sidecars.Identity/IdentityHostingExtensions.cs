@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -12,6 +13,7 @@ using Sidecars.Identity.Attestation;
 using Sidecars.Identity.Service;
 using Sidecars.Identity;
 using Sidecars.Identity.Store;
+using Sidecars.Identity.Trust;
 using Sidecars.Kubernetes;
 
 // In the hosting namespace so hosts register the capability with one line and no using.
@@ -45,12 +47,21 @@ public static class IdentityHostingExtensions
                 provider.GetRequiredService<IKubernetes>(), provider.GetRequiredService<IOptions<IdentityOptions>>()));
         }
 
+        services.AddOptions<TrustOptions>()
+            .Bind(builder.Configuration.GetSection(TrustOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        if (kubernetes && builder.Configuration.GetValue(TrustOptions.Section + ":" + nameof(TrustOptions.Enabled), defaultValue: true))
+        {
+            // Every replica runs it: each pass is a server-side apply of the same content, so replicas agree.
+            services.AddSingleton<TrustBundleController>();
+            services.AddHostedService(provider => provider.GetRequiredService<TrustBundleController>());
+        }
+
         services.AddSingleton<IIdentityStore>(provider =>
         {
             var options = provider.GetRequiredService<IOptions<IdentityOptions>>().Value;
-            var kind = options.Store == IdentityStoreKind.Auto
-                ? (KubernetesClientConfiguration.IsInCluster() ? IdentityStoreKind.Kubernetes : IdentityStoreKind.File)
-                : options.Store;
+            var kind = StoreKind(options);
             var logger = provider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(IdentityHostingExtensions).FullName!);
             if (kind == IdentityStoreKind.Kubernetes)
             {
@@ -63,7 +74,11 @@ public static class IdentityHostingExtensions
             return store;
         });
         services.AddSingleton<ClusterIdentity>();
-        services.AddSingleton<SeekFailureLimiter>();
+        // Replicas share the store, so they share the failure budget too; the file store has one replica.
+        services.AddSingleton<ISeekFailureLimiter>(provider =>
+            StoreKind(provider.GetRequiredService<IOptions<IdentityOptions>>().Value) == IdentityStoreKind.Kubernetes
+                ? ActivatorUtilities.CreateInstance<KubernetesSeekFailureLimiter>(provider)
+                : ActivatorUtilities.CreateInstance<InMemorySeekFailureLimiter>(provider));
         services.AddSingleton<AdminCertificateAuthorities>();
 
         services.AddGrpc();
@@ -82,6 +97,11 @@ public static class IdentityHostingExtensions
         }));
         return builder;
     }
+
+    /// <summary>The store in use: Kubernetes Secrets inside a cluster, the file elsewhere, unless configured.</summary>
+    private static IdentityStoreKind StoreKind(IdentityOptions options) => options.Store == IdentityStoreKind.Auto
+        ? (KubernetesClientConfiguration.IsInCluster() ? IdentityStoreKind.Kubernetes : IdentityStoreKind.File)
+        : options.Store;
 
     public static WebApplication MapSidecarsIdentity(this WebApplication app)
     {

@@ -10,4 +10,10 @@ public sealed class KubernetesOptions
 
     /// <summary>Kubeconfig context; the current context when empty.</summary>
     public string? Context { get; set; }
+
+    /// <summary>
+    /// How long the apiserver keeps each watch open before it ends it (the informers then resume from the last
+    /// resourceVersion they saw, and relist when it is too old). Between 1 s and 1 h; 5 min by default.
+    /// </summary>
+    public TimeSpan WatchTimeout { get; set; } = KubernetesResourceSources.DefaultWatchTimeout;
 }

@@ -24,9 +24,12 @@ public static class KubernetesServiceCollectionExtensions
         services.AddOptions<KubernetesOptions>().Bind(configuration.GetSection(KubernetesOptions.Section))
             .Validate(o => string.IsNullOrEmpty(o.KubeconfigPath) || File.Exists(o.KubeconfigPath),
                 $"{KubernetesOptions.Section}:KubeconfigPath names a file that does not exist")
+            .Validate(o => o.WatchTimeout >= TimeSpan.FromSeconds(1) && o.WatchTimeout <= TimeSpan.FromHours(1),
+                $"{KubernetesOptions.Section}:WatchTimeout must be between 00:00:01 and 01:00:00")
             .ValidateOnStart();
         services.TryAddSingleton<IKubernetes>(sp => new k8s.Kubernetes(BuildConfig(sp.GetRequiredService<IOptions<KubernetesOptions>>().Value)));
-        services.TryAddSingleton(sp => new SharedInformerFactory(sp.GetRequiredService<IKubernetes>(), sp.GetRequiredService<ILoggerFactory>()));
+        services.TryAddSingleton(sp => new SharedInformerFactory(
+            sp.GetRequiredService<IKubernetes>(), sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<IOptions<KubernetesOptions>>().Value.WatchTimeout));
         return services;
     }
 

@@ -27,6 +27,13 @@ public static class ServerSideApply
         return client.AppsV1.PatchNamespacedDeploymentAsync(patch, name, ns, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken);
     }
 
+    public static Task<V1ConfigMap> ApplyAsync(this IKubernetes client, V1ConfigMap configMap, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var (patch, name, ns) = Prepare(configMap, "v1", V1ConfigMap.KubeKind);
+        return client.CoreV1.PatchNamespacedConfigMapAsync(patch, name, ns, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken);
+    }
+
     private static (V1Patch Patch, string Name, string Namespace) Prepare<T>(T item, string apiVersion, string kind)
         where T : IKubernetesObject<V1ObjectMeta>
     {

@@ -23,5 +23,8 @@ public sealed partial class LightpeerNode
 
         [LoggerMessage(6, LogLevel.Information, "Lightpeer {Self} took back peer {Peer}: it answers again")]
         public static partial void TakenBack(ILogger logger, string self, string peer);
+
+        [LoggerMessage(7, LogLevel.Information, "Lightpeer {Self} found peer {Peer} at a newer incarnation {Incarnation} (restarted or joined again): sending it our set")]
+        public static partial void Restarted(ILogger logger, string self, string peer, ulong incarnation);
     }
 }

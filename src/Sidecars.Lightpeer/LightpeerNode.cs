@@ -13,7 +13,10 @@ public sealed partial class LightpeerNode : IDisposable
     /// <summary>Dropped peers checked again per interval.</summary>
     private const int SuspectsPerInterval = 2;
 
-    /// <summary>Tries per peer to announce a join; a peer that misses the announcement keeps a rejoined peer out.</summary>
+    /// <summary>
+    /// Tries per peer to announce a join. The announcement spreads the news faster; a peer that misses it still takes a
+    /// rejoined peer back from gossip at its raised incarnation (only peers that predate incarnations depend on it).
+    /// </summary>
     private const int AnnounceAttempts = 3;
 
     private readonly LightpeerOptions _options;
@@ -26,14 +29,15 @@ public sealed partial class LightpeerNode : IDisposable
     private int _gossiping;
     private int _news;
 
-    public LightpeerNode(LightpeerOptions options, TimeProvider time, ILogger<LightpeerNode> logger)
+    /// <param name="tls">Peer credentials: with them every peer is called over mutual TLS.</param>
+    public LightpeerNode(LightpeerOptions options, TimeProvider time, ILogger<LightpeerNode> logger, PeerTls? tls = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _logger = logger;
         _time = time;
-        Peers = new PeerSet(options.SelfAddress, options.ForgetFor, time);
-        _clients = new PeerClients(options.CallTimeout);
+        Peers = new PeerSet(options.SelfAddress, PeerSet.FirstIncarnation(time), options.ForgetFor, time);
+        _clients = new PeerClients(options.CallTimeout, tls);
         LightpeerMetrics.Peers.Set(0);
     }
 
@@ -41,7 +45,12 @@ public sealed partial class LightpeerNode : IDisposable
 
     public string Self => Peers.Self;
 
-    /// <summary>Joins through the peer at <paramref name="address"/>: both sides merge; the other side announces.</summary>
+    /// <summary>
+    /// Joins through the peer at <paramref name="address"/>: both sides merge; the other side announces. A join raises
+    /// our incarnation first: the network controller only joins a pod that is not a member, so members may have been
+    /// told to forget us, and the raised incarnation is what lets them take us back from any gossip, not only from the
+    /// announcement.
+    /// </summary>
     public async Task<JoinResponse> JoinAsync(string address, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(address))
@@ -56,11 +65,14 @@ public sealed partial class LightpeerNode : IDisposable
 
         try
         {
-            var request = new ExchangeRequest { From = Self, Announce = true, Peers = { Peers.Snapshot() } };
+            Peers.Rejoin();
+            var request = Request(announce: true);
             var response = await _clients.Get(address).ExchangeAsync(request, deadline: Deadline(), cancellationToken: cancellationToken);
-            if (Learn(response.Peers, response.Self).Count > 0 && Peers.Count > 1)
+            Learn(Entries(response), new PeerEntry(response.Self, response.Incarnation));
+            if (Peers.Count > 1)
             {
-                // Our earlier peers do not know the network we joined: the contact announces us to its peers only.
+                // Our earlier peers do not know the network we joined nor our raised incarnation: the contact announces
+                // us to its peers only, and a peer it misses must still hear of us.
                 Gossip(except: address);
             }
 
@@ -82,14 +94,17 @@ public sealed partial class LightpeerNode : IDisposable
     {
         ArgumentNullException.ThrowIfNull(request);
         var before = Peers.Snapshot();
-        var added = Learn(request.Peers, request.From, request.Joined);
+        var entries = Entries(request);
+        var joined = string.IsNullOrEmpty(request.Joined) ? (PeerEntry?)null
+            : new PeerEntry(request.Joined, entries.FirstOrDefault(e => e.Address == request.Joined).Incarnation);
+        var added = Learn(entries, new PeerEntry(request.From, request.Incarnation), joined);
         Heard(request.From);
         LightpeerMetrics.Exchanges.WithLabels("in", "ok").Inc();
         if (request.Announce && !string.IsNullOrEmpty(request.From))
         {
             // Even a joiner that teaches us nothing is announced: a purged pod rejoining still knows everyone, but
             // they all keep it out until they hear that it is back.
-            var news = Peers.Snapshot();
+            var news = Peers.Entries();
             var targets = before.Where(p => p != request.From).ToArray();
             _ = Task.Run(() => AnnounceAsync(targets, news, request.From));
         }
@@ -98,7 +113,15 @@ public sealed partial class LightpeerNode : IDisposable
             Gossip(except: request.From);
         }
 
-        return new ExchangeResponse { Self = Self, Peers = { Peers.Snapshot() }, Learnt = added.Count };
+        var ours = Peers.Entries();
+        return new ExchangeResponse
+        {
+            Self = Self,
+            Incarnation = Peers.Incarnation,
+            Peers = { ours.Select(e => e.Address) },
+            Members = { ours.Select(Wire) },
+            Learnt = added.Count,
+        };
     }
 
     public int Forget(IEnumerable<string> addresses)
@@ -120,7 +143,7 @@ public sealed partial class LightpeerNode : IDisposable
         var dead = new List<string>();
         lock (_failuresLock)
         {
-            foreach (var (peer, ok) in results)
+            foreach (var (peer, ok, _) in results)
             {
                 if (ok)
                 {
@@ -134,7 +157,8 @@ public sealed partial class LightpeerNode : IDisposable
         }
 
         Drop(Peers.Remove(dead, unanswered: true), "unreachable");
-        TakeBack([.. (await rechecks).Where(r => r.Ok).Select(r => r.Peer)]);
+        TakeBack([.. (await rechecks).Where(r => r.Ok).Select(r => new PeerEntry(r.Peer, r.Incarnation))]);
+        await WelcomeRestartedAsync(results, cancellationToken);
         var alive = results.Where(r => r.Ok).Select(r => r.Peer).ToArray();
         if (alive.Length > 0)
         {
@@ -152,13 +176,13 @@ public sealed partial class LightpeerNode : IDisposable
     /// Takes back peers dropped for not answering that answer now: on a loaded node a live peer can miss its checks,
     /// and waiting for it to call us, or for the tombstone to expire, leaves the set short.
     /// </summary>
-    private void TakeBack(IReadOnlyList<string> answering)
+    private void TakeBack(IReadOnlyList<PeerEntry> answering)
     {
         foreach (var peer in answering)
         {
             Learn([], peer);
             LightpeerMetrics.TakenBack.Inc();
-            Log.TakenBack(_logger, Self, peer);
+            Log.TakenBack(_logger, Self, peer.Address);
         }
 
         if (answering.Count > 0)
@@ -167,8 +191,34 @@ public sealed partial class LightpeerNode : IDisposable
         }
     }
 
-    private Task<(string Peer, bool Ok)[]> CheckAsync(IEnumerable<string> peers, CancellationToken cancellationToken) =>
-        Task.WhenAll(peers.Select(async p => (Peer: p, Ok: await IsHealthyAsync(p, cancellationToken))));
+    /// <summary>
+    /// Peers that answered a check at a higher incarnation than we knew restarted and know nobody: they learn our set
+    /// at once (one exchange each) instead of waiting to be picked for one, and their new incarnation goes round.
+    /// </summary>
+    private async Task WelcomeRestartedAsync(IReadOnlyList<(string Peer, bool Ok, ulong Incarnation)> results, CancellationToken cancellationToken)
+    {
+        var restarted = results.Where(r => r.Ok && r.Incarnation > (Peers.IncarnationOf(r.Peer) ?? ulong.MaxValue)).ToArray();
+        if (restarted.Length == 0)
+        {
+            return;
+        }
+
+        foreach (var (peer, _, incarnation) in restarted)
+        {
+            Log.Restarted(_logger, Self, peer, incarnation);
+        }
+
+        Learn(restarted.Select(r => new PeerEntry(r.Peer, r.Incarnation)), null);
+        await Task.WhenAll(restarted.Select(r => ExchangeWithAsync(r.Peer, cancellationToken)));
+        Gossip(except: null);
+    }
+
+    private Task<(string Peer, bool Ok, ulong Incarnation)[]> CheckAsync(IEnumerable<string> peers, CancellationToken cancellationToken) =>
+        Task.WhenAll(peers.Select(async p =>
+        {
+            var incarnation = await IncarnationIfHealthyAsync(p, cancellationToken);
+            return (Peer: p, Ok: incarnation is not null, Incarnation: incarnation ?? 0);
+        }));
 
     /// <summary>The next peers to check, in turn through the sorted set, at most the configured number.</summary>
     private IReadOnlyList<string> NextBatch(IReadOnlyList<string> peers)
@@ -234,7 +284,7 @@ public sealed partial class LightpeerNode : IDisposable
         }
     }
 
-    private IReadOnlyList<string> Learn(IEnumerable<string> peers, string? direct, string? vouched = null)
+    private IReadOnlyList<string> Learn(IEnumerable<PeerEntry> peers, PeerEntry? direct, PeerEntry? vouched = null)
     {
         var added = Peers.Merge(peers, direct, vouched);
         LightpeerMetrics.Peers.Set(Peers.Count);
@@ -284,16 +334,17 @@ public sealed partial class LightpeerNode : IDisposable
         LightpeerMetrics.Peers.Set(Peers.Count);
     }
 
-    private async Task<bool> IsHealthyAsync(string peer, CancellationToken cancellationToken)
+    /// <summary>The peer's incarnation when it answers a health check as itself (0 from one that predates incarnations); else null.</summary>
+    private async Task<ulong?> IncarnationIfHealthyAsync(string peer, CancellationToken cancellationToken)
     {
         try
         {
             var response = await _clients.Get(peer).HealthAsync(new HealthRequest(), deadline: Deadline(), cancellationToken: cancellationToken);
-            return response.Self == peer;
+            return response.Self == peer ? response.Incarnation : null;
         }
         catch (RpcException)
         {
-            return false;
+            return null;
         }
     }
 
@@ -302,7 +353,7 @@ public sealed partial class LightpeerNode : IDisposable
     {
         try
         {
-            return await SendExchangeAsync(peer, new ExchangeRequest { From = Self, Peers = { Peers.Snapshot() } }, cancellationToken);
+            return await SendExchangeAsync(peer, Request(announce: false), cancellationToken);
         }
         catch (RpcException)
         {
@@ -318,12 +369,19 @@ public sealed partial class LightpeerNode : IDisposable
 
     /// <summary>
     /// Tells our peers that <paramref name="joined"/> joined through us. A peer the announcement does not reach (a
-    /// timeout on a loaded node) is tried again, backing off, while it is still our peer: if the joiner is a purged
-    /// pod coming back, that peer keeps it out until its tombstone expires unless it hears this.
+    /// timeout on a loaded node) is tried again, backing off, while it is still our peer; one it never reaches hears of
+    /// the joiner's raised incarnation by gossip.
     /// </summary>
-    private async Task AnnounceAsync(IReadOnlyList<string> targets, IReadOnlyList<string> news, string joined)
+    private async Task AnnounceAsync(IReadOnlyList<string> targets, IReadOnlyList<PeerEntry> news, string joined)
     {
-        var request = new ExchangeRequest { From = Self, Peers = { news }, Joined = joined };
+        var request = new ExchangeRequest
+        {
+            From = Self,
+            Incarnation = Peers.Incarnation,
+            Peers = { news.Select(e => e.Address) },
+            Members = { news.Select(Wire) },
+            Joined = joined,
+        };
         await Task.WhenAll(targets.Select(async target =>
         {
             for (var attempt = 1; ; attempt++)
@@ -371,8 +429,33 @@ public sealed partial class LightpeerNode : IDisposable
 
         LightpeerMetrics.Exchanges.WithLabels("out", "ok").Inc();
         Heard(peer);
-        return Learn(response.Peers, null).Count > 0 || response.Learnt > 0;
+        var answered = string.IsNullOrEmpty(response.Self) ? [] : new[] { new PeerEntry(response.Self, response.Incarnation) };
+        return Learn(Entries(response).Concat(answered), null).Count > 0 || response.Learnt > 0;
     }
+
+    /// <summary>An exchange carrying our incarnation and set, both as entries and, for peers that predate incarnations, as addresses.</summary>
+    private ExchangeRequest Request(bool announce)
+    {
+        var ours = Peers.Entries();
+        return new ExchangeRequest
+        {
+            From = Self,
+            Incarnation = Peers.Incarnation,
+            Announce = announce,
+            Peers = { ours.Select(e => e.Address) },
+            Members = { ours.Select(Wire) },
+        };
+    }
+
+    private static PeerIncarnation Wire(PeerEntry entry) => new() { Address = entry.Address, Incarnation = entry.Incarnation };
+
+    /// <summary>The set a request carries: its entries, or from a peer that predates incarnations its addresses at incarnation 0.</summary>
+    private static IReadOnlyList<PeerEntry> Entries(ExchangeRequest request) => Entries(request.Members, request.Peers);
+
+    private static IReadOnlyList<PeerEntry> Entries(ExchangeResponse response) => Entries(response.Members, response.Peers);
+
+    private static IReadOnlyList<PeerEntry> Entries(IReadOnlyList<PeerIncarnation> members, IReadOnlyList<string> peers) =>
+        members.Count > 0 ? [.. members.Select(m => new PeerEntry(m.Address, m.Incarnation))] : [.. peers.Select(p => new PeerEntry(p, 0))];
 
     private DateTime Deadline() => DateTime.UtcNow + _options.CallTimeout;
 }

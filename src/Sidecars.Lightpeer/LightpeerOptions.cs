@@ -37,6 +37,13 @@ public sealed class LightpeerOptions
     /// <summary>Exit 0 once the pod's app containers have finished (<c>--exit-when-apps-done</c>, legacy Job pods).</summary>
     public bool ExitWhenAppsDone { get; set; }
 
+    /// <summary>
+    /// Directory of the peer credentials (<c>tls.crt</c>, <c>tls.key</c>, <c>ca.crt</c>: the mounted Secret
+    /// <see cref="SidecarsNames.LightpeerIdentitySecret"/>). Set, the peer port serves mutual TLS only and every peer is
+    /// called over it; unset, everything is plain h2c and any caller may Join or Forget.
+    /// </summary>
+    public string? TlsDirectory { get; set; }
+
     public string SelfAddress => Address.Contains(':', StringComparison.Ordinal)
         ? $"[{Address}]:{Port.ToString(CultureInfo.InvariantCulture)}"
         : $"{Address}:{Port.ToString(CultureInfo.InvariantCulture)}";
@@ -53,6 +60,7 @@ public sealed class LightpeerOptions
         new("call-timeout", "bound on one check or exchange, seconds (default 2)", Value: "SECONDS"),
         new("failure-threshold", "failed checks after which a peer is dropped (default 2)", Value: "N"),
         new("forget-for", "seconds a dropped or forgotten peer stays out of gossip (default 60)", Value: "SECONDS"),
+        new("tls-dir", "directory of tls.crt, tls.key, ca.crt: mutual TLS with the network CA (unset: plain, unauthenticated)", Value: "DIR"),
         new("exit-when-apps-done", "exit 0 once the pod's app containers have finished (watches the pod; Jobs)", Flag: true),
     ];
 
@@ -74,6 +82,7 @@ public sealed class LightpeerOptions
             FailureThreshold = parsed.WholeNumber("failure-threshold", defaults.FailureThreshold, 1, 1000),
             ForgetFor = parsed.Seconds("forget-for", defaults.ForgetFor),
             ExitWhenAppsDone = parsed.Flag("exit-when-apps-done"),
+            TlsDirectory = parsed.Get("tls-dir") is { Length: > 0 } tls ? tls : null,
         };
         options.Validate();
         return options;
@@ -94,6 +103,11 @@ public sealed class LightpeerOptions
         if (CheckInterval <= TimeSpan.Zero || CallTimeout <= TimeSpan.Zero || FailureThreshold < 1 || ChecksPerInterval < 1)
         {
             throw new FormatException("check interval and call timeout must be positive, the failure threshold and checks per interval at least 1");
+        }
+
+        if (TlsDirectory is not null && !System.IO.Directory.Exists(TlsDirectory))
+        {
+            throw new FormatException($"tls-dir '{TlsDirectory}' is not a directory (mount the Secret {SidecarsNames.LightpeerIdentitySecret} there)");
         }
     }
 }

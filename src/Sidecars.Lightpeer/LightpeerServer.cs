@@ -1,8 +1,10 @@
 using System.Net;
+using System.Security.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Prometheus;
@@ -12,10 +14,10 @@ using Sidecars.Observability;
 namespace Sidecars.Lightpeer;
 
 /// <summary>
-/// A running lightpeer: gRPC (h2c) on address:port, /healthz /readyz /metrics on address:health-port.
+/// A running lightpeer: gRPC on address:port (mutual TLS with a TLS directory, else h2c), /healthz /readyz /metrics on address:health-port.
 /// Used by the agent's lightpeer role and, in-process, by tests.
 /// </summary>
-public sealed class LightpeerServer : IAsyncDisposable
+public sealed partial class LightpeerServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
@@ -55,7 +57,22 @@ public sealed class LightpeerServer : IAsyncDisposable
         var ip = IPAddress.Parse(options.Address);
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(ip, options.Port, l => l.Protocols = HttpProtocols.Http2);
+            k.Listen(ip, options.Port, l =>
+            {
+                l.Protocols = HttpProtocols.Http2;
+                if (options.TlsDirectory is not null)
+                {
+                    var tls = k.ApplicationServices.GetRequiredService<PeerTls>();
+                    l.UseHttps(new HttpsConnectionAdapterOptions
+                    {
+                        ServerCertificateSelector = (_, _) => tls.Current?.Certificate,
+                        SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                        // Asked for, checked by PeerAuthorization: a caller without one gets a status with a reason.
+                        ClientCertificateMode = ClientCertificateMode.AllowCertificate,
+                        ClientCertificateValidation = (_, _, _) => true,
+                    });
+                }
+            });
             if (options.HealthPort > 0)
             {
                 k.Listen(ip, options.HealthPort, l => l.Protocols = HttpProtocols.Http1);
@@ -63,9 +80,21 @@ public sealed class LightpeerServer : IAsyncDisposable
         });
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<LightpeerNode>();
+        if (options.TlsDirectory is { } directory)
+        {
+            builder.Services.AddSingleton<PeerTls>(sp => new PeerTlsDirectory(
+                directory, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger<PeerTlsDirectory>()));
+            builder.Services.AddSingleton<PeerAuthorization>();
+            builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<PeerAuthorization>());
+        }
+        else
+        {
+            builder.Services.AddGrpc();
+        }
+
+        builder.Services.AddSingleton(sp => new LightpeerNode(
+            options, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LightpeerNode>>(), sp.GetService<PeerTls>()));
         builder.Services.AddHostedService<PeerMaintenance>();
-        builder.Services.AddGrpc();
 
         var app = builder.Build();
         app.MapGrpcService<LightpeerService>();
@@ -78,6 +107,19 @@ public sealed class LightpeerServer : IAsyncDisposable
         }
 
         await app.StartAsync(cancellationToken);
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<LightpeerServer>();
+        if (app.Services.GetService<PeerTls>() is { } peerTls)
+        {
+            if (peerTls.Current is null)
+            {
+                Log.NoMaterialYet(log, options.TlsDirectory!);
+            }
+        }
+        else
+        {
+            Log.Plain(log, options.SelfAddress);
+        }
+
         return new LightpeerServer(app, app.Services.GetRequiredService<LightpeerNode>());
     }
 
@@ -101,5 +143,14 @@ public sealed class LightpeerServer : IAsyncDisposable
     {
         await _app.StopAsync(CancellationToken.None);
         await _app.DisposeAsync();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "Lightpeer {Address} serves without TLS (no --tls-dir): any caller can make it join or forget peers")]
+        public static partial void Plain(ILogger logger, string address);
+
+        [LoggerMessage(2, LogLevel.Warning, "Lightpeer TLS directory {Directory} holds no usable material yet: every call is refused until it does")]
+        public static partial void NoMaterialYet(ILogger logger, string directory);
     }
 }

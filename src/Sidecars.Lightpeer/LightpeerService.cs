@@ -26,13 +26,14 @@ internal sealed class LightpeerService(LightpeerNode node) : Contracts.V1.Lightp
         return Task.FromResult(new PeersResponse
         {
             Self = node.Self,
+            Incarnation = node.Peers.Incarnation,
             Peers = { view.Peers },
             Changed = view.Changed is { } changed ? Timestamp.FromDateTimeOffset(changed) : null,
         });
     }
 
     public override Task<HealthResponse> Health(HealthRequest request, ServerCallContext context) =>
-        Task.FromResult(new HealthResponse { Self = node.Self, Peers = node.Peers.Count });
+        Task.FromResult(new HealthResponse { Self = node.Self, Peers = node.Peers.Count, Incarnation = node.Peers.Incarnation });
 
     public override Task<ForgetResponse> Forget(ForgetRequest request, ServerCallContext context) =>
         Task.FromResult(new ForgetResponse { Removed = node.Forget(request.Addresses) });

@@ -5,11 +5,15 @@ using Sidecars.Kubernetes;
 
 namespace Sidecars.Networks;
 
-/// <summary>What the controller needs to know about one pod of a peer network. Pure view of a V1Pod.</summary>
-public sealed record LightpeerPod(string Network, string Namespace, string Name, string Uid, string? Address, bool Ready, bool Gone)
+/// <summary>
+/// What the controller needs to know about one pod of a peer network. Pure view of a V1Pod. <see cref="Recorded"/> is
+/// the membership the leading replica recorded on the pod (<see cref="NetworkMemberRecord"/>), null when none.
+/// <see cref="Tls"/>: the pod mounts the Secret <see cref="SidecarsNames.LightpeerIdentitySecret"/>, so its lightpeer
+/// serves mutual TLS and the controller calls it with its own certificate.
+/// </summary>
+public sealed record LightpeerPod(
+    string Network, string Namespace, string Name, string Uid, string? Address, bool Ready, bool Gone, NetworkMember? Recorded = null, bool Tls = false)
 {
-    private const string LegacyPortName = "klightPort";
-
     public string Key => Namespace + "/" + Name;
 
     /// <summary>Ready with an address: should be a member.</summary>
@@ -32,7 +36,13 @@ public sealed record LightpeerPod(string Network, string Namespace, string Name,
         var address = string.IsNullOrEmpty(ip) ? null
             : ip.Contains(':', StringComparison.Ordinal) ? $"[{ip}]:{port.ToString(CultureInfo.InvariantCulture)}"
             : $"{ip}:{port.ToString(CultureInfo.InvariantCulture)}";
-        return new LightpeerPod(network, pod.Metadata.NamespaceProperty ?? string.Empty, pod.Metadata.Name, pod.Metadata.Uid ?? string.Empty, address, ready, gone);
+        var ns = pod.Metadata.NamespaceProperty ?? string.Empty;
+        var uid = pod.Metadata.Uid ?? string.Empty;
+        var recorded = pod.Metadata.Annotations is { } annotations && annotations.TryGetValue(SidecarsAnnotations.NetworkMember, out var record)
+            ? NetworkMemberRecord.Parse(record, network, ns, pod.Metadata.Name, uid)
+            : null;
+        var tls = pod.Spec?.Volumes?.Any(v => v.Secret?.SecretName == SidecarsNames.LightpeerIdentitySecret) == true;
+        return new LightpeerPod(network, ns, pod.Metadata.Name, uid, address, ready, gone, recorded, tls);
     }
 
     /// <summary>
@@ -44,7 +54,7 @@ public sealed record LightpeerPod(string Network, string Namespace, string Name,
         ArgumentNullException.ThrowIfNull(pod);
         return pod.Spec?.Containers?
             .SelectMany(c => c.Ports ?? [])
-            .FirstOrDefault(p => p.Name == SidecarsNames.LightpeerPortName || p.Name == LegacyPortName)?.ContainerPort
+            .FirstOrDefault(p => p.Name == SidecarsNames.LightpeerPortName || p.Name == SidecarsNames.LightpeerLegacyPortName)?.ContainerPort
             ?? SidecarsNames.LightpeerDefaultPort;
     }
 }

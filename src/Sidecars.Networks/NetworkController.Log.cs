@@ -23,5 +23,11 @@ public sealed partial class NetworkController
 
         [LoggerMessage(6, LogLevel.Warning, "Gave up joining pod {Namespace}/{Name} to network {Network} after {Attempts} attempts")]
         public static partial void GaveUp(ILogger logger, string @namespace, string name, string network, int attempts);
+
+        [LoggerMessage(7, LogLevel.Warning, "Recording the membership of pod {Namespace}/{Name} in network {Network} failed: {Reason}")]
+        public static partial void RecordFailed(ILogger logger, string @namespace, string name, string network, string reason);
+
+        [LoggerMessage(8, LogLevel.Information, "Took over network {Network} with {Count} recorded members")]
+        public static partial void Resumed(ILogger logger, string network, int count);
     }
 }

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using Grpc.Core;
+using k8s;
+using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -9,6 +11,7 @@ using Sidecars.Conventions;
 using Sidecars.Kubernetes;
 using Sidecars.Kubernetes.Controllers;
 using Sidecars.Lightpeer;
+using Sidecars.Networks.Identity;
 
 namespace Sidecars.Networks;
 
@@ -19,6 +22,9 @@ namespace Sidecars.Networks;
 /// the rest to forget them), and joins each Ready pod through one live member, newest first. Up to
 /// <see cref="NetworksOptions.JoinConcurrency"/> pods of a network join at once, as a scaled-up Deployment turns Ready
 /// in a burst; a purge never runs beside a join of its network, so no join goes through a member being forgotten.
+/// It runs on the elected replica only; each pass ends by recording the members on their pods
+/// (<see cref="NetworkMemberRecord"/>), from which every replica answers (<see cref="Snapshot"/>) and a new leader
+/// starts: members are not joined again after a takeover.
 /// </summary>
 public sealed partial class NetworkController : BackgroundService
 {
@@ -28,40 +34,54 @@ public sealed partial class NetworkController : BackgroundService
     /// <summary>Spacing of the attempts to join a Ready pod that does not answer yet.</summary>
     private static readonly ExponentialBackoff JoinBackoff = new(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(5));
 
+    private readonly IKubernetes _client;
     private readonly NetworksOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<NetworkController> _logger;
     private readonly ResourceInformer<V1Pod> _pods;
     private readonly PeerClients _clients;
+
+    /// <summary>Per lightpeer address, whether its pod mounts the identity Secret (so it serves mutual TLS).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _secure = new(StringComparer.Ordinal);
     private readonly WorkQueue<string> _queue;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, NetworkState> _networks = new(StringComparer.Ordinal);
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public NetworkController(SharedInformerFactory informers, IOptions<NetworksOptions> options, TimeProvider time, ILogger<NetworkController> logger)
+    public NetworkController(
+        IKubernetes client,
+        SharedInformerFactory informers,
+        IOptions<NetworksOptions> options,
+        NetworkCredentials credentials,
+        TimeProvider time,
+        ILogger<NetworkController> logger)
     {
         ArgumentNullException.ThrowIfNull(informers);
         ArgumentNullException.ThrowIfNull(options);
+        _client = client;
         _options = options.Value;
         _time = time;
         _logger = logger;
         _pods = informers.Pods(_options.Namespace, SidecarsLabels.NetworkId);
-        _clients = new PeerClients(_options.CallTimeout);
+        _clients = new PeerClients(_options.CallTimeout, credentials);
         _queue = new WorkQueue<string>("networks", time);
     }
 
+    /// <summary>
+    /// The networks as recorded on their pods (the same on every replica once its informer has seen the records); the
+    /// pending figure leaves out pods whose join attempts ran out, which only the leader knows.
+    /// </summary>
     public IReadOnlyList<NetworkSnapshot> Snapshot()
     {
         var pods = Observed().ToLookup(p => p.Network, StringComparer.Ordinal);
         lock (_lock)
         {
-            return [.. _networks.Keys.Union(pods.Select(g => g.Key), StringComparer.Ordinal)
-                .Order(StringComparer.Ordinal)
-                .Select(id =>
+            return [.. pods.OrderBy(g => g.Key, StringComparer.Ordinal)
+                .Select(g =>
                 {
-                    var state = _networks.GetValueOrDefault(id);
-                    IReadOnlyList<NetworkMember> members = state is null ? [] : [.. state.Members];
-                    return new NetworkSnapshot(id, members, NetworkPlanner.Pending(pods[id], members, state?.Joins ?? [], _options));
+                    var members = NetworkPlanner.Recorded(g);
+                    IReadOnlyDictionary<string, JoinState> joins = _networks.TryGetValue(g.Key, out var state) ? state.Joins : new Dictionary<string, JoinState>();
+                    return new NetworkSnapshot(g.Key, members, NetworkPlanner.Pending(g, members, joins, _options));
                 })
                 .Where(n => n.Members.Count > 0 || n.Pending > 0)];
         }
@@ -111,6 +131,7 @@ public sealed partial class NetworkController : BackgroundService
             return;
         }
 
+        Resume();
         var reconciling = ReconcileLoop.RunAsync(_queue, Workers, ReconcileAsync, _logger, stoppingToken);
         using var timer = new PeriodicTimer(_options.CheckInterval, _time);
         try
@@ -128,10 +149,37 @@ public sealed partial class NetworkController : BackgroundService
         await reconciling;
     }
 
+    /// <summary>Takes over the members recorded on the pods (by an earlier leader), newest first.</summary>
+    private void Resume()
+    {
+        foreach (var network in Observed().GroupBy(p => p.Network, StringComparer.Ordinal))
+        {
+            var recorded = network.Select(p => p.Recorded).OfType<NetworkMember>().OrderByDescending(m => m.JoinedAt).ToList();
+            if (recorded.Count == 0)
+            {
+                continue;
+            }
+
+            var state = Network(network.Key);
+            lock (_lock)
+            {
+                state.Members.AddRange(recorded.Where(m => !state.Members.Exists(e => e.Key == m.Key)));
+                NetworkMetrics.Size.WithLabels(state.Id).Set(state.Members.Count);
+            }
+
+            Log.Resumed(_logger, network.Key, recorded.Count);
+        }
+    }
+
     private void OnPod(ResourceEvent<V1Pod> evt)
     {
         if (LightpeerPod.From(evt.Item) is { } pod)
         {
+            if (pod.Address is { } address)
+            {
+                _secure[address] = pod.Tls;
+            }
+
             _queue.Add(pod.Network);
         }
     }
@@ -195,6 +243,11 @@ public sealed partial class NetworkController : BackgroundService
         var again = plan.PassAgain | (plan.First is { } first
             ? await JoinAllAsync(network, [first], alone: true, ct)
             : await JoinAllAsync(network, plan.Joins, alone: false, ct));
+        if (!await RecordAsync(network, ct))
+        {
+            return Reconciled.Retry;
+        }
+
         if (again)
         {
             return Reconciled.After(TimeSpan.Zero);
@@ -291,7 +344,7 @@ public sealed partial class NetworkController : BackgroundService
             }
 
             since = network.Joins.Remove(pod.Key, out var state) ? state.Since : Stopwatch.GetTimestamp();
-            network.Members.Insert(0, new NetworkMember(pod.Namespace, pod.Name, pod.Uid, pod.Address!, _time.GetUtcNow()));
+            network.Members.Insert(0, new NetworkMember(pod.Namespace, pod.Name, pod.Uid, pod.Address!, NetworkMemberRecord.Precision(_time.GetUtcNow())));
             NetworkMetrics.Size.WithLabels(network.Id).Set(network.Members.Count);
             Changed();
         }
@@ -336,7 +389,7 @@ public sealed partial class NetworkController : BackgroundService
     {
         try
         {
-            var response = await _clients.Get(pod.Address!).JoinAsync(
+            var response = await Client(pod.Address!).JoinAsync(
                 new JoinRequest { Address = member.Address }, deadline: DateTime.UtcNow + (3 * _options.CallTimeout), cancellationToken: ct);
             if (response.Joined)
             {
@@ -387,13 +440,47 @@ public sealed partial class NetworkController : BackgroundService
         {
             try
             {
-                await _clients.Get(m.Address).ForgetAsync(request, deadline: DateTime.UtcNow + _options.CallTimeout, cancellationToken: ct);
+                await Client(m.Address).ForgetAsync(request, deadline: DateTime.UtcNow + _options.CallTimeout, cancellationToken: ct);
             }
             catch (RpcException e)
             {
                 Log.ForgetFailed(_logger, m.Key, member.Address, e.Status.Detail);
             }
         }));
+    }
+
+    /// <summary>Writes the membership records the network's pods lack or no longer deserve; false when a write failed.</summary>
+    private async Task<bool> RecordAsync(NetworkState network, CancellationToken ct)
+    {
+        IReadOnlyList<NetworkMember> members;
+        lock (_lock)
+        {
+            members = [.. network.Members];
+        }
+
+        var written = true;
+        foreach (var change in NetworkPlanner.Records(Observed().Where(p => p.Network == network.Id), members))
+        {
+            var patch = AnnotationPatch.For(change.Pod.Uid, new Dictionary<string, string?>
+            {
+                [SidecarsAnnotations.NetworkMember] = change.Member is null ? null : NetworkMemberRecord.Format(network.Id, change.Member),
+            });
+            try
+            {
+                await _client.CoreV1.PatchNamespacedPodAsync(patch, change.Pod.Name, change.Pod.Namespace, cancellationToken: ct);
+            }
+            catch (HttpOperationException e) when ((int)e.Response.StatusCode is 404 or 409 or 422)
+            {
+                // Deleted or replaced meanwhile: its next event brings a pass over what is there.
+            }
+            catch (Exception e) when (e is HttpOperationException or HttpRequestException)
+            {
+                Log.RecordFailed(_logger, change.Pod.Namespace, change.Pod.Name, network.Id, e.Message);
+                written = false;
+            }
+        }
+
+        return written;
     }
 
     /// <summary>Health-checks every member, counting consecutive failures; the plan purges those past the threshold.</summary>
@@ -426,7 +513,7 @@ public sealed partial class NetworkController : BackgroundService
     {
         try
         {
-            var response = await _clients.Get(address).HealthAsync(
+            var response = await Client(address).HealthAsync(
                 new HealthRequest(), deadline: DateTime.UtcNow + _options.CallTimeout, cancellationToken: ct);
             return response.Self == address;
         }
@@ -435,6 +522,10 @@ public sealed partial class NetworkController : BackgroundService
             return false;
         }
     }
+
+    /// <summary>The lightpeer at <paramref name="address"/>, over mutual TLS when its pod mounts the identity Secret, else over h2c.</summary>
+    private Contracts.V1.Lightpeer.LightpeerClient Client(string address) =>
+        _clients.Get(address, _secure.TryGetValue(address, out var secure) && secure);
 
     private NetworkState Network(string id)
     {

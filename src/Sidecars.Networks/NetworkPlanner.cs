@@ -81,4 +81,36 @@ public static class NetworkPlanner
             && !members.Any(m => m.Key == p.Key && m.Uid == p.Uid)
             && !(joins.TryGetValue(p.Key, out var state) && state.Uid == p.Uid && state.Failures >= options.JoinAttempts));
     }
+
+    /// <summary>The members recorded on the network's pods, newest first: what every replica lists.</summary>
+    public static IReadOnlyList<NetworkMember> Recorded(IEnumerable<LightpeerPod> pods)
+    {
+        ArgumentNullException.ThrowIfNull(pods);
+        return [.. pods.Where(p => !p.Gone).Select(p => p.Recorded).OfType<NetworkMember>()
+            .OrderByDescending(m => m.JoinedAt).ThenBy(m => m.Key, StringComparer.Ordinal)];
+    }
+
+    /// <summary>
+    /// The records to write so the pods say what the leader's members are: a member's pod gets its record (null
+    /// <see cref="RecordChange.Member"/>: a pod that is no longer a member loses it). Pods on their way out are left alone.
+    /// </summary>
+    public static IReadOnlyList<RecordChange> Records(IEnumerable<LightpeerPod> pods, IReadOnlyList<NetworkMember> members)
+    {
+        ArgumentNullException.ThrowIfNull(pods);
+        ArgumentNullException.ThrowIfNull(members);
+        var changes = new List<RecordChange>();
+        foreach (var pod in pods.Where(p => !p.Gone).OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            var member = members.FirstOrDefault(m => m.Key == pod.Key && m.Uid == pod.Uid);
+            if (member != pod.Recorded)
+            {
+                changes.Add(new RecordChange(pod, member));
+            }
+        }
+
+        return changes;
+    }
 }
+
+/// <summary>A membership record to write on <see cref="Pod"/>: <see cref="Member"/>, or none.</summary>
+public sealed record RecordChange(LightpeerPod Pod, NetworkMember? Member);

@@ -3,7 +3,9 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Sidecars.Identity.Admin;
 using Sidecars.Kubernetes;
+using Sidecars.Kubernetes.Leadership;
 using Sidecars.Networks;
+using Sidecars.Networks.Identity;
 
 // In the builder's namespace so the host registers the capability with one line and no using.
 namespace Microsoft.AspNetCore.Builder;
@@ -21,8 +23,14 @@ public static class NetworksHostingExtensions
             .ValidateOnStart();
         builder.Services.AddSidecarsKubernetes(builder.Configuration);
         builder.Services.TryAddSingleton(TimeProvider.System);
+        // Every replica keeps the network CA and the namespaces' identity Secrets (writes race on resourceVersion), so
+        // a new leader already has the controller's certificate.
+        builder.Services.AddSingleton<NetworkCredentials>();
+        builder.Services.AddHostedService<NetworkIdentityController>();
         builder.Services.AddSingleton<NetworkController>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<NetworkController>());
+        // One replica joins and purges; every replica answers from its own informer.
+        builder.Services.AddSidecarsLeaderElection(builder.Configuration, ElectedComponents.ClusterAgent);
+        builder.Services.AddLeaderOnlyHostedService<NetworkController>();
         builder.Services.AddGrpc();
         return builder;
     }

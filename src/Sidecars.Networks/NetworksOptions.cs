@@ -29,4 +29,23 @@ public sealed class NetworksOptions
     /// <summary>Attempts to join a Ready pod that does not answer (backing off up to 5 s) before leaving it to the periodic resync.</summary>
     [Range(1, 1000)]
     public int JoinAttempts { get; set; } = 30;
+
+    /// <summary>
+    /// Namespace of the Secret <c>sidecars-lightpeer-ca</c> (the network CA and the controller's certificate): the
+    /// cluster agent's own.
+    /// </summary>
+    [Required]
+    [RegularExpression("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
+    public string CaNamespace { get; set; } = "sidecars-system";
+
+    /// <summary>How often the network CA and every identity Secret are checked again (rotation, repair of a changed Secret).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan IdentityCheckInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How long a namespace's peer identity Secret outlives the namespace's last lightpeer pod before it is deleted (a
+    /// workload scaled to zero and back, or recreated, finds it still there).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "30.00:00:00")]
+    public TimeSpan IdentityRetention { get; set; } = TimeSpan.FromMinutes(10);
 }

@@ -73,10 +73,11 @@ public static class PodAgentCommand
         }
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Sidecars.PodAgent");
-        using var channel = ClusterAgentChannel.Create(options);
+        using var channel = ClusterAgentChannel.Create(options, logger);
         var renewer = new BlessingRenewer(new Identity.IdentityClient(channel), holder, options, secret, TimeProvider.System, logger);
         await using var tlsExport = TlsExporter.Start(options.TlsDirectory, holder, logger);
-        using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // The stop signal reaches the host (SIGTERM from the kubelet) or the caller's token, whichever comes first.
+        using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
         RenewalOutcome outcome;
         await using (PodAgentLifecycle.Start(appsDone, lifetime, logger))
         {

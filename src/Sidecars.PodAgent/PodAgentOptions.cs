@@ -27,7 +27,10 @@ public sealed record PodAgentOptions
     /// <summary>gRPC address of the cluster agent (<c>--cluster-agent</c>, SIDECARS_CLUSTER_AGENT).</summary>
     public Uri? ClusterAgent { get; init; }
 
-    /// <summary>PEM of the CA the cluster agent's TLS certificate chains to (<c>--cluster-agent-ca</c>, SIDECARS_CLUSTER_AGENT_CA).</summary>
+    /// <summary>
+    /// PEM bundle of the CAs the cluster agent's TLS certificate may chain to, the only ones trusted (<c>--cluster-agent-ca</c>,
+    /// SIDECARS_CLUSTER_AGENT_CA); read again for every new connection. The webhook passes the mounted <c>sidecars-ca</c> ConfigMap.
+    /// </summary>
     public string? ClusterAgentCa { get; init; }
 
     /// <summary>Allows plaintext HTTP/2 to a non-loopback cluster agent (<c>--allow-insecure</c>).</summary>
@@ -60,8 +63,23 @@ public sealed record PodAgentOptions
     /// <summary>Opt-in export of the TLS material (chain, key, roots) into this directory (<c>--tls-dir</c>, SIDECARS_TLS_DIR).</summary>
     public string? TlsDirectory { get; init; }
 
-    /// <summary>Directory of the shared token volume served as <c>GET /token/{key}</c> (<c>--token-dir</c>, SIDECARS_TOKEN_DIR).</summary>
+    /// <summary>
+    /// Directory of the shared token volume served as <c>GET /token/{key}</c> on <see cref="TokenPort"/> (<c>--token-dir</c>,
+    /// SIDECARS_TOKEN_DIR).
+    /// </summary>
     public string? TokenDirectory { get; init; }
+
+    /// <summary>Port of the token endpoint, TLS on the pod IP (<c>--token-port</c>); 0 disables it.</summary>
+    public int TokenPort { get; init; } = SidecarsNames.PodAgentTokenPort;
+
+    /// <summary>
+    /// PEM bundle of the CA(s) a token reader's client certificate must chain to (<c>--token-reader-ca</c>,
+    /// SIDECARS_TOKEN_READER_CA); defaults to <see cref="ClusterAgentCa"/>. Without one every token request is refused.
+    /// </summary>
+    public string? TokenReaderCa { get; init; }
+
+    /// <summary>The DNS name a token reader's client certificate must carry (<c>--token-reader</c>, SIDECARS_TOKEN_READER).</summary>
+    public string TokenReader { get; init; } = SidecarsNames.TokenReaderName;
 
     /// <summary>Largest token served; a larger one answers 413 (<c>--token-byte-limit</c>).</summary>
     public int TokenByteLimit { get; init; } = 64 * 1024;

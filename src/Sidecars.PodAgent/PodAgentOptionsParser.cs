@@ -16,17 +16,22 @@ public static class PodAgentOptionsParser
             "SIDECARS_POD_TOKEN_FILE", Value: "PATH"),
         new("blessing", "expected application extension", "SIDECARS_BLESSING", Value: "EXT"),
         new("cluster-agent", "cluster agent gRPC address", SidecarsNames.ClusterAgentEnv, Value: "URL"),
-        new("cluster-agent-ca", "PEM of the CA of the cluster agent's TLS certificate", "SIDECARS_CLUSTER_AGENT_CA", Value: "PATH"),
+        new("cluster-agent-ca", "PEM bundle of the CAs trusted for the cluster agent (only these; re-read per connection)", "SIDECARS_CLUSTER_AGENT_CA", Value: "PATH"),
         new("allow-insecure", "allow plaintext HTTP/2 to a non-loopback cluster agent", "SIDECARS_ALLOW_INSECURE", Flag: true),
         new("pod-name", "replica name", SidecarsNames.PodNameEnv, Value: "NAME"),
         new("pod-ip", "address of the health endpoint (default 127.0.0.1)", SidecarsNames.PodIpEnv, Value: "IP"),
-        new("health-port", "port of /healthz, /readyz, /metrics (default 9090, 0 = none)", Value: "N"),
+        new("health-port", "plain HTTP port of /healthz, /readyz, /metrics (default 9090, 0 = none)", Value: "N"),
         new("renew-at", "renew after this fraction of the lifetime (default 0.667)", Value: "F"),
         new("wait-ready", "wait until the socket serves blessings, then exit 0", Flag: true),
         new("timeout", "how long --wait-ready waits (default 60)", Value: "SECONDS"),
         new("tls-dir", "also write tls.crt, tls.key, ca.crt there after each issuance", "SIDECARS_TLS_DIR", Value: "PATH"),
         new("exit-when-apps-done", "exit 0 once the pod's app containers have finished (watches the pod; Jobs)", Flag: true),
-        new("token-dir", "serve the token files there as GET /token/<key>", SidecarsNames.TokenDirectoryEnv, Value: "PATH"),
+        new("token-dir", "serve the token files there as GET /token/<key> on the token port", SidecarsNames.TokenDirectoryEnv, Value: "PATH"),
+        new("token-port", "TLS port of the token endpoint, for the token reader only (default 9092, 0 = none)", Value: "N"),
+        new("token-reader-ca", "PEM of the CA(s) a token reader's client certificate chains to (default: --cluster-agent-ca)",
+            "SIDECARS_TOKEN_READER_CA", Value: "PATH"),
+        new("token-reader", $"DNS name a token reader's client certificate carries (default {SidecarsNames.TokenReaderName})",
+            "SIDECARS_TOKEN_READER", Value: "NAME"),
         new("token-byte-limit", "largest token served (default 65536)", Value: "N"),
         new("tokens-only", "serve only health, metrics and tokens (no secret or blessing)", Flag: true),
     ];
@@ -68,6 +73,9 @@ public static class PodAgentOptionsParser
         ExitWhenAppsDone = args.Flag("exit-when-apps-done"),
         TlsDirectory = args.Get("tls-dir"),
         TokenDirectory = args.Get("token-dir"),
+        TokenPort = args.WholeNumber("token-port", SidecarsNames.PodAgentTokenPort, 0, 65535),
+        TokenReaderCa = args.Get("token-reader-ca") ?? args.Get("cluster-agent-ca"),
+        TokenReader = args.Get("token-reader") ?? SidecarsNames.TokenReaderName,
         TokenByteLimit = args.WholeNumber("token-byte-limit", 64 * 1024, 1, 16 * 1024 * 1024),
         TokensOnly = args.Flag("tokens-only"),
     };
@@ -91,6 +99,11 @@ public static class PodAgentOptionsParser
 
     private static string? Validate(PodAgentOptions options)
     {
+        if (options.TokenPort != 0 && options.TokenPort == options.HealthPort)
+        {
+            return $"--token-port {options.TokenPort} must differ from --health-port: tokens are not served on the plain port";
+        }
+
         if (options.WaitReady || options.TokensOnly)
         {
             return null;

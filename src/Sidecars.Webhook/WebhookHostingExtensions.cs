@@ -13,11 +13,12 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Prometheus;
 using Sidecars.Kubernetes;
+using Sidecars.Kubernetes.Leadership;
 using Sidecars.Mutation;
 using Sidecars.Observability;
 using Sidecars.Webhook.Admission;
 using Sidecars.Webhook.Configuration;
-using Sidecars.Webhook.Leadership;
+using Sidecars.Webhook.Hosting;
 using Sidecars.Webhook.Repair;
 using Sidecars.Webhook.Tls;
 
@@ -52,11 +53,18 @@ public static class WebhookHostingExtensions
         });
         services.AddSingleton(sp => new MutationEngine(sp.GetRequiredService<IOptions<InjectionOptions>>().Value));
         services.AddSingleton<AdmissionHandler>();
+        services.AddSingleton<ShutdownDrain>();
+        services.AddHostedService(sp => sp.GetRequiredService<ShutdownDrain>());
+        services.AddTransient<IStartupFilter, ShutdownDrainStartupFilter>();
         services.AddSingleton(sp => new ApiServerClients(sp.GetRequiredService<IOptions<WebhookOptions>>().Value));
         services.AddSingleton<CertificateReloader>();
         services.AddSingleton<RepairPlanner>();
         services.AddSingleton(TimeProvider.System);
-        services.AddHealthChecks().AddCheck<ServingCertificateHealthCheck>("serving-certificate", tags: ["ready"]);
+        services.AddSingleton<AdmissionWarmup>();
+        services.AddHostedService(sp => sp.GetRequiredService<AdmissionWarmup>());
+        services.AddHealthChecks()
+            .AddCheck<ServingCertificateHealthCheck>("serving-certificate", tags: ["ready"])
+            .Add(new HealthCheckRegistration("admission-warm-up", sp => sp.GetRequiredService<AdmissionWarmup>(), failureStatus: null, tags: ["ready"]));
 
         var kubernetes = KubernetesConfiguration(builder.Configuration);
         var webhook = builder.Configuration.GetSection(WebhookOptions.Section).Get<WebhookOptions>() ?? new WebhookOptions();
@@ -79,8 +87,8 @@ public static class WebhookHostingExtensions
                 services.AddSingleton<INamespaceLabelSource, NoNamespaceLabels>();
             }
 
-            services.AddSingleton<WebhookLeadership>();
-            services.AddHostedService(sp => sp.GetRequiredService<WebhookLeadership>());
+            // The leader rotates certificates and runs the repair loop; the Lease lives in the webhook's namespace.
+            services.AddSidecarsLeaderElection(builder.Configuration, ElectedComponents.Webhook, sp => sp.GetRequiredService<IOptions<WebhookOptions>>().Value.Namespace);
             if (builder.Configuration.GetSection(RotationOptions.Section).Get<RotationOptions>()?.Enabled == true)
             {
                 services.AddHostedService<CertificateRotator>();

@@ -48,6 +48,14 @@ public sealed class WebhookOptions
     /// <summary>Common names allowed among those client certificates (empty: any the authority issued).</summary>
     public string[] ClientCertificateNames { get; set; } = [];
 
+    /// <summary>
+    /// After the stop signal, how long the webhook keeps answering while it asks every HTTP/1.1 client to close its
+    /// connection after the answer, so that the apiserver moves its pooled connections to the other replicas before the
+    /// listener closes (HTTP/2 clients get GOAWAY when it does). Zero stops at once.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:20")]
+    public TimeSpan DrainPeriod { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Whether to watch namespaces for the opt-in label (off when running without a cluster).</summary>
     public bool WatchNamespaces { get; set; } = true;
 }

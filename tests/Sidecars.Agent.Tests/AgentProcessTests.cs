@@ -15,6 +15,52 @@ public sealed class AgentProcessTests
     [MemberData(nameof(Roles))]
     public async Task A_serving_agent_holds_no_inotify_instance(string role)
     {
+        using var process = await StartServingAsync(role);
+        try
+        {
+            var descriptors = Directory.EnumerateFileSystemEntries($"/proc/{process.Id}/fd")
+                .Select(fd => new FileInfo(fd).LinkTarget ?? "")
+                .ToList();
+            Assert.NotEmpty(descriptors);
+            Assert.DoesNotContain(descriptors, target => target.Contains("inotify", StringComparison.Ordinal));
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>The kubelet stops a container with SIGTERM and kills it after the grace period: the agent exits at once, cleanly.</summary>
+    [Theory]
+    [MemberData(nameof(Roles))]
+    public async Task A_serving_agent_exits_cleanly_on_SIGTERM(string role)
+    {
+        using var process = await StartServingAsync(role);
+        try
+        {
+            using (var kill = Process.Start("kill", ["-TERM", Text(process.Id)])!)
+            {
+                await kill.WaitForExitAsync();
+                Assert.Equal(0, kill.ExitCode);
+            }
+
+            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            await process.WaitForExitAsync(bound.Token);
+            Assert.Equal(0, process.ExitCode);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
+        }
+    }
+
+    private static async Task<Process> StartServingAsync(string role)
+    {
         var agent = ControlPlaneFixture.FindAgent() ?? throw new InvalidOperationException("build the agent first (dotnet build agent)");
         var (port, health) = (FreePort(), FreePort());
         string[] args = role == "lightpeer"
@@ -35,7 +81,8 @@ public sealed class AgentProcessTests
             info.ArgumentList.Add(arg);
         }
 
-        using var process = Process.Start(info)!;
+        var process = Process.Start(info)!;
+        _ = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         try
         {
@@ -52,17 +99,13 @@ public sealed class AgentProcessTests
                     return false;
                 }
             }, "the agent's health endpoint answers", TimeSpan.FromSeconds(30));
-
-            var descriptors = Directory.EnumerateFileSystemEntries($"/proc/{process.Id}/fd")
-                .Select(fd => new FileInfo(fd).LinkTarget ?? "")
-                .ToList();
-            Assert.NotEmpty(descriptors);
-            Assert.DoesNotContain(descriptors, target => target.Contains("inotify", StringComparison.Ordinal));
+            return process;
         }
-        finally
+        catch
         {
             process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
+            process.Dispose();
+            throw;
         }
     }
 

@@ -14,11 +14,15 @@ using Sidecars.Testing;
 using Sidecars.Testing.Agent;
 using Sidecars.Testing.Lightpeer;
 
-// Usage: [--creates N] [--pods N] [--networks N] [--join-concurrency N]. Needs the control plane binaries and a built agent (dotnet build agent).
+// Usage: [--creates N] [--pods N] [--networks N] [--join-concurrency N] [--runs N] [--kill-percent P].
+// Needs the control plane binaries and a built agent (dotnet build agent). With --kill-percent, each run then kills
+// (kill -9) that share of the lightpeers and measures how long the networks take to converge again.
 var creates = Arg("--creates", 20);
 var pods = Arg("--pods", 200);
 var networks = Arg("--networks", 5);
 var joinConcurrency = Arg("--join-concurrency", new NetworksOptions().JoinConcurrency);
+var runs = Arg("--runs", 1);
+var killPercent = Arg("--kill-percent", 0);
 
 var fixture = new ControlPlaneFixture();
 await fixture.InitializeAsync();
@@ -31,7 +35,25 @@ try
     }
     if (fixture.AgentPath is not null && pods > 0)
     {
-        await NetworkFormationAsync(fixture, pods, networks, joinConcurrency);
+        var formed = new List<double>();
+        var reformed = new List<double>();
+        for (var run = 1; run <= runs; run++)
+        {
+            Console.WriteLine($"== run {run} of {runs} (load: {File.ReadAllText("/proc/loadavg").Trim()})");
+            var (converged, recovered) = await NetworkFormationAsync(fixture, pods, networks, joinConcurrency, killPercent);
+            formed.Add(converged.TotalSeconds);
+            if (recovered is { } r)
+            {
+                reformed.Add(r.TotalSeconds);
+            }
+        }
+
+        Console.WriteLine($"== {pods} pods in {networks} networks, {runs} runs");
+        Console.WriteLine($"  last pod Ready -> every peer knows every other: {Summary(formed)}");
+        if (reformed.Count > 0)
+        {
+            Console.WriteLine($"  kill -9 of {killPercent} % of the lightpeers -> every peer knows every other again: {Summary(reformed)}");
+        }
     }
 }
 finally
@@ -100,7 +122,12 @@ static async Task CreateLatencyAsync(ControlPlaneFixture fixture, int count)
     Traffic(agent);
 }
 
-static async Task NetworkFormationAsync(ControlPlaneFixture fixture, int pods, int networks, int joinConcurrency)
+static string Summary(List<double> seconds) =>
+    $"min {seconds.Min():0.00} s, median {P(seconds, 50):0.00} s, max {seconds.Max():0.00} s ({string.Join(", ", seconds.Select(s => s.ToString("0.00", CultureInfo.InvariantCulture)))})";
+
+// Returns the time from the last pod Ready to every peer knowing every other and, when lightpeers are killed, the time
+// from the kill to the same again.
+static async Task<(TimeSpan Converged, TimeSpan? Recovered)> NetworkFormationAsync(ControlPlaneFixture fixture, int pods, int networks, int joinConcurrency, int killPercent)
 {
     var ns = await fixture.NewNamespaceAsync("bench-networks");
     await using var agent = await AgentHost.StartAsync(fixture.ControlPlane.KubeconfigPath, new Dictionary<string, string?>
@@ -110,13 +137,18 @@ static async Task NetworkFormationAsync(ControlPlaneFixture fixture, int pods, i
         ["Sidecars:Networks:CallTimeout"] = "00:00:05",
         ["Sidecars:Networks:CheckInterval"] = "00:00:30",
         ["Sidecars:Networks:JoinConcurrency"] = joinConcurrency.ToString(CultureInfo.InvariantCulture),
+        // Under the load of hundreds of starting agents a lease renewal can time out; an agent that loses the lead
+        // stops its controllers for good (a real one exits and is restarted), which would end the measurement.
+        ["Sidecars:Leadership:LeaseDuration"] = "00:02:00",
+        ["Sidecars:Leadership:RenewDeadline"] = "00:01:40",
     });
     var controller = agent.Services.GetRequiredService<NetworkController>();
     var started = Stopwatch.GetTimestamp();
+    // Plain lightpeers: the figures stay comparable with earlier runs, and the probes below dial h2c.
     for (var n = 0; n < networks; n++)
     {
         var replicas = (pods / networks) + (n < pods % networks ? 1 : 0);
-        await fixture.Client.AppsV1.CreateNamespacedDeploymentAsync(LightpeerWorkloads.Deployment($"bench-{n}", $"bench-{n}", replicas), ns);
+        await fixture.Client.AppsV1.CreateNamespacedDeploymentAsync(LightpeerWorkloads.Deployment($"bench-{n}", $"bench-{n}", replicas, tls: false), ns);
     }
 
     // All pods Ready (by watch), then all joined (controller) and every peer knowing every other (lightpeer Peers()).
@@ -128,13 +160,71 @@ static async Task NetworkFormationAsync(ControlPlaneFixture fixture, int pods, i
     await controller.WaitForAsync(s => s.Sum(n => n.Members.Count) == pods && s.All(n => n.Pending == 0), cts.Token);
     var joined = Stopwatch.GetTimestamp();
     using var channels = new ChannelCache();
+    var (probes, lastChange) = await MeshedAsync(controller, channels, ready, cts.Token);
+    var meshed = Stopwatch.GetTimestamp();
+    Console.WriteLine($"  Ready -> every pod a member (controller): {Stopwatch.GetElapsedTime(ready, joined).TotalSeconds:0.00} s");
+    Console.WriteLine($"  Ready -> every peer knows every other:   {Stopwatch.GetElapsedTime(ready, meshed).TotalSeconds:0.00} s ({probes} Peers() probes)");
+    // The same by the peers' own word: the last change to any set that was then complete, on this machine's clock.
+    Console.WriteLine($"  Ready -> last peer set completed (as the peers report it): {(lastChange - readyAt).TotalSeconds:0.00} s");
+    Console.WriteLine($"  lightpeers' own counts: {await LightpeerCountsAsync(controller)}");
+    TimeSpan? recovered = null;
+    if (killPercent > 0)
+    {
+        recovered = await KillAndRecoverAsync(fixture, controller, channels, ns, pods, killPercent, cts.Token);
+    }
+
+    Traffic(agent);
+    Console.WriteLine($"  pods' container logs (lightpeers' drops and take-backs) kept in {KeepPodLogs(fixture.ControlPlane.Kubelet, ns)}");
+    foreach (var n in Enumerable.Range(0, networks))
+    {
+        await fixture.Client.AppsV1.DeleteNamespacedDeploymentAsync($"bench-{n}", ns, new V1DeleteOptions { PropagationPolicy = "Foreground" });
+    }
+
+    await fixture.Client.WaitForPodsAsync(ns, null, p => p.Count == 0, "pods gone", TimeSpan.FromMinutes(10));
+    return (Stopwatch.GetElapsedTime(ready, meshed), recovered);
+}
+
+// Kills (kill -9) the lightpeer processes of a random share of the members; the kubelet restarts them at the same
+// addresses. Returns the time from the kill to every pod Ready, every pod a member and every peer knowing every other.
+static async Task<TimeSpan> KillAndRecoverAsync(
+    ControlPlaneFixture fixture, NetworkController controller, ChannelCache channels, string ns, int pods, int killPercent, CancellationToken ct)
+{
+    var members = controller.Snapshot().SelectMany(n => n.Members).ToArray();
+    Random.Shared.Shuffle(members);
+    var victims = members[..Math.Max(1, members.Length * killPercent / 100)];
+    var processes = victims.SelectMany(v => LightpeerWorkloads.ProcessesOf(fixture.ControlPlane.Kubelet.FindPodDirectory(ns, v.Pod)
+        ?? throw new InvalidOperationException($"no pod directory for {v.Pod}"))).ToArray();
+    var killed = Stopwatch.GetTimestamp();
+    await Task.WhenAll(processes.Select(pid => LightpeerWorkloads.SignalAsync(pid, "KILL")));
+    Console.WriteLine($"  killed {processes.Length} lightpeers of {victims.Length} pods (kill -9)");
+
+    // The kubelet sees the processes exit and restarts them; wait until it reports them running again.
+    await fixture.Client.WaitForPodsAsync(
+        ns, null, p => p.Count == pods && p.All(IsReady) && victims.All(v => p.Any(x => x.Metadata.Name == v.Pod && (x.Status?.ContainerStatuses?.Sum(c => c.RestartCount) ?? 0) > 0)),
+        $"{pods} pods Ready, the killed ones restarted", TimeSpan.FromMinutes(10), ct);
+    var restarted = Stopwatch.GetTimestamp();
+    await controller.WaitForAsync(s => s.Sum(n => n.Members.Count) == pods && s.All(n => n.Pending == 0), ct);
+    var joined = Stopwatch.GetTimestamp();
+    await MeshedAsync(controller, channels, killed, ct);
+    var meshed = Stopwatch.GetTimestamp();
+    Console.WriteLine($"  kill -> killed pods Ready again: {Stopwatch.GetElapsedTime(killed, restarted).TotalSeconds:0.00} s");
+    Console.WriteLine($"  kill -> every pod a member (controller): {Stopwatch.GetElapsedTime(killed, joined).TotalSeconds:0.00} s");
+    Console.WriteLine($"  kill -> every peer knows every other:   {Stopwatch.GetElapsedTime(killed, meshed).TotalSeconds:0.00} s");
+    return Stopwatch.GetElapsedTime(killed, meshed);
+}
+
+// Asks every member for its peers, all at once, and again only those still missing someone or knowing one too many,
+// until every one knows exactly the other members of its network. Returns the probes made and the latest time a
+// complete set last changed, by the peers' own word.
+static async Task<(int Probes, DateTimeOffset LastChange)> MeshedAsync(NetworkController controller, ChannelCache channels, long since, CancellationToken ct)
+{
     var waiting = controller.Snapshot().SelectMany(n => n.Members.Select(m => (Member: m.Address, Network: n.Members.Select(x => x.Address).ToHashSet(StringComparer.Ordinal)))).ToList();
     var probes = 0;
     var lastChange = DateTimeOffset.MinValue;
     while (waiting.Count > 0)
     {
         // Only peers still missing someone are asked again, all at once: a peer with the full set keeps it.
-        var answers = await Task.WhenAll(waiting.Select(w => KnowsAllAsync(channels, w.Member, w.Network, cts.Token)));
+        var answers = await Task.WhenAll(waiting.Select(w => KnowsAllAsync(channels, w.Member, w.Network, ct)));
         probes += waiting.Count;
         var before = waiting.Count;
         foreach (var (complete, changed) in answers)
@@ -148,28 +238,16 @@ static async Task NetworkFormationAsync(ControlPlaneFixture fixture, int pods, i
         waiting = [.. waiting.Where((_, i) => !answers[i].Complete)];
         if (waiting.Count > 0 && waiting.Count != before)
         {
-            Console.WriteLine($"    {Stopwatch.GetElapsedTime(ready).TotalSeconds:0.0} s after Ready: {waiting.Count} peers still miss someone");
+            Console.WriteLine($"    {Stopwatch.GetElapsedTime(since).TotalSeconds:0.0} s: {waiting.Count} peers still miss someone");
         }
+
         if (waiting.Count > 0)
         {
-            await Task.Delay(100, cts.Token);
+            await Task.Delay(100, ct);
         }
     }
 
-    var meshed = Stopwatch.GetTimestamp();
-    Console.WriteLine($"  Ready -> every pod a member (controller): {Stopwatch.GetElapsedTime(ready, joined).TotalSeconds:0.00} s");
-    Console.WriteLine($"  Ready -> every peer knows every other:   {Stopwatch.GetElapsedTime(ready, meshed).TotalSeconds:0.00} s ({probes} Peers() probes)");
-    // The same by the peers' own word: the last change to any set that was then complete, on this machine's clock.
-    Console.WriteLine($"  Ready -> last peer set completed (as the peers report it): {(lastChange - readyAt).TotalSeconds:0.00} s");
-    Console.WriteLine($"  lightpeers' own counts: {await LightpeerCountsAsync(controller)}");
-    Traffic(agent);
-    Console.WriteLine($"  pods' container logs (lightpeers' drops and take-backs) kept in {KeepPodLogs(fixture.ControlPlane.Kubelet, ns)}");
-    foreach (var n in Enumerable.Range(0, networks))
-    {
-        await fixture.Client.AppsV1.DeleteNamespacedDeploymentAsync($"bench-{n}", ns, new V1DeleteOptions { PropagationPolicy = "Foreground" });
-    }
-
-    await fixture.Client.WaitForPodsAsync(ns, null, p => p.Count == 0, "pods gone", TimeSpan.FromMinutes(10));
+    return (probes, lastChange);
 }
 
 // Copies every container log of the namespace's pods out of the kubelet's pod directories, which go with the pods.
@@ -215,8 +293,17 @@ static async Task<string> LightpeerCountsAsync(NetworkController controller)
 
 static async Task<(bool Complete, DateTimeOffset? Changed)> KnowsAllAsync(ChannelCache channels, string member, HashSet<string> network, CancellationToken cancellationToken)
 {
-    var peers = await new Lightpeer.LightpeerClient(channels.Get(member)).PeersAsync(new PeersRequest(), cancellationToken: cancellationToken);
-    return (peers.Peers.Count == network.Count - 1 && peers.Peers.All(network.Contains), peers.Changed?.ToDateTimeOffset());
+    try
+    {
+        var peers = await new Lightpeer.LightpeerClient(channels.Get(member)).PeersAsync(
+            new PeersRequest(), deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellationToken);
+        return (peers.Peers.Count == network.Count - 1 && peers.Peers.All(network.Contains) && !peers.Peers.Contains(member), peers.Changed?.ToDateTimeOffset());
+    }
+    catch (Grpc.Core.RpcException)
+    {
+        // Restarting (killed just now) or overloaded: asked again in the next round.
+        return (false, null);
+    }
 }
 
 static void Traffic(AgentHost agent)

@@ -24,7 +24,7 @@ public sealed class ClusterDeploymentBuilderTests
     {
         var request = new CreateClusterRequest { Name = "web", Replicas = 4, Image = "nginx:1", Args = { "-x" }, NodeSelector = { ["disk"] = "ssd" } };
         Assert.Null(ClusterDeploymentBuilder.Validate(request, 1000));
-        var deployment = ClusterDeploymentBuilder.Build(request, "apps", TimeSpan.FromMinutes(5));
+        var deployment = ClusterDeploymentBuilder.Build(request, "apps", CreateDeadline.After(DateTimeOffset.UnixEpoch, TimeSpan.FromMinutes(5), deleteOnTimeout: true));
         Assert.Equal(("web", "apps", 4), (deployment.Metadata.Name, deployment.Metadata.NamespaceProperty, deployment.Spec.Replicas!.Value));
         Assert.Equal("sidecars", deployment.Metadata.Labels["app.kubernetes.io/managed-by"]);
         Assert.Equal("web", deployment.Spec.Selector.MatchLabels["sidecars.io/cluster"]);
@@ -33,6 +33,9 @@ public sealed class ClusterDeploymentBuilderTests
         Assert.Equal(["-x"], deployment.Spec.Template.Spec.Containers[0].Args);
         Assert.Equal("ssd", deployment.Spec.Template.Spec.NodeSelector["disk"]);
         Assert.True(deployment.Spec.ProgressDeadlineSeconds > 300);
+        Assert.Equal("1970-01-01T00:05:00.000Z", deployment.Metadata.Annotations["sidecars.io/create-deadline"]);
+        Assert.Equal("300", deployment.Metadata.Annotations["sidecars.io/create-timeout"]);
+        Assert.Equal("delete", deployment.Metadata.Annotations["sidecars.io/on-timeout"]);
     }
 
     [Fact]
@@ -45,7 +48,7 @@ public sealed class ClusterDeploymentBuilderTests
             PodTemplateJson = """{"metadata":{"labels":{"tier":"db"}},"spec":{"containers":[{"name":"pg","image":"postgres"}]}}""",
         };
         Assert.Null(ClusterDeploymentBuilder.Validate(request, 1000));
-        var template = ClusterDeploymentBuilder.Build(request, "apps", TimeSpan.FromMinutes(1)).Spec.Template;
+        var template = ClusterDeploymentBuilder.Build(request, "apps", CreateDeadline.After(DateTimeOffset.UnixEpoch, TimeSpan.FromMinutes(1), deleteOnTimeout: false)).Spec.Template;
         Assert.Equal("db", template.Metadata.Labels["tier"]);
         Assert.Equal("db", template.Metadata.Labels["sidecars.io/cluster"]);
         Assert.Equal("pg", template.Spec.Containers[0].Name);

@@ -117,7 +117,11 @@ public sealed class ClusterEndToEndTests(ControlPlaneFixture fixture)
         var ns = await fixture.NewNamespaceAsync("clusters-abort");
         await using var agent = await StartAgentAsync(ns);
         var clusters = new Contracts.V1.Clusters.ClustersClient(agent.Channel);
+        // The cluster exists once the first create answers; the second create waits on it.
+        var early = await clusters.CreateClusterAsync(new CreateClusterRequest(Unschedulable("stuck", 3)) { NoWait = true });
+        Assert.Equal(ClusterState.CreateInProgress, early.State);
         var create = clusters.CreateClusterAsync(Unschedulable("stuck", 3)).ResponseAsync;
+        await WaitUntilAsync(() => create.IsCompleted || agent.Services.GetRequiredService<ClusterManager>().Machine.ActiveWaiters == 1);
 
         // Wait (on the watch stream) until the pods exist, so the delete really interrupts a create in progress.
         await WaitForStateAsync(clusters, "stuck", c => c.State == ClusterState.CreateInProgress && c.Pods == 3);
@@ -205,6 +209,15 @@ public sealed class ClusterEndToEndTests(ControlPlaneFixture fixture)
         }
 
         Assert.Fail($"cluster {name} never reached the awaited state; last seen: {last}");
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        while (!condition())
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(20), cts.Token);
+        }
     }
 
     private static async Task WaitForGoneAsync(Contracts.V1.Clusters.ClustersClient clusters, string name)

@@ -1,3 +1,5 @@
+using Sidecars.Testing;
+
 namespace Sidecars.Clusters.Tests;
 
 public sealed class ClusterStateMachineTests
@@ -111,6 +113,61 @@ public sealed class ClusterStateMachineTests
         Assert.Equal(OutcomeCode.DeadlineExceeded, outcome.Code);
         Assert.Equal(ClusterPhase.DeleteInProgress, outcome.Status.Phase);
         Assert.Equal("c1", await requested.Task.WaitAsync(Long));
+    }
+
+    [Theory]
+    [InlineData(true, ClusterPhase.DeleteInProgress)]
+    [InlineData(false, ClusterPhase.Failed)]
+    public async Task A_deadline_stored_on_the_deployment_is_enforced_by_a_machine_that_did_not_create_it(bool delete, ClusterPhase expected)
+    {
+        var requested = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _machine.DeleteRequested += name => requested.TrySetResult(name);
+        var deadline = CreateDeadline.After(DateTimeOffset.UtcNow, TimeSpan.FromMilliseconds(50), delete);
+        _machine.Observe("c1", Deployments.Make(available: 1, total: 3, annotations: deadline.ToAnnotations()), 3);
+        Assert.Equal(ClusterPhase.CreateInProgress, _machine.Get("c1")!.Phase);
+
+        await Eventually.UntilAsync(() => _machine.Get("c1")!.Phase == expected, "the stored deadline passed");
+        var status = _machine.Get("c1")!;
+        Assert.Equal("DeadlineExceeded", status.Reason);
+        Assert.Contains("not available after 0.05s (1/3 replicas available", status.Message, StringComparison.Ordinal);
+        Assert.Equal(delete, _machine.IsDeleteDue("c1"));
+        Assert.Equal(delete, requested.Task.IsCompleted);
+        if (delete)
+        {
+            _machine.Observe("c1", Deployments.Make(available: 1, total: 3, deleting: true, annotations: deadline.ToAnnotations()), 3);
+            Assert.False(_machine.IsDeleteDue("c1"));
+        }
+    }
+
+    [Fact]
+    public void A_deadline_stored_on_the_deployment_no_longer_applies_once_it_was_available()
+    {
+        var passed = CreateDeadline.After(DateTimeOffset.UtcNow - Long, TimeSpan.FromSeconds(1), deleteOnTimeout: true);
+        _machine.Observe("c1", Deployments.Available(), 3);
+        _machine.Observe("c1", Deployments.Make(available: 2, total: 3, annotations: passed.ToAnnotations()), 3);
+        Assert.Equal(ClusterPhase.CreateInProgress, _machine.Get("c1")!.Phase);
+        Assert.False(_machine.IsDeleteDue("c1"));
+    }
+
+    [Fact]
+    public async Task A_deadline_that_passed_before_the_deployment_was_seen_fires_at_once()
+    {
+        var passed = CreateDeadline.After(DateTimeOffset.UtcNow - Long, TimeSpan.FromSeconds(1), deleteOnTimeout: true);
+        _machine.Observe("c1", Deployments.Make(available: 0, total: 3, annotations: passed.ToAnnotations()), 3);
+        await Eventually.UntilAsync(() => _machine.IsDeleteDue("c1"), "the passed deadline asked for a delete");
+        Assert.Equal(ClusterPhase.DeleteInProgress, _machine.Get("c1")!.Phase);
+    }
+
+    [Fact]
+    public async Task A_create_that_joins_a_deployment_without_a_stored_deadline_never_deletes_it()
+    {
+        _machine.Observe("c1", Deployments.Make(available: 1, total: 3), 3);
+        var create = _machine.BeginCreate("c1", 3, TimeSpan.FromMilliseconds(50), deleteOnTimeout: true);
+        Assert.Equal(CreateAction.Wait, create.Action);
+        var outcome = await _machine.WaitAsync(create.Outcome!, Long, default);
+        Assert.Equal(OutcomeCode.DeadlineExceeded, outcome.Code);
+        Assert.Equal(ClusterPhase.Failed, outcome.Status.Phase);
+        Assert.False(_machine.IsDeleteDue("c1"));
     }
 
     [Fact]

@@ -7,7 +7,8 @@ internal static class Deployments
 {
     public static V1Deployment Make(
         int replicas = 3, long generation = 1, long? observedGeneration = 1, int available = 0, int ready = 0, int updated = -1,
-        int total = -1, string? availableCondition = null, string? progressing = null, bool deleting = false, bool replicaFailure = false)
+        int total = -1, string? availableCondition = null, string? progressing = null, bool deleting = false, bool replicaFailure = false,
+        IReadOnlyDictionary<string, string>? annotations = null)
     {
         var conditions = new List<V1DeploymentCondition>();
         if (availableCondition is not null)
@@ -27,7 +28,7 @@ internal static class Deployments
 
         return new V1Deployment
         {
-            Metadata = new V1ObjectMeta { Name = "c1", NamespaceProperty = "ns", Generation = generation, DeletionTimestamp = deleting ? DateTime.UtcNow : null },
+            Metadata = new V1ObjectMeta { Name = "c1", NamespaceProperty = "ns", Generation = generation, DeletionTimestamp = deleting ? DateTime.UtcNow : null, Annotations = annotations is null ? null : new Dictionary<string, string>(annotations) },
             Spec = new V1DeploymentSpec { Replicas = replicas },
             Status = new V1DeploymentStatus
             {

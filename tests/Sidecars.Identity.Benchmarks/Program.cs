@@ -16,14 +16,25 @@ using Sidecars.Identity.Admin;
 using Sidecars.PodAgent;
 
 // usage: dotnet run -c Release --project tests/Sidecars.Identity.Benchmarks [-- --agent PATH-TO-sidecars-agent] [--floor PATH-TO-grpc-floor] [--seconds N]
+//        [--memory ROUNDS [--scrapes N] [--variants "name:NAME=value,NAME=value;name2:..."]]   (memory only: both roles and the floor, see AgentMemoryBenchmark)
 var seconds = 10;
 string? agentBinary = null;
 string? floorBinary = null;
+var memoryRounds = 0;
+var scrapes = 1000;
+var variants = new List<(string Name, string[] Environment)> { ("shipped", []) };
 for (var i = 0; i < args.Length - 1; i++)
 {
     if (args[i] == "--seconds") seconds = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
     if (args[i] == "--agent") agentBinary = args[i + 1];
     if (args[i] == "--floor") floorBinary = args[i + 1];
+    if (args[i] == "--memory") memoryRounds = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+    if (args[i] == "--scrapes") scrapes = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+    if (args[i] == "--variants")
+    {
+        variants.AddRange(args[i + 1].Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(v => (v.Split(':', 2)[0], v.Split(':', 2)[1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))));
+    }
 }
 
 var dir = Path.Combine(Path.GetTempPath(), "sidb-" + Guid.NewGuid().ToString("N")[..8]);
@@ -61,6 +72,13 @@ var adminClient = new Identity.IdentityClient(adminChannel);
 await adminClient.ClaimAsync(new ClaimRequest { Blessing = "root" });
 var secret = (await adminClient.NewSecretAsync(new NewSecretRequest { Extension = "bench" })).Secret;
 File.WriteAllText(Path.Combine(dir, "secret"), secret);
+if (memoryRounds > 0)
+{
+    await AgentMemoryBenchmark.RunAsync(agentBinary ?? throw new ArgumentException("--memory needs --agent"), floorBinary, address, dir, memoryRounds, scrapes, seconds, variants);
+    await app.StopAsync();
+    Directory.Delete(dir, recursive: true);
+    return 0;
+}
 
 // 1. SeekBlessings issuances/s and latency percentiles, 16 concurrent callers on one HTTP/2 channel.
 using var anyChannel = AdminCredentials.CreateChannel(address, null, roots);

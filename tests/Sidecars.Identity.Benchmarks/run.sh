@@ -2,10 +2,13 @@
 # Identity figures: SeekBlessings issuances/s and p99, Sign calls/s over the socket, and the NativeAOT agent's
 # start-to-ready and resident memory, next to the resident memory of the smallest server of the same stack (Kestrel and
 # gRPC over a Unix socket, also NativeAOT). Prints the load average first: the machine may be shared.
-# usage: tests/Sidecars.Identity.Benchmarks/run.sh [seconds-per-phase]   (needs clang and zlib1g-dev for NativeAOT)
+# usage: tests/Sidecars.Identity.Benchmarks/run.sh [seconds-per-phase] [--memory ROUNDS [--scrapes N] [--variants "name:VAR=value,...;..."]]
+#   (needs clang and zlib1g-dev for NativeAOT). With --memory, only resident memory: both roles and the floor, idle,
+#   under load and after N scrapes + probes (default 1000), in ROUNDS interleaved rounds (docs/benchmarks/identity.md).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds="${1:-5}"
+shift || true
 out="${SIDECARS_AOT_OUT:-${TMPDIR:-/tmp}/sidecars-agent-aot}"
 
 echo "== load: $(uptime)"
@@ -24,6 +27,12 @@ floor="$out/publish/Sidecars.Identity.Benchmarks.Floor/release_linux-x64/grpc-fl
 echo "== NativeAOT floor: $floor ($(du -h "$floor" | cut -f1))"
 dotnet build tests/Sidecars.Identity.Benchmarks -c Release -nologo -v quiet
 
+if [[ "${1:-}" == "--memory" ]]; then
+  echo "== resident memory: NativeAOT agent in both roles and the floor"
+  dotnet run -c Release --no-build --project tests/Sidecars.Identity.Benchmarks -- --seconds "$seconds" --agent "$agent" --floor "$floor" "$@"
+  echo "== load: $(uptime)"
+  exit 0
+fi
 echo "== in-process agent"
 dotnet run -c Release --no-build --project tests/Sidecars.Identity.Benchmarks -- --seconds "$seconds"
 echo "== NativeAOT agent as a process"

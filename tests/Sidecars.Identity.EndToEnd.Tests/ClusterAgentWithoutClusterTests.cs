@@ -7,6 +7,7 @@ using Sidecars.Contracts.V1;
 using Sidecars.Identity.Admin;
 using Sidecars.Identity.Blessings;
 using Sidecars.Testing;
+using Sidecars.Testing.Hosts;
 using Sidecars.Testing.Identity;
 
 namespace Sidecars.Identity.EndToEnd.Tests;
@@ -45,6 +46,8 @@ public sealed partial class ClusterAgentWithoutClusterTests : IDisposable
         info.Environment.Remove("KUBERNETES_SERVICE_PORT");
         info.Environment["HOME"] = _directory.Path;
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        // Without a cluster there is no Secret to issue into: the certificate comes from files, the endpoint from Kestrel's configuration.
+        info.Environment["Sidecars__Serving__Enabled"] = "false";
         info.Environment["Kestrel__Endpoints__Grpc__Url"] = "https://127.0.0.1:0";
         info.Environment["Kestrel__Endpoints__Grpc__Protocols"] = "Http2";
         info.Environment["Kestrel__Endpoints__Grpc__Certificate__Path"] = _directory.File("pki/server.pem");

@@ -86,6 +86,44 @@ public sealed class IdentityEndToEndTests(ControlPlaneFixture fixture)
     }
 
     [Fact]
+    public async Task App_start_in_a_namespace_that_is_not_labelled_opts_the_pods_in_and_they_get_their_pod_agent()
+    {
+        await using var scenario = await IdentityScenario.StartAsync(fixture, TimeSpan.FromHours(1), labelNamespace: false);
+        await scenario.CtlAsync("claim", "--blessing", "root");
+        var ns = await scenario.Client.CoreV1.ReadNamespaceAsync(scenario.Namespace);
+        Assert.False(ns.Metadata.Labels?.ContainsKey(SidecarsLabels.NamespaceInjection) ?? false);
+
+        Assert.Contains($"every pod with its {SidecarsNames.PodAgentContainer}", await scenario.AppStartAsync(replicas: 2), StringComparison.Ordinal);
+        var deployment = await scenario.Client.AppsV1.ReadNamespacedDeploymentAsync(IdentityScenario.Deployment, scenario.Namespace);
+        Assert.Equal("true", deployment.Spec.Template.Metadata.Annotations[SidecarsAnnotations.Inject]);
+        foreach (var pod in await scenario.ReadyPodsAsync(2))
+        {
+            Assert.Equal("true", pod.Metadata.Labels[SidecarsLabels.PodAgent]);
+            Assert.Contains(pod.Spec.Containers.Concat(pod.Spec.InitContainers ?? []), c => c.Name == SidecarsNames.PodAgentContainer);
+            using var channel = scenario.SocketChannel(pod);
+            var blessing = await new PodAgentClient(channel).GetBlessingsAsync(new GetBlessingsRequest());
+            Assert.Equal($"root:my-service:{pod.Metadata.Name}", blessing.Name);
+        }
+    }
+
+    [Fact]
+    public async Task App_start_refuses_a_template_that_opts_out_while_asking_for_a_blessing()
+    {
+        await using var scenario = await IdentityScenario.StartAsync(fixture, TimeSpan.FromHours(1), labelNamespace: false);
+        await scenario.CtlAsync("claim", "--blessing", "root");
+
+        var (exit, output) = await scenario.TryCtlAsync(await scenario.AppStartArgumentsAsync(replicas: 1, inject: "false"));
+
+        Assert.Equal(1, exit);
+        Assert.Contains("opts out of injection", output, StringComparison.Ordinal);
+        Assert.Contains($"annotation {SidecarsAnnotations.Blessing}", output, StringComparison.Ordinal);
+        var deployments = await scenario.Client.AppsV1.ListNamespacedDeploymentAsync(scenario.Namespace);
+        Assert.Empty(deployments.Items);
+        var secrets = await scenario.Client.CoreV1.ListNamespacedSecretAsync(scenario.Namespace);
+        Assert.DoesNotContain(secrets.Items, s => s.Metadata.Name == SidecarsNames.DefaultSecretName("my-service"));
+    }
+
+    [Fact]
     public async Task Forgetting_the_secret_stops_renewals_and_the_agents_exit_with_the_revoked_code()
     {
         await using var scenario = await IdentityScenario.StartAsync(fixture, TimeSpan.FromSeconds(12));

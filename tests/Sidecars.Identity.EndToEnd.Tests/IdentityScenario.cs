@@ -8,6 +8,7 @@ using Sidecars.Identity.Admin;
 using Sidecars.Mutation;
 using Sidecars.PodAgent;
 using Sidecars.Testing;
+using Sidecars.Testing.Hosts;
 using Sidecars.Testing.Identity;
 
 namespace Sidecars.Identity.EndToEnd.Tests;
@@ -44,8 +45,14 @@ internal sealed class IdentityScenario : IAsyncDisposable
 
     /// <param name="blessingLifetime">The cluster agent's blessing lifetime; null keeps its default.</param>
     /// <param name="settings">More cluster agent settings.</param>
+    /// <param name="labelNamespace">Label the test namespace sidecars.io/injection=enabled; false leaves the opt-in to each pod.</param>
+    /// <param name="tls">
+    /// When set, pod-agents reach the cluster agent over HTTPS with its current certificate, and the cluster agent
+    /// delivers the CA bundle of its Secret to the opted-in namespaces.
+    /// </param>
     public static async Task<IdentityScenario> StartAsync(
-        ControlPlaneFixture fixture, TimeSpan? blessingLifetime, IReadOnlyDictionary<string, string?>? settings = null)
+        ControlPlaneFixture fixture, TimeSpan? blessingLifetime, IReadOnlyDictionary<string, string?>? settings = null, bool labelNamespace = true,
+        ClusterAgentTls? tls = null)
     {
         Assert.True(fixture.AgentPath is not null, "the agent is not built (agent/bin/**/sidecars-agent): the simulated kubelet cannot run it");
         var directory = new TempDirectory();
@@ -62,31 +69,56 @@ internal sealed class IdentityScenario : IAsyncDisposable
             agentSettings["Sidecars:Identity:BlessingLifetime"] = lifetime.ToString("c");
         }
 
+        if (tls is not null)
+        {
+            agentSettings["Sidecars:Trust:Namespace"] = tls.Namespace;
+        }
+
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             agentSettings[key] = value;
         }
 
-        var agent = await InProcessClusterAgent.StartAsync(pki, directory.File("store/identity.json"), agentSettings);
-        var webhook = await InProcessWebhook.StartAsync(fixture, agent.PlainAddress);
-        var ns = await fixture.NewNamespaceAsync("identity", new Dictionary<string, string> { [SidecarsLabels.NamespaceInjection] = SidecarsLabels.NamespaceInjectionEnabled });
+        var agent = await InProcessClusterAgent.StartAsync(
+            pki, directory.File("store/identity.json"), agentSettings, tls is null ? null : () => tls.Current);
+        var webhook = await InProcessWebhook.StartAsync(fixture, tls is null ? agent.PlainAddress : agent.ServingAddress);
+        var ns = await fixture.NewNamespaceAsync(
+            "identity", labelNamespace ? new Dictionary<string, string> { [SidecarsLabels.NamespaceInjection] = SidecarsLabels.NamespaceInjectionEnabled } : null);
         return new IdentityScenario(fixture, directory, pki, agent, webhook, ns);
     }
 
     /// <summary>Runs <c>sidecarsctl</c> with the control plane's kubeconfig and the admin credentials; fails on a non-zero exit.</summary>
     public async Task<string> CtlAsync(params string[] args)
     {
-        var withAdmin = args.Concat(["--agent", Agent.AdminAddress, "--cert", _directory.File("pki/admin.pem"),
-            "--key", _directory.File("pki/admin-key.pem"), "--ca", _pki.ServerCaPemPath]);
-        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(4));
-        var (exit, output) = await BuiltHosts.RunAsync(
-            BuiltHosts.Cli, new Dictionary<string, string> { ["KUBECONFIG"] = _fixture.ControlPlane.KubeconfigPath }, withAdmin, limit.Token);
+        var (exit, output) = await TryCtlAsync(args);
         Assert.True(exit == 0, $"sidecarsctl {string.Join(' ', args)} exited {exit}:\n{output}");
         return output;
     }
 
+    /// <summary>The admin connection as sidecarsctl's settings: agent, cert, key and ca.</summary>
+    public IReadOnlyDictionary<string, string> AdminSettings() => new Dictionary<string, string>
+    {
+        ["agent"] = Agent.AdminAddress,
+        ["cert"] = _directory.File("pki/admin.pem"),
+        ["key"] = _directory.File("pki/admin-key.pem"),
+        ["ca"] = _pki.ServerCaPemPath,
+    };
+
+    /// <summary>Runs <c>sidecarsctl</c> as <see cref="CtlAsync"/> does; returns its exit code and output.</summary>
+    public async Task<(int ExitCode, string Output)> TryCtlAsync(params string[] args)
+    {
+        var withAdmin = args.Concat(["--agent", Agent.AdminAddress, "--cert", _directory.File("pki/admin.pem"),
+            "--key", _directory.File("pki/admin-key.pem"), "--ca", _pki.ServerCaPemPath]);
+        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+        return await BuiltHosts.RunAsync(
+            BuiltHosts.Cli, new Dictionary<string, string> { ["KUBECONFIG"] = _fixture.ControlPlane.KubeconfigPath }, withAdmin, limit.Token);
+    }
+
     /// <summary><c>app start -f deployment.yaml --blessing my-service --wait</c> for a Deployment that exports its TLS material.</summary>
-    public async Task<string> AppStartAsync(int replicas)
+    public async Task<string> AppStartAsync(int replicas) => await CtlAsync(await AppStartArgumentsAsync(replicas, inject: null));
+
+    /// <summary>The <c>app start</c> arguments; <paramref name="inject"/> sets the template's sidecars.io/inject annotation.</summary>
+    public async Task<string[]> AppStartArgumentsAsync(int replicas, string? inject)
     {
         var manifest = _directory.File("deployment.yaml");
         await File.WriteAllTextAsync(manifest, $$"""
@@ -102,13 +134,13 @@ internal sealed class IdentityScenario : IAsyncDisposable
                 metadata:
                   labels: {app: {{Deployment}}}
                   annotations:
-                    sidecars.io/export-tls: "true"
+                    sidecars.io/export-tls: "true"{{(inject is null ? string.Empty : $"\n        sidecars.io/inject: \"{inject}\"")}}
                 spec:
                   containers:
                     - name: app
                       image: LOCALREGISTRY/demo/app:1
             """);
-        return await CtlAsync("app", "start", "-f", manifest, "--blessing", "my-service", "-n", Namespace, "--wait", "--timeout", "180");
+        return ["app", "start", "-f", manifest, "--blessing", "my-service", "-n", Namespace, "--wait", "--timeout", "180"];
     }
 
     public async Task<IReadOnlyList<V1Pod>> ReadyPodsAsync(int count, Func<V1Pod, bool>? also = null) =>
@@ -139,6 +171,13 @@ internal sealed class IdentityScenario : IAsyncDisposable
         var directory = _fixture.ControlPlane.Kubelet.FindPodDirectory(pod.Metadata.NamespaceProperty, pod.Metadata.Name)
             ?? throw new InvalidOperationException($"the kubelet does not run pod {pod.Metadata.Name}");
         return Path.Combine(directory, "volumes", volume, file);
+    }
+
+    /// <summary>What a container of the pod has logged so far (the simulated kubelet's log file).</summary>
+    public string ContainerLog(V1Pod pod, string container)
+    {
+        var path = _fixture.ControlPlane.Kubelet.ContainerLogPath(pod, container);
+        return File.Exists(path) ? File.ReadAllText(path) : string.Empty;
     }
 
     public X509Certificate2 ExportedCertificate(V1Pod pod)

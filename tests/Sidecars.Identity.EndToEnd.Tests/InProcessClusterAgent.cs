@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -19,14 +20,22 @@ internal sealed class InProcessClusterAgent : IAsyncDisposable
     private readonly TestPki _pki;
     private readonly string _storePath;
     private readonly IReadOnlyDictionary<string, string?> _settings;
+    private readonly Func<X509Certificate2>? _servingCertificate;
     private WebApplication? _app;
 
-    private InProcessClusterAgent(TestPki pki, string storePath, IReadOnlyDictionary<string, string?> settings)
+    private InProcessClusterAgent(TestPki pki, string storePath, IReadOnlyDictionary<string, string?> settings, Func<X509Certificate2>? servingCertificate)
     {
         _pki = pki;
         _storePath = storePath;
         _settings = settings;
+        _servingCertificate = servingCertificate;
     }
+
+    /// <summary>The HTTPS port for pod-agents when started with a serving certificate; 0 otherwise.</summary>
+    public int ServingPort { get; private set; }
+
+    /// <summary>What pod-agents are given over HTTPS (SIDECARS_CLUSTER_AGENT).</summary>
+    public string ServingAddress => $"https://127.0.0.1:{ServingPort}";
 
     public int PlainPort { get; private set; }
 
@@ -38,9 +47,14 @@ internal sealed class InProcessClusterAgent : IAsyncDisposable
     /// <summary>Where admins (sidecarsctl) connect.</summary>
     public string AdminAddress => $"https://127.0.0.1:{TlsPort}";
 
-    public static async Task<InProcessClusterAgent> StartAsync(TestPki pki, string storePath, IReadOnlyDictionary<string, string?> settings)
+    /// <param name="servingCertificate">
+    /// When set, a third listener serves pod-agents over HTTPS with the certificate this returns for each new connection
+    /// (the cluster agent's serving certificate, as rotated).
+    /// </param>
+    public static async Task<InProcessClusterAgent> StartAsync(
+        TestPki pki, string storePath, IReadOnlyDictionary<string, string?> settings, Func<X509Certificate2>? servingCertificate = null)
     {
-        var agent = new InProcessClusterAgent(pki, storePath, settings);
+        var agent = new InProcessClusterAgent(pki, storePath, settings, servingCertificate);
         await agent.StartAsync();
         return agent;
     }
@@ -69,6 +83,12 @@ internal sealed class InProcessClusterAgent : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(config);
         builder.Services.AddGrpc();
         builder.AddSidecarsIdentity();
+        var clusters = config.ContainsKey("Sidecars:Clusters:Namespace");
+        if (clusters)
+        {
+            builder.AddSidecarsClusters();
+        }
+
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Listen(IPAddress.Loopback, PlainPort, listen => listen.Protocols = HttpProtocols.Http2);
@@ -77,15 +97,30 @@ internal sealed class InProcessClusterAgent : IAsyncDisposable
                 listen.Protocols = HttpProtocols.Http2;
                 listen.UseHttps(_pki.ServerCertificate);
             });
+            if (_servingCertificate is { } serving)
+            {
+                kestrel.Listen(IPAddress.Loopback, ServingPort, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http2;
+                    listen.UseHttps(https => https.ServerCertificateSelector = (_, _) => serving());
+                });
+            }
         });
         var app = builder.Build();
         app.MapSidecarsIdentity();
+        if (clusters)
+        {
+            app.MapSidecarsClusters();
+        }
+
         await app.StartAsync();
         if (PlainPort == 0)
         {
             var ports = app.Urls.Select(url => new Uri(url)).ToList();
             PlainPort = ports.Single(u => u.Scheme == "http").Port;
-            TlsPort = ports.Single(u => u.Scheme == "https").Port;
+            var tls = ports.Where(u => u.Scheme == "https").Select(u => u.Port).ToList();
+            TlsPort = tls[0];
+            ServingPort = _servingCertificate is null ? 0 : tls[1];
         }
 
         _app = app;

@@ -60,4 +60,22 @@ public sealed class LightpeerPodTests
         Assert.Null(LightpeerPod.From(Pod(network: null)));
         Assert.Null(LightpeerPod.From(Pod(network: "")));
     }
+
+    [Fact]
+    public void A_pod_that_mounts_the_identity_Secret_is_spoken_to_over_TLS()
+    {
+        var plain = Pod();
+        var secure = Pod();
+        secure.Spec.Volumes =
+        [
+            new V1Volume { Name = "data", EmptyDir = new V1EmptyDirVolumeSource() },
+            new V1Volume { Name = "identity", Secret = new V1SecretVolumeSource { SecretName = Conventions.SidecarsNames.LightpeerIdentitySecret, Optional = true } },
+        ];
+        var other = Pod();
+        other.Spec.Volumes = [new V1Volume { Name = "s", Secret = new V1SecretVolumeSource { SecretName = "another" } }];
+
+        Assert.False(LightpeerPod.From(plain)!.Tls);
+        Assert.True(LightpeerPod.From(secure)!.Tls);
+        Assert.False(LightpeerPod.From(other)!.Tls);
+    }
 }

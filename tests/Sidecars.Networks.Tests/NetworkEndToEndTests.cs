@@ -1,9 +1,13 @@
+using System.Diagnostics;
+using Grpc.Core;
 using Grpc.Net.Client;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.DependencyInjection;
 using Sidecars.Contracts.V1;
 using Sidecars.Conventions;
+using Sidecars.Lightpeer;
+using Sidecars.Networks.Identity;
 using Sidecars.Testing;
 using Sidecars.Testing.Agent;
 using Sidecars.Testing.Lightpeer;
@@ -13,7 +17,7 @@ namespace Sidecars.Networks.Tests;
 /// <summary>The network controller against the local control plane, with lightpeers running as real processes.</summary>
 [Collection(ControlPlaneCollection.Name)]
 [Trait("Category", "ControlPlane")]
-public sealed class NetworkEndToEndTests(ControlPlaneFixture fixture)
+public sealed partial class NetworkEndToEndTests(ControlPlaneFixture fixture)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(8);
 
@@ -27,9 +31,9 @@ public sealed class NetworkEndToEndTests(ControlPlaneFixture fixture)
         await fixture.Client.AppsV1.CreateNamespacedDeploymentAsync(LightpeerWorkloads.Deployment("peers-a", "net-a", 10), ns);
         await fixture.Client.AppsV1.CreateNamespacedDeploymentAsync(LightpeerWorkloads.Deployment("peers-b", "net-b", 20), ns);
 
-        await WaitForNetworksAsync(controller, ("net-a", 10), ("net-b", 20));
-        await AssertEveryPeerKnowsEveryOtherAsync(controller, "net-a");
-        await AssertEveryPeerKnowsEveryOtherAsync(controller, "net-b");
+        await WaitForNetworksAsync(agent, ("net-a", 10), ("net-b", 20));
+        await AssertEveryPeerKnowsEveryOtherAsync(agent, "net-a");
+        await AssertEveryPeerKnowsEveryOtherAsync(agent, "net-b");
 
         var networks = new Contracts.V1.Networks.NetworksClient(agent.Channel);
         var listed = await networks.ListNetworksAsync(new ListNetworksRequest());
@@ -38,13 +42,15 @@ public sealed class NetworkEndToEndTests(ControlPlaneFixture fixture)
         // Kill one pod of net-a: it must leave the controller and every peer; its replacement joins.
         var victim = Members(controller, "net-a")[3];
         await fixture.Client.CoreV1.DeleteNamespacedPodAsync(victim.Pod, ns, new V1DeleteOptions { GracePeriodSeconds = 0 });
-        await controller.WaitForAsync(
+        await WaitForAsync(
+            agent,
             s => s.Any(n => n.Id == "net-a" && n.Members.Count == 10 && n.Pending == 0 && n.Members.All(m => m.Pod != victim.Pod)),
-            new CancellationTokenSource(Timeout).Token);
-        await AssertEveryPeerKnowsEveryOtherAsync(controller, "net-a");
+            "the membership did not settle",
+            Timeout);
+        await AssertEveryPeerKnowsEveryOtherAsync(agent, "net-a");
         foreach (var member in Members(controller, "net-a"))
         {
-            Assert.DoesNotContain(victim.Address, await PeersOfAsync(member.Address));
+            Assert.DoesNotContain(victim.Address, await PeersOfAsync(agent, member.Address));
         }
 
         await DeleteWorkloadsAsync(ns, "peers-a", "peers-b");
@@ -62,8 +68,8 @@ public sealed class NetworkEndToEndTests(ControlPlaneFixture fixture)
         // exactly one of them may become the first member, or the network splits into islands that never meet.
         await using var agent = await StartAgentAsync(ns);
         var controller = agent.Services.GetRequiredService<NetworkController>();
-        await WaitForNetworksAsync(controller, ("net-e", 12));
-        await AssertEveryPeerKnowsEveryOtherAsync(controller, "net-e");
+        await WaitForNetworksAsync(agent, ("net-e", 12));
+        await AssertEveryPeerKnowsEveryOtherAsync(agent, "net-e");
         await DeleteWorkloadsAsync(ns, "peers-e");
     }
 
@@ -75,7 +81,7 @@ public sealed class NetworkEndToEndTests(ControlPlaneFixture fixture)
         await using var agent = await StartAgentAsync(ns);
         var controller = agent.Services.GetRequiredService<NetworkController>();
         await fixture.Client.AppsV1.CreateNamespacedDeploymentAsync(LightpeerWorkloads.Deployment("peers-c", "net-c", 3), ns);
-        await WaitForNetworksAsync(controller, ("net-c", 3));
+        await WaitForNetworksAsync(agent, ("net-c", 3));
 
         // Freeze the newest member's lightpeer: Kubernetes still lists the pod, but it no longer answers.
         var newest = Members(controller, "net-c")[0];
@@ -92,15 +98,17 @@ public sealed class NetworkEndToEndTests(ControlPlaneFixture fixture)
         {
             await fixture.Client.AppsV1.PatchNamespacedDeploymentScaleAsync(
                 new V1Patch("""{"spec":{"replicas":4}}""", V1Patch.PatchType.MergePatch), "peers-c", ns);
-            await controller.WaitForAsync(
+            await WaitForAsync(
+                agent,
                 s => s.Any(n => n.Id == "net-c" && n.Members.Count == 3 && n.Pending == 0 && n.Members.All(m => m.Pod != newest.Pod)),
-                new CancellationTokenSource(Timeout).Token);
+                "the membership did not settle",
+                Timeout);
             var members = Members(controller, "net-c");
             Assert.DoesNotContain(members.Skip(1), m => m.Pod == members[0].Pod);
-            await AssertEveryPeerKnowsEveryOtherAsync(controller, "net-c");
+            await AssertEveryPeerKnowsEveryOtherAsync(agent, "net-c");
             foreach (var member in members)
             {
-                Assert.DoesNotContain(newest.Address, await PeersOfAsync(member.Address));
+                Assert.DoesNotContain(newest.Address, await PeersOfAsync(agent, member.Address));
             }
         }
         finally
@@ -122,7 +130,7 @@ public sealed class NetworkEndToEndTests(ControlPlaneFixture fixture)
         await using var agent = await StartAgentAsync(ns, checkInterval: "00:00:01");
         var controller = agent.Services.GetRequiredService<NetworkController>();
         await fixture.Client.AppsV1.CreateNamespacedDeploymentAsync(LightpeerWorkloads.Deployment("peers-d", "net-d", 3), ns);
-        await WaitForNetworksAsync(controller, ("net-d", 3));
+        await WaitForNetworksAsync(agent, ("net-d", 3));
         var unreachableBefore = NetworkMetrics.Purges.WithLabels("unreachable").Value;
 
         // Freeze the oldest member: no join goes through it and no pod event removes it (the pod stays, only not Ready).
@@ -136,9 +144,11 @@ public sealed class NetworkEndToEndTests(ControlPlaneFixture fixture)
 
         try
         {
-            await controller.WaitForAsync(
+            await WaitForAsync(
+                agent,
                 s => s.Any(n => n.Id == "net-d" && n.Members.Count == 2 && n.Members.All(m => m.Pod != frozen.Pod)),
-                new CancellationTokenSource(Timeout).Token);
+                "the membership did not settle",
+                Timeout);
             Assert.True(NetworkMetrics.Purges.WithLabels("unreachable").Value > unreachableBefore, "purged by a failed health check");
             var stillThere = await fixture.Client.CoreV1.ReadNamespacedPodAsync(frozen.Pod, ns);
             Assert.Null(stillThere.Metadata.DeletionTimestamp);
@@ -152,9 +162,9 @@ public sealed class NetworkEndToEndTests(ControlPlaneFixture fixture)
         }
 
         // Answering and Ready again, the same pod joins again and the three know each other.
-        await WaitForNetworksAsync(controller, ("net-d", 3));
+        await WaitForNetworksAsync(agent, ("net-d", 3));
         Assert.Contains(Members(controller, "net-d"), m => m.Pod == frozen.Pod);
-        await AssertEveryPeerKnowsEveryOtherAsync(controller, "net-d");
+        await AssertEveryPeerKnowsEveryOtherAsync(agent, "net-d");
         await DeleteWorkloadsAsync(ns, "peers-d");
     }
 
@@ -165,29 +175,111 @@ public sealed class NetworkEndToEndTests(ControlPlaneFixture fixture)
         await using var agent = await StartAgentAsync(ns);
         var controller = agent.Services.GetRequiredService<NetworkController>();
         await using var first = await StartScriptedPodAsync(ns, "peer-m", "net-f", holdJoins: false);
-        await WaitForNetworksAsync(controller, ("net-f", 1));
+        await WaitForNetworksAsync(agent, ("net-f", 1));
 
         // The second pod's join is in flight (held by its lightpeer) when the pod stops being Ready: it leaves the queue.
         await using var flapping = await StartScriptedPodAsync(ns, "peer-p", "net-f", holdJoins: true);
         await flapping.JoinArrived.WaitAsync(Timeout);
         await SetReadyAsync(ns, "peer-p", ready: false);
-        await WaitForAsync(controller, s => s.Any(n => n.Id == "net-f" && n.Pending == 0), "peer-p did not leave the queue", Timeout);
+        await WaitForAsync(agent, s => s.Any(n => n.Id == "net-f" && n.Pending == 0), "peer-p did not leave the queue", Timeout);
 
         // The join completes: its lightpeer is in the network, so the pod is a member although not Ready now.
         flapping.ReleaseJoins();
         await WaitForAsync(
-            controller, s => s.Any(n => n.Id == "net-f" && n.Members.Any(m => m.Pod == "peer-p")),
+            agent, s => s.Any(n => n.Id == "net-f" && n.Members.Any(m => m.Pod == "peer-p")),
             "peer-p, joined while not Ready, was not recorded as a member", TimeSpan.FromSeconds(30));
 
         // Ready again, it is not joined a second time; a third pod's join (through the newest member, peer-p) shows
         // the controller has seen the pod's later events.
         await SetReadyAsync(ns, "peer-p", ready: true);
         await using var third = await StartScriptedPodAsync(ns, "peer-q", "net-f", holdJoins: false);
-        await WaitForNetworksAsync(controller, ("net-f", 3));
+        await WaitForNetworksAsync(agent, ("net-f", 3));
         Assert.Equal(["peer-q", "peer-p", "peer-m"], Members(controller, "net-f").Select(m => m.Pod));
         Assert.Equal(1, flapping.Joins);
         Assert.Equal(1, third.Joins);
         Assert.Equal(0, first.Joins);
+    }
+
+    [Fact]
+    public async Task Only_the_network_controller_can_make_a_lightpeer_join_or_forget()
+    {
+        Assert.True(fixture.AgentPath is not null, "the agent must be built (dotnet build agent) so the kubelet can run lightpeers");
+        var ns = await fixture.NewNamespaceAsync("networks-authenticated");
+        await using var agent = await StartAgentAsync(ns, settings: new Dictionary<string, string?> { ["Sidecars:Networks:IdentityRetention"] = "00:00:02" });
+        var controller = agent.Services.GetRequiredService<NetworkController>();
+        await fixture.Client.AppsV1.CreateNamespacedDeploymentAsync(LightpeerWorkloads.Deployment("peers-g", "net-g", 3), ns);
+        await fixture.Client.AppsV1.CreateNamespacedDeploymentAsync(LightpeerWorkloads.Deployment("peers-h", "net-h", 2, tls: false), ns);
+        await WaitForNetworksAsync(agent, ("net-g", 3), ("net-h", 2));
+        await AssertEveryPeerKnowsEveryOtherAsync(agent, "net-g");
+        var members = Members(controller, "net-g");
+        var (target, victim) = (members[0].Address, members[1].Address);
+
+        // The plain network is what every network was before: an unauthenticated caller makes a member forget another.
+        var plain = Members(controller, "net-h");
+        using (var h2c = GrpcChannel.ForAddress("http://" + plain[0].Address))
+        {
+            var forgotten = await new Contracts.V1.Lightpeer.LightpeerClient(h2c).ForgetAsync(
+                new ForgetRequest { Addresses = { plain[1].Address } }, deadline: DateTime.UtcNow.AddSeconds(10));
+            Assert.Equal(1, forgotten.Removed);
+        }
+
+        // Over h2c a TLS lightpeer does not even answer.
+        using (var h2c = GrpcChannel.ForAddress("http://" + target))
+        {
+            var refused = await Assert.ThrowsAsync<RpcException>(() => new Contracts.V1.Lightpeer.LightpeerClient(h2c).ForgetAsync(
+                new ForgetRequest { Addresses = { victim } }, deadline: DateTime.UtcNow.AddSeconds(10)).ResponseAsync);
+            Assert.True(refused.StatusCode is StatusCode.Unavailable or StatusCode.Internal, refused.ToString());
+        }
+
+        // TLS without a client certificate: Unauthenticated, with the reason.
+        using (var anonymous = GrpcChannel.ForAddress("https://" + target, new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true } },
+        }))
+        {
+            var client = new Contracts.V1.Lightpeer.LightpeerClient(anonymous);
+            var forget = await Assert.ThrowsAsync<RpcException>(() => client.ForgetAsync(
+                new ForgetRequest { Addresses = { victim } }, deadline: DateTime.UtcNow.AddSeconds(10)).ResponseAsync);
+            Assert.Equal(StatusCode.Unauthenticated, forget.StatusCode);
+            Assert.Contains("client certificate", forget.Status.Detail, StringComparison.Ordinal);
+            var join = await Assert.ThrowsAsync<RpcException>(() => client.JoinAsync(
+                new JoinRequest { Address = plain[0].Address }, deadline: DateTime.UtcNow.AddSeconds(10)).ResponseAsync);
+            Assert.Equal(StatusCode.Unauthenticated, join.StatusCode);
+        }
+
+        // The namespace's own peer certificate, which every lightpeer pod of the namespace mounts: a peer, not the controller.
+        var identity = await fixture.Client.CoreV1.ReadNamespacedSecretAsync(SidecarsNames.LightpeerIdentitySecret, ns);
+        using (var peers = new PeerClients(TimeSpan.FromSeconds(5), new FixedPeerTls(identity)))
+        {
+            var client = peers.Get(target, secure: true);
+            Assert.Contains(victim, (await client.PeersAsync(new PeersRequest(), deadline: DateTime.UtcNow.AddSeconds(10))).Peers);
+            var forget = await Assert.ThrowsAsync<RpcException>(() => client.ForgetAsync(
+                new ForgetRequest { Addresses = { victim } }, deadline: DateTime.UtcNow.AddSeconds(10)).ResponseAsync);
+            Assert.Equal(StatusCode.PermissionDenied, forget.StatusCode);
+            Assert.Contains(SidecarsNames.NetworkControllerName, forget.Status.Detail, StringComparison.Ordinal);
+            Assert.Contains(SidecarsNames.LightpeerPeerName(ns), forget.Status.Detail, StringComparison.Ordinal);
+            var join = await Assert.ThrowsAsync<RpcException>(() => client.JoinAsync(
+                new JoinRequest { Address = plain[0].Address }, deadline: DateTime.UtcNow.AddSeconds(10)).ResponseAsync);
+            Assert.Equal(StatusCode.PermissionDenied, join.StatusCode);
+        }
+
+        // Nothing was forgotten and no outsider joined: the TLS network is as the controller made it.
+        await AssertEveryPeerKnowsEveryOtherAsync(agent, "net-g");
+        foreach (var member in Members(controller, "net-g"))
+        {
+            Assert.DoesNotContain(plain[0].Address, await PeersOfAsync(agent, member.Address));
+        }
+
+        // Once the namespace has had no lightpeer for the retention period, its peer key is deleted.
+        await DeleteWorkloadsAsync(ns, "peers-g", "peers-h");
+        await Eventually.HoldsAsync(
+            async () =>
+            {
+                var left = await fixture.Client.CoreV1.ListNamespacedSecretAsync(ns, fieldSelector: $"metadata.name={SidecarsNames.LightpeerIdentitySecret}");
+                return (left.Items.Count == 0, $"{left.Items.Count} left");
+            },
+            "the namespace's peer identity Secret deleted after its last lightpeer",
+            TimeSpan.FromSeconds(60));
     }
 
     /// <summary>
@@ -227,41 +319,47 @@ public sealed class NetworkEndToEndTests(ControlPlaneFixture fixture)
     }
 
     // Health checks are slow by default here so that the tests see joins and delete events act on their own.
-    private Task<AgentHost> StartAgentAsync(string ns, string checkInterval = "00:10:00") =>
+    private Task<AgentHost> StartAgentAsync(string ns, string checkInterval = "00:10:00", IReadOnlyDictionary<string, string?>? settings = null) =>
         AgentHost.StartAsync(fixture.ControlPlane.KubeconfigPath, new Dictionary<string, string?>
         {
             ["Sidecars:Clusters:Namespace"] = ns,
             ["Sidecars:Networks:Namespace"] = ns,
             ["Sidecars:Networks:CheckInterval"] = checkInterval,
             ["Sidecars:Networks:CallTimeout"] = "00:00:03",
-        });
+        }.Concat(settings ?? new Dictionary<string, string?>()).ToDictionary());
 
-    private static Task WaitForNetworksAsync(NetworkController controller, params (string Id, int Size)[] expected) =>
+    private static Task WaitForNetworksAsync(AgentHost agent, params (string Id, int Size)[] expected) =>
         WaitForAsync(
-            controller,
+            agent,
             s => expected.All(e => s.Any(n => n.Id == e.Id && n.Members.Count == e.Size && n.Pending == 0)),
             $"networks did not form: expected {string.Join(", ", expected)}",
             Timeout);
 
-    private static async Task WaitForAsync(NetworkController controller, Func<IReadOnlyList<NetworkSnapshot>, bool> condition, string failure, TimeSpan timeout)
+    private static async Task WaitForAsync(AgentHost agent, Func<IReadOnlyList<NetworkSnapshot>, bool> condition, string failure, TimeSpan timeout)
     {
-        using var cts = new CancellationTokenSource(timeout);
+        var controller = agent.Services.GetRequiredService<NetworkController>();
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(agent.Stopping);
+        cts.CancelAfter(timeout);
         try
         {
             await controller.WaitForAsync(condition, cts.Token);
         }
         catch (OperationCanceledException)
         {
-            Assert.Fail($"{failure} within {timeout}; saw " + string.Join(", ", controller.Snapshot().Select(
-                n => $"{n.Id}: {n.Pending} pending, members {string.Join(" ", n.Members.Select(m => m.Pod))}")));
+            var why = agent.Stopping.IsCancellationRequested ? "the cluster agent host stopped on its own" : $"not within {timeout}";
+            Assert.Fail($"{failure}: {why}; saw " + string.Join(", ", controller.Snapshot().Select(
+                n => $"{n.Id}: {n.Pending} pending, members {string.Join(" ", n.Members.Select(m => m.Pod))}"))
+                + $"\nthe cluster agent's log ({agent.LogPath}) ends:\n{agent.LogTail()}");
         }
     }
 
     private static IReadOnlyList<NetworkMember> Members(NetworkController controller, string network) =>
         controller.Snapshot().Single(n => n.Id == network).Members;
 
-    private static async Task AssertEveryPeerKnowsEveryOtherAsync(NetworkController controller, string network)
+    private static async Task AssertEveryPeerKnowsEveryOtherAsync(AgentHost agent, string network, TimeSpan? within = null)
     {
+        var controller = agent.Services.GetRequiredService<NetworkController>();
+        var bound = Stopwatch.StartNew();
         var addresses = Members(controller, network).Select(m => m.Address).ToArray();
         foreach (var address in addresses)
         {
@@ -269,18 +367,21 @@ public sealed class NetworkEndToEndTests(ControlPlaneFixture fixture)
             await Eventually.HoldsAsync(
                 async () =>
                 {
-                    var peers = await PeersOfAsync(address);
+                    var peers = await PeersOfAsync(agent, address);
                     return (peers.SequenceEqual(others), string.Join(",", peers));
                 },
                 $"peer {address} of {network} knows exactly the {others.Length} other members",
-                Timeout);
+                within is { } limit ? Max(limit - bound.Elapsed, TimeSpan.FromMilliseconds(1)) : Timeout);
         }
     }
 
-    private static async Task<string[]> PeersOfAsync(string address)
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    /// <summary>The peers a lightpeer knows, asked with the network controller's certificate (any network certificate may ask).</summary>
+    private static async Task<string[]> PeersOfAsync(AgentHost agent, string address)
     {
-        using var channel = GrpcChannel.ForAddress("http://" + address);
-        var response = await new Contracts.V1.Lightpeer.LightpeerClient(channel).PeersAsync(new PeersRequest(), deadline: DateTime.UtcNow.AddSeconds(5));
+        using var clients = new PeerClients(TimeSpan.FromSeconds(5), agent.Services.GetRequiredService<NetworkCredentials>());
+        var response = await clients.Get(address, secure: true).PeersAsync(new PeersRequest(), deadline: DateTime.UtcNow.AddSeconds(5));
         return [.. response.Peers.Order(StringComparer.Ordinal)];
     }
 

@@ -6,6 +6,7 @@ using Grpc.Core;
 using Sidecars.Contracts.V1;
 using Sidecars.Identity.Blessings;
 using Sidecars.PodAgent;
+using Sidecars.Testing.Agent;
 using Sidecars.Testing.Identity;
 using Xunit;
 using IdentityClient = Sidecars.Contracts.V1.Identity.IdentityClient;

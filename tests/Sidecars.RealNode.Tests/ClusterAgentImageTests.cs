@@ -1,3 +1,4 @@
+using k8s;
 using Xunit.Abstractions;
 
 namespace Sidecars.RealNode.Tests;
@@ -13,8 +14,8 @@ public sealed class ClusterAgentImageTests(RealNodeFixture fixture, ITestOutputH
 {
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromMinutes(3);
 
-    // The port the .NET images' ASPNETCORE_HTTP_PORTS gives a host without its own endpoint configuration.
-    private const int HttpPort = 8080;
+    // The cluster agent's plain probes port; its gRPC port waits for a certificate this pod may not issue.
+    private const int HttpPort = Sidecars.Conventions.SidecarsNames.ClusterAgentMetricsPort;
 
     [RealNodeFact]
     public async Task The_cluster_agent_image_serves_its_health_endpoints_as_a_non_root_user_on_a_read_only_root()
@@ -24,12 +25,20 @@ public sealed class ClusterAgentImageTests(RealNodeFixture fixture, ITestOutputH
         output.WriteLine($"kubectl apply to Ready: {elapsed.TotalSeconds:0.0} s");
 
         var status = Assert.Single(pod.Status.ContainerStatuses);
-        Assert.Equal(0, status.RestartCount);
+        if (status.RestartCount != 0)
+        {
+            var previous = await fixture.Cluster.Client.CoreV1.ReadNamespacedPodLogAsync(pod.Metadata.Name, ns, container: "cluster-agent", previous: true, tailLines: 40);
+            using var reader = new StreamReader(previous);
+            Assert.Fail($"the cluster agent restarted {status.RestartCount} time(s); last state: {status.LastState?.Terminated?.Reason} " +
+                $"(exit {status.LastState?.Terminated?.ExitCode}); its log:\n{await reader.ReadToEndAsync()}");
+        }
+
         Assert.Contains("/sidecars/cluster-agent", status.Image, StringComparison.Ordinal);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         Assert.Equal("Healthy", await http.GetStringAsync($"http://{pod.Status.PodIP}:{HttpPort}/healthz"));
     }
 
+    // Probes as deploy/ has them (a startup probe guards a slow first start from the liveness probe).
     // runAsNonRoot without runAsUser: the kubelet refuses to start the container unless the image's own USER is a
     // numeric non-zero user.
     private static string Pod(string name) => $$"""
@@ -48,11 +57,16 @@ public sealed class ClusterAgentImageTests(RealNodeFixture fixture, ITestOutputH
           containers:
             - name: cluster-agent
               image: {{Lane.ShippedRegistryName}}/sidecars/cluster-agent:latest
+              startupProbe:
+                httpGet: { path: /healthz, port: {{HttpPort}} }
+                periodSeconds: 1
+                failureThreshold: 120
               readinessProbe:
-                httpGet: { path: /readyz, port: {{HttpPort}} }
+                httpGet: { path: /healthz, port: {{HttpPort}} }
                 periodSeconds: 1
               livenessProbe:
                 httpGet: { path: /healthz, port: {{HttpPort}} }
+                periodSeconds: 10
               securityContext:
                 allowPrivilegeEscalation: false
                 readOnlyRootFilesystem: true

@@ -45,6 +45,34 @@ internal static class Lane
 
     public static Task DownAsync() => RunScriptAsync("down.sh", DownTimeout);
 
+    /// <summary>Runs images.sh: builds what changed from the Dockerfiles and pushes to the local registry.</summary>
+    public static Task ImagesAsync() => RunScriptAsync("images.sh", UpTimeout);
+
+    /// <summary>
+    /// The machine has one lane: whoever uses it (a test fixture here, or <c>flock</c> on <see cref="LockFile"/> in a
+    /// shell) holds this exclusive lock meanwhile, so two runs never start, install into or take down the same lane at
+    /// once. Waits for a holder to finish, up to <paramref name="bound"/>.
+    /// </summary>
+    public static async Task<IDisposable> AcquireAsync(TimeSpan bound)
+    {
+        var deadline = DateTime.UtcNow + bound;
+        while (true)
+        {
+            try
+            {
+                // FileShare.None takes an exclusive flock(2) on Linux, the same lock flock(1) takes.
+                return new FileStream(LockFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1));
+            }
+        }
+    }
+
+    /// <summary>The lock every user of the lane holds (<see cref="AcquireAsync"/>).</summary>
+    public const string LockFile = "/run/lock/sidecars-realnode.lock";
+
     private static async Task<CommandResult> RunScriptAsync(string script, TimeSpan timeout)
     {
         var result = await Commands.RunAsync("bash", [Path.Combine(Scripts, script)], timeout);

@@ -61,5 +61,38 @@ public sealed class LaneCluster : IDisposable
         return [.. events.Items.OrderBy(e => e.LastTimestamp ?? e.EventTime).Select(e => $"{e.Reason}: {e.Message}")];
     }
 
+    /// <summary>The last lines each container of the pod wrote (its previous run too, after a restart), for failure messages.</summary>
+    public async Task<string> LogTailsOfAsync(string ns, string pod, int lines = 30)
+    {
+        var text = new System.Text.StringBuilder();
+        try
+        {
+            var read = await Client.CoreV1.ReadNamespacedPodAsync(pod, ns);
+            foreach (var status in (read.Status?.InitContainerStatuses ?? []).Concat(read.Status?.ContainerStatuses ?? []))
+            {
+                foreach (var previous in status.RestartCount > 0 ? new[] { true, false } : [false])
+                {
+                    text.Append(System.Globalization.CultureInfo.InvariantCulture, $"--- {status.Name}{(previous ? " (previous run)" : "")}:\n");
+                    try
+                    {
+                        using var stream = await Client.CoreV1.ReadNamespacedPodLogAsync(pod, ns, container: status.Name, previous: previous, tailLines: lines);
+                        using var reader = new StreamReader(stream);
+                        text.Append(await reader.ReadToEndAsync());
+                    }
+                    catch (k8s.Autorest.HttpOperationException e)
+                    {
+                        text.Append(System.Globalization.CultureInfo.InvariantCulture, $"(no log: {e.Response.StatusCode})\n");
+                    }
+                }
+            }
+        }
+        catch (k8s.Autorest.HttpOperationException e)
+        {
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"(pod unreadable: {e.Response.StatusCode})\n");
+        }
+
+        return text.ToString();
+    }
+
     public void Dispose() => Client.Dispose();
 }

@@ -14,6 +14,7 @@ public sealed class LaneLifecycleTests
     [RealNodeFact]
     public async Task Down_removes_everything_up_and_a_running_pod_made()
     {
+        using var laneLock = await Lane.AcquireAsync(TimeSpan.FromMinutes(60));
         var wasUp = await Lane.StatusAsync() is not null;
         if (wasUp)
         {

@@ -4,18 +4,18 @@ using k8s.Models;
 namespace Sidecars.RealNode.Tests;
 
 /// <summary>
-/// The real-node lane with the project's webhook running as pods from its image: the webhook parts of deploy/ as
-/// shipped (its registry name is served by the lane's local registry). Starts the lane when it does not run, and then
-/// stops it again after the tests.
+/// The real-node lane with Sidecars installed from deploy/ as shipped (<c>kubectl apply -k</c> of its Kubernetes 1.20
+/// overlay; its registry name is served by the lane's local registry): the webhook and the cluster agent as pods from
+/// their images. Starts the lane when it does not run, and then stops it again after the tests.
 /// </summary>
 public sealed class RealNodeFixture : IAsyncLifetime
 {
-    public const string WebhookNamespace = "sidecars-system";
-    public const string WebhookName = "sidecars-webhook";
+    private static readonly TimeSpan InstallTimeout = TimeSpan.FromMinutes(5);
 
-    private static readonly TimeSpan WebhookTimeout = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan LaneWait = TimeSpan.FromMinutes(60);
 
     private LaneCluster? _cluster;
+    private IDisposable? _laneLock;
     private bool _startedLane;
 
     public LaneCluster Cluster => _cluster ?? throw new InvalidOperationException("the lane has not started");
@@ -27,6 +27,7 @@ public sealed class RealNodeFixture : IAsyncLifetime
             return;
         }
 
+        _laneLock = await Lane.AcquireAsync(LaneWait);
         var kubeconfig = await Lane.StatusAsync();
         if (kubeconfig is null)
         {
@@ -39,44 +40,29 @@ public sealed class RealNodeFixture : IAsyncLifetime
             {
                 // A half-started lane is taken down here: a fixture that failed to start is not disposed.
                 await Lane.DownAsync();
+                _laneLock.Dispose();
                 throw;
             }
         }
 
         _cluster = new LaneCluster(kubeconfig);
-        await _cluster.KubectlAsync(["apply", "-f", "-"], await WebhookPartsOfDeployAsync(_cluster));
-        await _cluster.Client.WaitForDeploymentAsync(
-            WebhookNamespace, WebhookName, d => d.IsAvailable(), "the webhook Deployment Available", WebhookTimeout);
-        // The elected replica issues its serving certificate and writes its CA into the configuration it serves.
-        await Eventually.UntilAsync(
-            async () =>
-            {
-                var configuration = await _cluster.Client.AdmissionregistrationV1.ReadMutatingWebhookConfigurationAsync(WebhookName);
-                return configuration.Webhooks.All(w => w.ClientConfig.CaBundle is { Length: > 0 });
-            },
-            "the webhook's caBundle in its MutatingWebhookConfiguration",
-            WebhookTimeout);
+        await SidecarsInstall.ApplyAsync(_cluster, InstallTimeout);
     }
 
     public async Task DisposeAsync()
     {
         _cluster?.Dispose();
-        if (_startedLane)
+        try
         {
-            await Lane.DownAsync();
+            if (_startedLane)
+            {
+                await Lane.DownAsync();
+            }
         }
-    }
-
-    /// <summary>
-    /// deploy/ rendered by kubectl's kustomize without the cluster agent's objects, whose image and configuration are
-    /// not part of this lane yet. (kubectl 1.20's kustomize leaves empty objects behind a <c>$patch: delete</c>.)
-    /// </summary>
-    private static async Task<string> WebhookPartsOfDeployAsync(LaneCluster cluster)
-    {
-        var rendered = await cluster.KubectlAsync(["kustomize", Path.Combine(Lane.RepositoryRoot, "deploy")]);
-        var documents = rendered.Split("\n---\n").Where(d => !d.Contains("\n  name: sidecars-cluster-agent\n", StringComparison.Ordinal)).ToList();
-        Assert.Contains(documents, d => d.Contains("kind: Deployment", StringComparison.Ordinal) && d.Contains("\n  name: " + WebhookName + "\n", StringComparison.Ordinal));
-        return string.Join("\n---\n", documents);
+        finally
+        {
+            _laneLock?.Dispose();
+        }
     }
 
     /// <summary>A namespace whose pods the webhook must mutate (it fails closed there).</summary>
@@ -95,7 +81,8 @@ public sealed class RealNodeFixture : IAsyncLifetime
         }
         catch (TimeoutException e)
         {
-            throw new TimeoutException($"{e.Message}\nevents:\n{string.Join('\n', await Cluster.EventsOfAsync(ns, name))}", e);
+            throw new TimeoutException(
+                $"{e.Message}\nevents:\n{string.Join('\n', await Cluster.EventsOfAsync(ns, name))}\nlogs:\n{await Cluster.LogTailsOfAsync(ns, name)}", e);
         }
     }
 }

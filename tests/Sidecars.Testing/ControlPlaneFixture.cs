@@ -56,6 +56,28 @@ public sealed partial class ControlPlaneFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// Stops <paramref name="component"/> (<see cref="LocalControlPlane.EtcdComponent"/> or
+    /// <see cref="LocalControlPlane.ApiServerComponent"/>; SIGKILL when <paramref name="kill"/>, else SIGTERM), runs
+    /// <paramref name="whileDown"/>, and starts it again on the same port and data; returns once it is healthy. The rest
+    /// of the control plane and everything watching it see the outage as in a cluster.
+    /// </summary>
+    public async Task RestartComponentAsync(string component, bool kill, Func<CancellationToken, Task>? whileDown = null, CancellationToken ct = default)
+    {
+        await ControlPlane.StopComponentAsync(component, kill, ct);
+        try
+        {
+            if (whileDown is not null)
+            {
+                await whileDown(ct);
+            }
+        }
+        finally
+        {
+            await ControlPlane.StartStoppedComponentAsync(component, ct);
+        }
+    }
+
     /// <summary>Creates <c>&lt;prefix&gt;-&lt;random&gt;</c> and waits for its default ServiceAccount.</summary>
     public async Task<string> NewNamespaceAsync(string prefix, IDictionary<string, string>? labels = null, CancellationToken ct = default)
     {

@@ -12,6 +12,21 @@ public static class KubernetesWaits
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>Waits until reading the object answers 404 (deletion by owner reference or finalizers is asynchronous).</summary>
+    public static Task UntilGoneAsync<T>(Func<Task<T>> read, string description = "the object to be deleted", TimeSpan? timeout = null) =>
+        Eventually.UntilAsync(async () =>
+        {
+            try
+            {
+                await read();
+                return false;
+            }
+            catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+                return true;
+            }
+        }, description, timeout ?? DefaultTimeout);
+
     /// <summary>Waits until <paramref name="condition"/> holds for the pods matching <paramref name="labelSelector"/>.</summary>
     public static Task<IReadOnlyList<V1Pod>> WaitForPodsAsync(
         this IKubernetes client, string ns, string? labelSelector, Func<IReadOnlyList<V1Pod>, bool> condition,

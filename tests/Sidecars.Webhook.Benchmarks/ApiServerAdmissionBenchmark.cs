@@ -44,7 +44,7 @@ internal static class ApiServerAdmissionBenchmark
         return metrics.Count >= pods ? 0 : 1;
     }
 
-    private static V1Pod TypicalPod(int i) => new()
+    internal static V1Pod TypicalPod(int i) => new()
     {
         Metadata = new V1ObjectMeta
         {

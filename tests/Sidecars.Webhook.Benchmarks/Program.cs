@@ -4,22 +4,25 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Sidecars.Webhook.Benchmarks;
+using Sidecars.Certificates.Issuing;
 using Sidecars.Webhook.Tls;
 
 // Usage:
 //   run   --webhook <sidecars-webhook.dll> --review <AdmissionReview.json> [--rate 2000] [--seconds 10] [--warmup 30] [--rounds 3] [--connections 1] [--http 2.0|1.1]
-//   noop  --port <p> --cert <file> --key <file>
 //   apiserver [--pods 300]   pod creates through a local kube-apiserver; its own webhook latency histogram
 //   engine --review <AdmissionReview.json> [--iterations 20000]   the engine alone: time and allocation per step
+//   compare --webhook-dir <published webhook> --settings <appsettings.Production.json> --floor <Go floor binary> --review <json>
+//           [--rounds 3] [--seconds 10] [--warmup 10] [--threads 1] [--connections 8] [--pods 200]
+//           [--kestrel-aot <NativeAOT sidecars-kestrel-floor>]   the Kestrel floor published NativeAOT, measured too
+//           [--variants "wks:DOTNET_gcServer=0;pgo-off:DOTNET_TieredPGO=0"]   more webhook processes with runtime settings of their own
+//           (BENCH_WEBHOOK_DIR=<dir> in a variant starts that variant from another published directory, e.g. ReadyToRun)
+//           the shipped webhook against a Go floor (same patch), a Go no-op and a Kestrel no-op: wrk, memory, apiserver
 var options = Arguments.Parse(args.Skip(1));
 using var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
 
 switch (args.FirstOrDefault())
 {
-    case "noop":
-        await NoopAdmissionServer.RunAsync(int.Parse(options["port"], CultureInfo.InvariantCulture), options["cert"], options["key"], stop.Token);
-        return 0;
     case "run":
         return await RunAsync(options, stop.Token);
     case "engine":
@@ -27,12 +30,22 @@ switch (args.FirstOrDefault())
             BenchInjection.Options(),
             int.Parse(options.GetValueOrDefault("iterations", "20000"), CultureInfo.InvariantCulture));
         return 0;
+    case "compare":
+        return await ComparisonBenchmark.RunAsync(
+            new ComparisonSettings(
+                options["webhook-dir"], options["settings"], options["floor"], await TypicalReviewAsync(options["review"], stop.Token),
+                Int("rounds", 3), TimeSpan.FromSeconds(Int("seconds", 10)), TimeSpan.FromSeconds(Int("warmup", 10)),
+                Int("threads", 1), Int("connections", 8), Int("pods", 200), WebhookVariant.Parse(options.GetValueOrDefault("variants")),
+                options.GetValueOrDefault("kestrel-aot")),
+            stop.Token);
     case "apiserver":
         return await ApiServerAdmissionBenchmark.RunAsync(int.Parse(options.GetValueOrDefault("pods", "300"), CultureInfo.InvariantCulture), stop.Token);
     default:
-        Console.Error.WriteLine("usage: run --webhook <dll> --review <json> [--rate N] [--seconds N] | noop --port P --cert F --key F");
+        Console.Error.WriteLine("usage: run --webhook <dll> --review <json> [--rate N] [--seconds N] | compare ... | engine ... | apiserver ...");
         return 2;
 }
+
+int Int(string name, int fallback) => int.Parse(options.GetValueOrDefault(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
 
 static async Task<int> RunAsync(IReadOnlyDictionary<string, string> options, CancellationToken cancellationToken)
 {
@@ -56,7 +69,7 @@ static async Task<int> RunAsync(IReadOnlyDictionary<string, string> options, Can
     var noopPort = FreePort();
     using var webhook = Start("dotnet", [options["webhook"], "--Sidecars:Webhook:Address=127.0.0.1", $"--Sidecars:Webhook:Port={webhookPort}", "--Sidecars:Webhook:MetricsPort=0",
         $"--Sidecars:Webhook:CertificateFile={cert}", $"--Sidecars:Webhook:KeyFile={key}", .. BenchInjection.Arguments, "--Logging:LogLevel:Default=Warning"]);
-    using var noop = Start("dotnet", [typeof(LoadDriver).Assembly.Location, "noop", "--port", noopPort.ToString(CultureInfo.InvariantCulture), "--cert", cert, "--key", key]);
+    using var noop = Start("dotnet", [KestrelFloor.Path, "--port", noopPort.ToString(CultureInfo.InvariantCulture), "--cert", cert, "--key", key]);
     try
     {
         using var ca = authority.Load();
@@ -180,4 +193,10 @@ internal static class Arguments
 
         return result;
     }
+}
+
+/// <summary>The Kestrel no-op floor, built with the benchmark and copied next to it.</summary>
+internal static class KestrelFloor
+{
+    public static string Path => System.IO.Path.Combine(AppContext.BaseDirectory, "sidecars-kestrel-floor.dll");
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using Sidecars.Certificates.Issuing;
 using Sidecars.Webhook.Tls;
 
 namespace Sidecars.Webhook.Tests;

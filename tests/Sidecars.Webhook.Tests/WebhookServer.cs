@@ -28,6 +28,9 @@ internal sealed class WebhookServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>Stops the host as the stop signal would (drain, then close), without waiting for it.</summary>
+    public Task StopAsync() => _app.StopAsync();
+
     public X509Certificate2? LastServerCertificate { get; private set; }
 
     /// <param name="services">Changes to the host's services after the webhook's own (a replacement registered last wins).</param>
@@ -42,6 +45,7 @@ internal sealed class WebhookServer : IAsyncDisposable
             ["Sidecars:Webhook:Address"] = address,
             ["Sidecars:Webhook:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Sidecars:Webhook:MetricsPort"] = "0",
+            ["Sidecars:Webhook:DrainPeriod"] = "00:00:00",
             ["Sidecars:Webhook:CertificateFile"] = certificates.CertificateFile,
             ["Sidecars:Webhook:KeyFile"] = certificates.KeyFile,
             ["Sidecars:Webhook:MaxRequestBytes"] = "65536",

@@ -10,6 +10,7 @@ source "$here/lane.sh"
 kubectl() { "$BIN/kubectl" --kubeconfig "$KUBECONFIG_ADMIN" --request-timeout=10s "$@"; }
 ctr() { command ctr --address "$CONTAINERD_SOCK" --namespace k8s.io "$@"; }
 
+bash "$here/prometheus.sh" stop
 # Pods first, through kubelet, so that each sandbox's network is torn down by the runtime that made it. With the
 # controllers stopped nothing replaces a deleted pod.
 if lane_pid kube-apiserver >/dev/null && lane_pid kubelet >/dev/null; then

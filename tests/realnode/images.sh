@@ -35,7 +35,7 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
   $SUDO apt-get update -qq
-  $SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
 fi
 
 # overlay.skip_mount_home: the store leaves no mount behind on the machine once a command ends.
@@ -171,13 +171,14 @@ check_webhook() {
 }
 
 check_cluster_agent() {
-  local image="$1" port
+  local image="$1" port grpc
   check_user "$image"
-  port=$(free_port)
-  # Outside a cluster the cluster agent only starts with attestation by secret alone, which is all this check needs.
+  port=$(free_port); grpc=$(free_port)
+  # Outside a cluster the cluster agent only starts with attestation by secret alone, which is all this check needs;
+  # with no Secret to issue its certificate into, it serves its probes but is not ready.
   start_server "$image" cluster-agent "sidecars-check-cluster-agent-$$" -- dotnet sidecars-cluster-agent.dll \
     --Sidecars:Identity:ReplicaAttestation=SecretOnly \
-    --urls "http://127.0.0.1:$port"
+    --Sidecars:Serving:Address=127.0.0.1 "--Sidecars:Serving:Port=$grpc" "--Sidecars:Serving:MetricsPort=$port"
   wait_for "the cluster agent's /healthz on 127.0.0.1:$port" 60 curl -fsS --max-time 2 "http://127.0.0.1:$port/healthz" \
     || { stop_server; fail_check "the cluster agent from $image did not serve /healthz" cluster-agent; }
   stop_server

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the real node's Debian packages (containerd, runc, CNI plugins, registry, dnsmasq, iptables) and builds
+# Installs the real node's Debian packages (containerd, runc, CNI plugins, registry, dnsmasq, iptables, prometheus) and builds
 # kubelet, kube-proxy and a static pause image from the same kubernetes source tree as the control plane.
 # Everything built is cached under ~/.cache/sidecars/k8s-<version>.
 set -euo pipefail
@@ -13,6 +13,15 @@ if [ "$installed" != "${#PACKAGES[@]}" ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${PACKAGES[@]}" >/dev/null
+fi
+
+# The lane's Prometheus (tests/realnode/prometheus.sh), without the exporters Debian recommends. The lane runs its own
+# on loopback: the packaged service (all interfaces), if systemd started it, is stopped and disabled.
+if ! dpkg-query -W -f='${Status}\n' prometheus 2>/dev/null | grep -q 'install ok installed'; then
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 prometheus >/dev/null
+  [ ! -d /run/systemd/system ] || $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
 fi
 
 # Bridged pod traffic must pass iptables for Services to work between pods on the bridge.

@@ -11,6 +11,8 @@ RUN="${SIDECARS_REALNODE_RUN:-/run/sidecars-realnode}"
 LOGS="$LANE/logs"
 PKI="$LANE/pki"
 KUBECONFIG_ADMIN="$LANE/kubeconfig-admin"
+# The apiserver's audit log: requests of the ServiceAccounts in sidecars-system (metadata only).
+AUDIT_LOG="$LOGS/audit.log"
 
 REGISTRY_ADDR="${SIDECARS_REGISTRY:-127.0.0.1:5000}"
 REGISTRY_DATA="$CACHE/registry"
@@ -37,6 +39,12 @@ PAUSE_ARCHIVE="$CACHE/realnode/pause.tar"   # static pause from the kubernetes t
 # The test pods' app image (static busybox), archived once and pushed to the local registry.
 APP_IMAGE="$REGISTRY_ADDR/realnode/busybox:1.35"
 APP_IMAGE_ARCHIVE="$CACHE/realnode/busybox.tar"
+# Prometheus (tests/realnode/prometheus.sh): loopback only; its service account comes from deploy/prometheus/rbac.yaml.
+PROMETHEUS_ADDR="${SIDECARS_PROMETHEUS:-127.0.0.1:19090}"
+PROMETHEUS_DIR="$LANE/prometheus"
+PROMETHEUS_NAMESPACE="monitoring"
+PROMETHEUS_ACCOUNT="sidecars-prometheus"
+PROMETHEUS_SCRAPE_INTERVAL="5s"
 # The lane's own filter rules, jumped to from FORWARD: pod traffic never leaves through another interface.
 FORWARD_CHAIN="SIDECARS-REALNODE"
 

@@ -5,7 +5,7 @@ set -uo pipefail
 source "$(dirname "$0")/lane.sh"
 
 missing=()
-for name in registry etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy dnsmasq dns-sync; do
+for name in registry etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy dnsmasq dns-sync prometheus-sd prometheus; do
   lane_pid "$name" >/dev/null || missing+=("$name")
 done
 if [ "${#missing[@]}" -gt 0 ]; then

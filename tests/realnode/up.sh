@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the real-node lane: the local registry, etcd and the v1.20.2 control plane, containerd + runc with a CNI
-# bridge, kubelet, kube-proxy (iptables) and a cluster DNS, then builds and pushes the project's images.
+# bridge, kubelet, kube-proxy (iptables), a cluster DNS and Prometheus, then builds and pushes the project's images.
 # Idempotent: what already runs is kept. The last line printed is `export KUBECONFIG=<path>`.
 #   bash tests/realnode/up.sh && bash tests/realnode/down.sh
 set -euo pipefail
@@ -53,6 +53,17 @@ start_control_plane() {
     --initial-cluster="$NODE_NAME=http://$ETCD_PEER" --initial-cluster-state=new --log-level=warn
   wait_for etcd 30 curl -fsS --max-time 2 "http://$ETCD_CLIENT/health"
 
+  # What Sidecars' own ServiceAccounts ask and get (tests count their refusals, 403), nothing of anyone else.
+  write_file "$LANE/audit-policy.yaml" <<YAML
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    userGroups: ["system:serviceaccounts:sidecars-system"]
+  - level: None
+YAML
+
   # Serves on the bridge's host-side address: this host and the pods (through the kubernetes Service) reach it there.
   # The kubelet is dialled at its InternalIP, the same address, never by host name.
   start_daemon kube-apiserver "$BIN/kube-apiserver" \
@@ -65,7 +76,8 @@ start_control_plane() {
     --enable-admission-plugins=NodeRestriction,MutatingAdmissionWebhook,ValidatingAdmissionWebhook \
     --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
     --service-account-issuer="https://kubernetes.default.svc.$CLUSTER_DOMAIN" \
-    --service-cluster-ip-range="$SERVICE_RANGE" --allow-privileged=true --profiling=false
+    --service-cluster-ip-range="$SERVICE_RANGE" --allow-privileged=true --profiling=false \
+    --audit-policy-file="$LANE/audit-policy.yaml" --audit-log-path="$AUDIT_LOG" --audit-log-maxsize=100
   wait_for kube-apiserver 60 curl_api /readyz || { tail -20 "$LOGS/kube-apiserver.log"; exit 1; }
 
   local common=(--bind-address=127.0.0.1 --port=0 --leader-elect=false --profiling=false
@@ -250,6 +262,7 @@ start_containerd
 start_kubelet
 start_kube_proxy
 start_dns
+bash "$here/prometheus.sh" start
 [ ! -f "$here/images.sh" ] || bash "$here/images.sh"
 log "real node $NODE_NAME is up; logs in $LOGS"
 echo "export KUBECONFIG=$KUBECONFIG_ADMIN" >&3

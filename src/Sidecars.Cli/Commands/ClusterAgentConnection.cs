@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Sidecars.Cli.Configuration;
 using Sidecars.Identity.Admin;
 
 namespace Sidecars.Cli.Commands;
@@ -9,7 +10,7 @@ namespace Sidecars.Cli.Commands;
 /// <summary>
 /// How a command reaches the cluster agent: its address, the admin client certificate, the CA of the agent's TLS
 /// certificate and, where the service accepts one, a bearer ServiceAccount token; each falls back to its environment
-/// variable.
+/// variable, then to the settings file (<see cref="CliConfig"/>).
 /// </summary>
 internal sealed class ClusterAgentConnection
 {
@@ -40,12 +41,13 @@ internal sealed class ClusterAgentConnection
     public GrpcChannel Connect(ParseResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
-        var address = result.GetValue(_agent) ?? Environment.GetEnvironmentVariable("SIDECARS_CLUSTER_AGENT")
-            ?? throw new InvalidDataException("--agent (or SIDECARS_CLUSTER_AGENT) is required");
-        var cert = result.GetValue(_cert) ?? Environment.GetEnvironmentVariable("SIDECARS_ADMIN_CERT");
-        var key = result.GetValue(_key) ?? Environment.GetEnvironmentVariable("SIDECARS_ADMIN_KEY");
-        var ca = result.GetValue(_ca) ?? Environment.GetEnvironmentVariable("SIDECARS_CLUSTER_AGENT_CA");
-        var token = _token is null ? null : result.GetValue(_token) ?? Environment.GetEnvironmentVariable("SIDECARS_ADMIN_TOKEN");
+        var config = CliConfig.Load();
+        var address = result.GetValue(_agent) ?? Environment.GetEnvironmentVariable("SIDECARS_CLUSTER_AGENT") ?? config["agent"]
+            ?? throw new InvalidDataException("--agent (or SIDECARS_CLUSTER_AGENT, or 'sidecarsctl config set agent <url>') is required");
+        var cert = result.GetValue(_cert) ?? Environment.GetEnvironmentVariable("SIDECARS_ADMIN_CERT") ?? config["cert"];
+        var key = result.GetValue(_key) ?? Environment.GetEnvironmentVariable("SIDECARS_ADMIN_KEY") ?? config["key"];
+        var ca = result.GetValue(_ca) ?? Environment.GetEnvironmentVariable("SIDECARS_CLUSTER_AGENT_CA") ?? config["ca"];
+        var token = _token is null ? null : result.GetValue(_token) ?? Environment.GetEnvironmentVariable("SIDECARS_ADMIN_TOKEN") ?? config["token"];
         var client = cert is not null && key is not null ? AdminCredentials.LoadPem(cert, key) : null;
         X509Certificate2Collection? roots = null;
         if (ca is not null)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Grpc.Core;
+using Sidecars.Cli.Drive;
 using Sidecars.Contracts.V1;
 
 namespace Sidecars.Cli.Commands;
@@ -16,6 +17,7 @@ internal static class ClusterCommands
         command.Subcommands.Add(Delete());
         command.Subcommands.Add(Get());
         command.Subcommands.Add(List());
+        command.Subcommands.Add(Drive());
         root.Subcommands.Add(command);
     }
 
@@ -28,8 +30,12 @@ internal static class ClusterCommands
         var nodeSelector = new Option<string[]>("--node-selector") { Description = "key=value node labels the pods need", AllowMultipleArgumentsPerToken = true };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for Available (0: the agent's default)" };
         var deleteOnTimeout = new Option<bool>("--delete-on-timeout") { Description = "Delete the Deployment if it is not Available in time" };
+        var noWait = new Option<bool>("--no-wait")
+        {
+            Description = "Answer at once with the current state (CREATE_IN_PROGRESS while a create is under way), as the original control plane did",
+        };
         var command = new Command("create", "Create a cluster and wait until Kubernetes reports it Available, printing progress") { name };
-        foreach (var option in new Option[] { replicas, image, template, nodeSelector, timeout, deleteOnTimeout })
+        foreach (var option in new Option[] { replicas, image, template, nodeSelector, timeout, deleteOnTimeout, noWait })
         {
             command.Options.Add(option);
         }
@@ -59,6 +65,11 @@ internal static class ClusterCommands
 
             // Start without waiting, print progress from the watch, then repeat the (idempotent) call for the outcome.
             Print(await client.CreateClusterAsync(new CreateClusterRequest(request) { NoWait = true }, cancellationToken: ct));
+            if (result.GetValue(noWait))
+            {
+                return 0;
+            }
+
             using var watch = client.WatchCluster(new WatchClusterRequest { Name = request.Name }, cancellationToken: ct);
             await foreach (var cluster in watch.ResponseStream.ReadAllAsync(ct))
             {
@@ -72,6 +83,54 @@ internal static class ClusterCommands
             Print(await client.CreateClusterAsync(request, cancellationToken: ct));
             return 0;
         }, ct));
+        return command;
+    }
+
+    private static Command Drive()
+    {
+        var name = new Option<string>("--name") { Description = "Cluster name", DefaultValueFactory = _ => "drive" };
+        var replicas = new Option<int>("--replicas") { Description = "Number of pods", DefaultValueFactory = _ => 30 };
+        var image = new Option<string>("--image") { Description = "Container image of the pods", DefaultValueFactory = _ => "registry.k8s.io/pause:3.9" };
+        var local = new Option<bool>("--local")
+        {
+            Description = "Start a local control plane (simulated kubelet) and an in-process cluster agent, and drive those",
+        };
+        var command = new Command("drive", "Create a cluster of N replicas, wait until Available, delete it, wait until gone; print progress and a timing table");
+        foreach (var option in new Option[] { name, replicas, image, local })
+        {
+            command.Options.Add(option);
+        }
+
+        Connection.AddTo(command);
+        command.SetAction(async (result, ct) =>
+        {
+            if (!result.GetValue(local))
+            {
+                return await RunAsync(result, async client =>
+                {
+                    await new ClusterDriver(client, Console.Out).RunAsync(result.GetValue(name)!, result.GetValue(replicas), result.GetValue(image)!, ct);
+                    return 0;
+                }, ct);
+            }
+
+            try
+            {
+                await using var agent = await LocalClusterAgent.StartAsync("drive", Console.Out, ct);
+                await new ClusterDriver(new Contracts.V1.Clusters.ClustersClient(agent.Channel), Console.Out)
+                    .RunAsync(result.GetValue(name)!, result.GetValue(replicas), result.GetValue(image)!, ct);
+                return 0;
+            }
+            catch (RpcException e)
+            {
+                await Console.Error.WriteLineAsync($"error: {e.StatusCode}: {e.Status.Detail}");
+                return 1;
+            }
+            catch (Exception e) when (e is TimeoutException or InvalidOperationException or FileNotFoundException or IOException)
+            {
+                await Console.Error.WriteLineAsync("drive failed: " + e.Message);
+                return 1;
+            }
+        });
         return command;
     }
 

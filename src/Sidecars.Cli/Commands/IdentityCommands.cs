@@ -52,10 +52,11 @@ internal static class IdentityCommands
         var agent = ClusterAgentConnection.Create(token: true);
         var file = new Option<string>("--filename", "-f") { Description = "Deployment manifest (YAML)", Required = true };
         var blessing = new Option<string>("--blessing") { Description = "The application's blessing extension", Required = true };
-        var ns = new Option<string?>("--namespace", "-n") { Description = "Namespace (default: the manifest's, else default)" };
+        var ns = new Option<string?>("--namespace", "-n") { Description = "Namespace (default: the manifest's, else the settings file's, else default)" };
         var wait = new Option<bool>("--wait") { Description = "Wait until the Deployment is Available" };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait with --wait", DefaultValueFactory = _ => 300 };
-        var command = new Command("start", "Create a secret, store it in a Kubernetes Secret, annotate and apply the Deployment");
+        var command = new Command(
+            "start", "Create a secret, store it in a Kubernetes Secret, opt the pod template in to injection, annotate and apply the Deployment");
         agent.AddTo(command);
         foreach (var option in new Option[] { file, blessing, ns, wait, timeout })
         {
@@ -66,26 +67,43 @@ internal static class IdentityCommands
         {
             var deployment = KubernetesYaml.Deserialize<V1Deployment>(await File.ReadAllTextAsync(result.GetRequiredValue(file), ct));
             var extension = result.GetRequiredValue(blessing);
-            var @namespace = result.GetValue(ns) ?? deployment.Metadata.NamespaceProperty ?? "default";
+            var @namespace = result.GetValue(ns) ?? deployment.Metadata.NamespaceProperty ?? Configuration.CliKubernetes.Namespace();
             deployment.Metadata.NamespaceProperty = @namespace;
             var secretName = SidecarsNames.DefaultSecretName(extension);
-
-            var secret = await new IdentityClient(agent.Connect(result)).NewSecretAsync(new NewSecretRequest { Extension = extension }, cancellationToken: ct);
-            using var kube = KubeClient();
-            await kube.ApplyAsync(AppSecret(@namespace, secretName, secret.Secret), ct);
             var template = deployment.Spec.Template.Metadata ??= new V1ObjectMeta();
             template.Annotations ??= new Dictionary<string, string>();
             template.Annotations[SidecarsAnnotations.Blessing] = extension;
             template.Annotations[SidecarsAnnotations.BlessingSecret] = secretName;
+            using var kube = KubeClient();
+            var refused = PodOptIn.Apply(template.Annotations, template.Labels as IReadOnlyDictionary<string, string>)
+                ?? PodOptIn.NamespaceRefusal(@namespace, await NamespaceLabelsAsync(kube, @namespace, ct));
+            if (refused is not null)
+            {
+                Console.Error.WriteLine($"error: deployment {@namespace}/{deployment.Metadata.Name} not started: {refused}");
+                return 1;
+            }
+
+            var secret = await new IdentityClient(agent.Connect(result)).NewSecretAsync(new NewSecretRequest { Extension = extension }, cancellationToken: ct);
+            await kube.ApplyAsync(AppSecret(@namespace, secretName, secret.Secret), ct);
             await kube.ApplyAsync(deployment, ct);
             Console.Out.WriteLine($"deployment {@namespace}/{deployment.Metadata.Name} started with blessing {secret.Blessing} (secret {secretName})");
 
             if (result.GetValue(wait))
             {
+                var name = deployment.Metadata.Name;
                 await kube.ForDeploymentAsync(
-                    @namespace, deployment.Metadata.Name, KubernetesConditions.IsDeploymentAvailable,
-                    $"deployment {@namespace}/{deployment.Metadata.Name} to be Available", TimeSpan.FromSeconds(result.GetValue(timeout)), ct);
-                Console.Out.WriteLine($"deployment {@namespace}/{deployment.Metadata.Name} is available");
+                    @namespace, name, KubernetesConditions.IsDeploymentAvailable,
+                    $"deployment {@namespace}/{name} to be Available", TimeSpan.FromSeconds(result.GetValue(timeout)), ct);
+                var bare = await PodsWithoutAgentAsync(kube, deployment, ct);
+                if (bare.Count > 0)
+                {
+                    Console.Error.WriteLine(
+                        $"error: deployment {@namespace}/{name} is Available but pods {string.Join(", ", bare)} run without their " +
+                        $"{SidecarsNames.PodAgentContainer}: the webhook did not inject them (run `sidecarsctl check`)");
+                    return 1;
+                }
+
+                Console.Out.WriteLine($"deployment {@namespace}/{name} is available, every pod with its {SidecarsNames.PodAgentContainer}");
             }
 
             return 0;
@@ -97,7 +115,7 @@ internal static class IdentityCommands
     {
         var agent = ClusterAgentConnection.Create(token: true);
         var name = new Argument<string>("deployment") { Description = "Deployment name" };
-        var ns = new Option<string>("--namespace", "-n") { Description = "Namespace", DefaultValueFactory = _ => "default" };
+        var ns = new Option<string>("--namespace", "-n") { Description = "Namespace (default: the settings file's, else default)", DefaultValueFactory = _ => Configuration.CliKubernetes.Namespace() };
         var command = new Command("stop", "Delete the Deployment and forget its secret");
         agent.AddTo(command);
         command.Arguments.Add(name);
@@ -161,7 +179,33 @@ internal static class IdentityCommands
         return command;
     }
 
-    private static k8s.Kubernetes KubeClient() => new(KubernetesClientConfig.Build());
+    private static k8s.Kubernetes KubeClient() => Configuration.CliKubernetes.Client();
+
+    /// <summary>The namespace's labels; null when the caller may not read namespaces (the webhook then decides alone).</summary>
+    private static async Task<IReadOnlyDictionary<string, string>?> NamespaceLabelsAsync(k8s.Kubernetes kube, string @namespace, CancellationToken ct)
+    {
+        try
+        {
+            var found = await kube.CoreV1.ReadNamespaceAsync(@namespace, cancellationToken: ct);
+            return found.Metadata.Labels as IReadOnlyDictionary<string, string>;
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Running pods of the Deployment's current template that have no pod-agent container.</summary>
+    private static async Task<IReadOnlyList<string>> PodsWithoutAgentAsync(k8s.Kubernetes kube, V1Deployment deployment, CancellationToken ct)
+    {
+        var selector = string.Join(",", deployment.Spec.Selector.MatchLabels.Select(kv => $"{kv.Key}={kv.Value}"));
+        var pods = await kube.CoreV1.ListNamespacedPodAsync(deployment.Metadata.NamespaceProperty, labelSelector: selector, cancellationToken: ct);
+        return pods.Items
+            .Where(p => p.Metadata.DeletionTimestamp is null && p.Status?.Phase is not ("Succeeded" or "Failed"))
+            .Where(p => !p.Spec.Containers.Concat(p.Spec.InitContainers ?? []).Any(c => c.Name == SidecarsNames.PodAgentContainer))
+            .Select(p => p.Metadata.Name)
+            .ToList();
+    }
 
     private static V1Secret AppSecret(string @namespace, string name, string value) => new()
     {

@@ -13,9 +13,9 @@ namespace Sidecars.Identity.Service;
 public sealed class IdentityGrpcService : Contracts.V1.Identity.IdentityBase
 {
     private readonly ClusterIdentity _identity;
-    private readonly SeekFailureLimiter _limiter;
+    private readonly ISeekFailureLimiter _limiter;
 
-    public IdentityGrpcService(ClusterIdentity identity, SeekFailureLimiter limiter)
+    public IdentityGrpcService(ClusterIdentity identity, ISeekFailureLimiter limiter)
     {
         _identity = identity;
         _limiter = limiter;
@@ -46,7 +46,7 @@ public sealed class IdentityGrpcService : Contracts.V1.Identity.IdentityBase
     public override async Task<SeekBlessingsResponse> SeekBlessings(SeekBlessingsRequest request, ServerCallContext context)
     {
         var peer = context.GetHttpContext().Connection.RemoteIpAddress?.ToString() ?? "local";
-        if (_limiter.IsBlocked(peer))
+        if (await _limiter.IsBlockedAsync(peer, context.CancellationToken))
         {
             IdentityMetrics.Failures.WithLabels("rate_limited").Inc();
             throw new RpcException(new Status(StatusCode.ResourceExhausted, "too many failed SeekBlessings calls from this address; retry later"));
@@ -62,7 +62,8 @@ public sealed class IdentityGrpcService : Contracts.V1.Identity.IdentityBase
         }
         catch (RpcException e) when (e.StatusCode is StatusCode.PermissionDenied or StatusCode.InvalidArgument or StatusCode.Unauthenticated)
         {
-            _limiter.RecordFailure(peer);
+            // Counted even when the caller has gone: a guess was made.
+            await _limiter.RecordFailureAsync(peer, CancellationToken.None);
             throw;
         }
     }

@@ -6,7 +6,8 @@ namespace Sidecars.Identity.Store;
 
 /// <summary>
 /// Embedded store for a cluster agent without a cluster: one JSON file, loaded at first use, rewritten on
-/// every change through a temporary file that is flushed to disk and renamed over the old one.
+/// every change through a temporary file that is flushed to disk and renamed over the old one. Temporary files of
+/// writes interrupted by a kill are deleted when the file is loaded.
 /// </summary>
 public sealed class FileIdentityStore : IIdentityStore, IDisposable
 {
@@ -110,6 +111,7 @@ public sealed class FileIdentityStore : IIdentityStore, IDisposable
                 return;
             }
 
+            RemoveInterruptedWrites();
             if (File.Exists(_path))
             {
                 await using var stream = File.OpenRead(_path);
@@ -130,11 +132,31 @@ public sealed class FileIdentityStore : IIdentityStore, IDisposable
         }
     }
 
+    /// <summary>
+    /// Deletes the temporary files of writes that a killed process left behind: never renamed, so never the state,
+    /// but each a full copy of it, the root's private key included.
+    /// </summary>
+    private void RemoveInterruptedWrites()
+    {
+        var directory = Path.GetDirectoryName(_path)!;
+        if (!Directory.Exists(directory))
+        {
+            return;
+        }
+
+        foreach (var leftover in Directory.EnumerateFiles(directory, TemporaryName("*")))
+        {
+            File.Delete(leftover);
+        }
+    }
+
+    private string TemporaryName(string unique) => $".{Path.GetFileName(_path)}.{unique}.tmp";
+
     private async Task WriteAsync(RootRecord? root, IEnumerable<SecretRecord> secrets, CancellationToken cancellationToken)
     {
         var directory = Path.GetDirectoryName(_path)!;
         Directory.CreateDirectory(directory);
-        var temporary = Path.Combine(directory, $".{Path.GetFileName(_path)}.{Guid.NewGuid():N}.tmp");
+        var temporary = Path.Combine(directory, TemporaryName(Guid.NewGuid().ToString("N")));
         var state = new FileStoreState { Root = root, Secrets = [.. secrets.OrderBy(s => s.CreatedAt)] };
         try
         {

@@ -17,5 +17,11 @@ public sealed partial class LocalControlPlane
 
         [LoggerMessage(4, LogLevel.Information, "Local control plane ready at {ApiServerUrl}")]
         public static partial void Started(ILogger logger, string apiServerUrl);
+
+        [LoggerMessage(5, LogLevel.Information, "Stopped {Component} (pid {ProcessId}) on request")]
+        public static partial void ComponentStopped(ILogger logger, string component, int processId);
+
+        [LoggerMessage(6, LogLevel.Information, "Compacted etcd to revision {Revision}")]
+        public static partial void Compacted(ILogger logger, long revision);
     }
 }

@@ -19,6 +19,12 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
 {
     public const string AdminUser = "admin";
 
+    /// <summary>Component name of etcd (logs, <see cref="StopComponentAsync"/>).</summary>
+    public const string EtcdComponent = "etcd";
+
+    /// <summary>Component name of kube-apiserver (logs, <see cref="StopComponentAsync"/>).</summary>
+    public const string ApiServerComponent = "kube-apiserver";
+
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
 
     private readonly LocalControlPlaneOptions _options;
@@ -30,6 +36,8 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
     private readonly Dictionary<string, string> _kubeconfigs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _logs = new(StringComparer.Ordinal);
     private readonly List<(string Name, LoggedProcess Process)> _components = [];
+    private readonly Dictionary<string, (string Executable, string[] Args, Uri Health)> _restartable = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _restartGate = new(1, 1);
     private readonly string _etcdDataDirectory;
     private readonly HttpClient _health;
     private SimulatedKubelet? _kubelet;
@@ -214,6 +222,101 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
     public string LogTail(string component, int lines = 40) =>
         _logs.TryGetValue(component, out var path) ? ReadTail(path, lines) : string.Empty;
 
+    /// <summary>
+    /// Stops etcd or kube-apiserver (<see cref="EtcdComponent"/>, <see cref="ApiServerComponent"/>): SIGTERM with a
+    /// grace period, or SIGKILL when <paramref name="kill"/>. Everything else keeps running and sees the outage as a
+    /// cluster would. <see cref="StartStoppedComponentAsync"/> brings it back on the same port and data.
+    /// </summary>
+    public async Task StopComponentAsync(string component, bool kill = false, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(component);
+        if (!_restartable.ContainsKey(component))
+        {
+            throw new ArgumentException($"'{component}' cannot be stopped and started; these can: {string.Join(", ", _restartable.Keys)}.", nameof(component));
+        }
+
+        await _restartGate.WaitAsync(ct);
+        try
+        {
+            var index = _components.FindIndex(c => c.Name == component);
+            var process = _components[index].Process;
+            if (kill)
+            {
+                process.Kill();
+                await process.Exited;
+            }
+            else
+            {
+                await process.StopAsync(StopGrace);
+            }
+
+            Log.ComponentStopped(_logger, component, process.Id);
+        }
+        finally
+        {
+            _restartGate.Release();
+        }
+    }
+
+    /// <summary>Starts a component stopped by <see cref="StopComponentAsync"/> again, as before; returns once it is healthy.</summary>
+    public async Task StartStoppedComponentAsync(string component, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(component);
+        await _restartGate.WaitAsync(ct);
+        try
+        {
+            var index = _components.FindIndex(c => c.Name == component);
+            if (index < 0 || !_restartable.TryGetValue(component, out var spec))
+            {
+                throw new ArgumentException($"'{component}' cannot be started again; these can: {string.Join(", ", _restartable.Keys)}.", nameof(component));
+            }
+
+            var old = _components[index].Process;
+            if (!old.HasExited)
+            {
+                throw new InvalidOperationException($"{component} is running");
+            }
+
+            await old.DisposeAsync();
+            _components.RemoveAt(index);
+            var process = StartComponent(component, spec.Executable, spec.Args);
+
+            // Keep the start order, so that disposal still stops the apiserver before etcd.
+            _components.RemoveAt(_components.Count - 1);
+            _components.Insert(index, (component, process));
+            await WaitHealthyAsync(component, process, spec.Health, ct);
+        }
+        finally
+        {
+            _restartGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Compacts etcd's history up to its current revision (what kube-apiserver's periodic compaction does), so that a
+    /// watch resumed from any earlier resourceVersion is answered 410 Gone. Returns the revision compacted to.
+    /// </summary>
+    public async Task<long> CompactEtcdAsync(CancellationToken ct = default)
+    {
+        // etcd's JSON gateway: a range read answers the current revision in its header.
+        using var range = await _health.PostAsync(
+            new Uri($"http://127.0.0.1:{EtcdPort}/v3/kv/range"), new StringContent("{\"key\":\"AA==\"}", Encoding.UTF8, "application/json"), ct);
+        range.EnsureSuccessStatusCode();
+        using var header = System.Text.Json.JsonDocument.Parse(await range.Content.ReadAsStringAsync(ct));
+        var revision = long.Parse(header.RootElement.GetProperty("header").GetProperty("revision").GetString()!, CultureInfo.InvariantCulture);
+        using var compaction = await _health.PostAsync(
+            new Uri($"http://127.0.0.1:{EtcdPort}/v3/kv/compaction"),
+            new StringContent(string.Create(CultureInfo.InvariantCulture, $"{{\"revision\":\"{revision}\",\"physical\":true}}"), Encoding.UTF8, "application/json"),
+            ct);
+        if (!compaction.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"etcd refused to compact to revision {revision}: {(int)compaction.StatusCode} {await compaction.Content.ReadAsStringAsync(ct)}");
+        }
+
+        Log.Compacted(_logger, revision);
+        return revision;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
@@ -235,6 +338,7 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
         }
 
         _health.Dispose();
+        _restartGate.Dispose();
         _authority.Dispose();
         _loggerFactory.Dispose();
         if (!_options.KeepStateDirectory)
@@ -252,8 +356,8 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
         var files = WriteFiles();
         Log.Starting(_logger, StateDirectory, ApiServerUrl);
 
-        await StartComponentAsync("etcd", _binaries.Etcd, EtcdArgs(), new Uri($"http://127.0.0.1:{EtcdPort}/health"), ct);
-        await StartComponentAsync("kube-apiserver", _binaries.ApiServer, ApiServerArgs(files), new Uri(ApiServerUrl + "/readyz"), ct);
+        await StartComponentAsync(EtcdComponent, _binaries.Etcd, EtcdArgs(), new Uri($"http://127.0.0.1:{EtcdPort}/health"), ct);
+        await StartComponentAsync(ApiServerComponent, _binaries.ApiServer, ApiServerArgs(files), new Uri(ApiServerUrl + "/readyz"), ct);
         var controllerManager = StartComponent("kube-controller-manager", _binaries.ControllerManager, ControllerManagerArgs(files));
         var scheduler = StartComponent("kube-scheduler", _binaries.Scheduler, SchedulerArgs(files));
         await Task.WhenAll(
@@ -437,8 +541,11 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
         return process;
     }
 
-    private Task StartComponentAsync(string name, string executable, IEnumerable<string> args, Uri health, CancellationToken ct) =>
-        WaitHealthyAsync(name, StartComponent(name, executable, args), health, ct);
+    private Task StartComponentAsync(string name, string executable, string[] args, Uri health, CancellationToken ct)
+    {
+        _restartable[name] = (executable, args, health);
+        return WaitHealthyAsync(name, StartComponent(name, executable, args), health, ct);
+    }
 
     private async Task WaitHealthyAsync(string name, LoggedProcess process, Uri health, CancellationToken ct)
     {

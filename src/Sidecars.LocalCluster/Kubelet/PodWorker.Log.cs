@@ -36,6 +36,12 @@ internal sealed partial class PodWorker
         [LoggerMessage(11, LogLevel.Warning, "Pod {Namespace}/{Name}: renewing a projected service-account token failed: {Reason}")]
         public static partial void TokenRefreshFailed(ILogger logger, string @namespace, string name, string reason);
 
+        [LoggerMessage(12, LogLevel.Information, "Pod {Namespace}/{Name}: volume {Volume} updated from its object")]
+        public static partial void VolumeUpdated(ILogger logger, string @namespace, string name, string volume);
+
+        [LoggerMessage(13, LogLevel.Warning, "Pod {Namespace}/{Name}: syncing Secret and ConfigMap volumes failed: {Reason}")]
+        public static partial void VolumeSyncFailed(ILogger logger, string @namespace, string name, string reason);
+
         [LoggerMessage(10, LogLevel.Error, "Pod {Namespace}/{Name}: unexpected failure")]
         public static partial void WorkFailed(ILogger logger, string @namespace, string name, Exception exception);
     }

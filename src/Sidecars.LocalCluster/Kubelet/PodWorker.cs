@@ -176,6 +176,7 @@ internal sealed partial class PodWorker : IAsyncDisposable
         }
 
         ScheduleTokenRefresh(TimeSpan.Zero);
+        PostAfter(_context.Options.VolumeSyncPeriod, SyncVolumesAsync);
         await StartNextAsync();
     }
 
@@ -206,6 +207,29 @@ internal sealed partial class PodWorker : IAsyncDisposable
             Log.TokenRefreshFailed(_context.Logger, Namespace, Name, e.Message);
             ScheduleTokenRefresh(TimeSpan.FromSeconds(5));
         }
+    }
+
+    /// <summary>Every volume sync period, as long as the pod runs: Secret and ConfigMap volumes follow their objects.</summary>
+    private async Task SyncVolumesAsync()
+    {
+        if (_terminating || _done)
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (var volume in await VolumeMaterializer.SyncAsync(_pod, PodDirectory, new ObjectReader(_context.Client, Namespace), _lifetime.Token))
+            {
+                Log.VolumeUpdated(_context.Logger, Namespace, Name, volume);
+            }
+        }
+        catch (Exception e) when (e is HttpOperationException or HttpRequestException or IOException)
+        {
+            Log.VolumeSyncFailed(_context.Logger, Namespace, Name, e.Message);
+        }
+
+        PostAfter(_context.Options.VolumeSyncPeriod, SyncVolumesAsync);
     }
 
     private async Task SyncStatusAsync(CancellationToken ct)

@@ -27,6 +27,12 @@ public sealed class SimulatedKubeletOptions
 
     public TimeSpan MaxRestartBackoff { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How often a running pod's Secret and ConfigMap volumes are brought up to date with their objects. A real kubelet
+    /// does it on its pod sync (every minute, plus its cache's lifetime); kept short so tests see a change quickly.
+    /// </summary>
+    public TimeSpan VolumeSyncPeriod { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Second octet pod IPs start from (127.N.0.1); random when unset so concurrent runs rarely overlap.</summary>
     public byte? PodIpStartBlock { get; set; }
 }

@@ -5,7 +5,7 @@ namespace Sidecars.LocalCluster;
 
 /// <summary>
 /// Creates a local directory per pod volume: emptyDir (and anything unsupported) is an empty directory, secret and
-/// configMap volumes hold one file per key (or per item), downwardAPI and projected volumes their files (projected
+/// configMap volumes hold one file per key (or per item), written and later updated through <see cref="AtomicVolumeWriter"/>, downwardAPI and projected volumes their files (projected
 /// service-account tokens through <see cref="ProjectedTokens"/>).
 /// </summary>
 internal static class VolumeMaterializer
@@ -18,15 +18,9 @@ internal static class VolumeMaterializer
         {
             var directory = Path.Combine(podDirectory, "volumes", volume.Name);
             Directory.CreateDirectory(directory);
-            if (volume.Secret is { } secret)
+            if (await PayloadAsync(volume, reader, ct) is { } payload)
             {
-                var data = await reader.ReadAsync("Secret", secret.SecretName, secret.Optional == true, ct);
-                await WriteKeysAsync(directory, data, secret.Items, ct);
-            }
-            else if (volume.ConfigMap is { } configMap)
-            {
-                var data = await reader.ReadAsync("ConfigMap", configMap.Name, configMap.Optional == true, ct);
-                await WriteKeysAsync(directory, data, configMap.Items, ct);
+                await AtomicVolumeWriter.WriteAsync(directory, payload, ct);
             }
             else if (volume.DownwardAPI is { } downward)
             {
@@ -61,6 +55,35 @@ internal static class VolumeMaterializer
         return volumes;
     }
 
+    /// <summary>
+    /// Brings the pod's Secret and ConfigMap volumes up to date with their objects, as the kubelet does on every pod sync
+    /// (an atomic <c>..data</c> switch per changed volume); an optional object that is gone empties its volume, a
+    /// required one that is gone (or unreadable) leaves the files as they are. Returns the volumes that changed.
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> SyncAsync(V1Pod pod, string podDirectory, ObjectReader reader, CancellationToken ct)
+    {
+        var changed = new List<string>();
+        foreach (var volume in pod.Spec.Volumes ?? [])
+        {
+            IReadOnlyDictionary<string, byte[]>? payload;
+            try
+            {
+                payload = await PayloadAsync(volume, reader, ct);
+            }
+            catch (PodSetupException)
+            {
+                continue;
+            }
+
+            if (payload is not null && await AtomicVolumeWriter.WriteAsync(Path.Combine(podDirectory, "volumes", volume.Name), payload, ct))
+            {
+                changed.Add(volume.Name);
+            }
+        }
+
+        return changed;
+    }
+
     /// <summary>The container's mount paths mapped to local directories (subPath honoured).</summary>
     public static Dictionary<string, string> MountsOf(V1Container container, IReadOnlyDictionary<string, string> volumes)
     {
@@ -84,11 +107,24 @@ internal static class VolumeMaterializer
         return mounts;
     }
 
-    private static async Task WriteKeysAsync(string directory, IDictionary<string, byte[]>? data, IList<V1KeyToPath>? items, CancellationToken ct)
+    /// <summary>The files of a Secret or ConfigMap volume (relative path → bytes); null for any other kind of volume.</summary>
+    private static async Task<IReadOnlyDictionary<string, byte[]>?> PayloadAsync(V1Volume volume, ObjectReader reader, CancellationToken ct)
     {
+        return volume switch
+        {
+            { Secret: { } secret } => Files(await reader.ReadAsync("Secret", secret.SecretName, secret.Optional == true, ct), secret.Items),
+            { ConfigMap: { } configMap } => Files(await reader.ReadAsync("ConfigMap", configMap.Name, configMap.Optional == true, ct), configMap.Items),
+            _ => null,
+        };
+    }
+
+    /// <summary>The files of a Secret's or ConfigMap's data: one per key, or one per item (relative path → bytes).</summary>
+    private static Dictionary<string, byte[]> Files(IDictionary<string, byte[]>? data, IList<V1KeyToPath>? items)
+    {
+        var payload = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         if (data is null)
         {
-            return;
+            return payload;
         }
 
         var files = items is { Count: > 0 }
@@ -101,6 +137,17 @@ internal static class VolumeMaterializer
                 throw new PodSetupException($"key {key} not found for volume item {path}");
             }
 
+            _ = SafeCombine("/", path);
+            payload[path] = bytes;
+        }
+
+        return payload;
+    }
+
+    private static async Task WriteKeysAsync(string directory, IDictionary<string, byte[]>? data, IList<V1KeyToPath>? items, CancellationToken ct)
+    {
+        foreach (var (path, bytes) in Files(data, items))
+        {
             var file = SafeCombine(directory, path);
             Directory.CreateDirectory(Path.GetDirectoryName(file)!);
             await File.WriteAllBytesAsync(file, bytes, ct);

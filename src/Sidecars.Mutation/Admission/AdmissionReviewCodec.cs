@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace Sidecars.Mutation;
 
@@ -13,10 +14,18 @@ public static class AdmissionReviewCodec
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = MaxDepth };
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = MaxDepth };
 
+    private const string NotUtf8 = "malformed JSON: the body is not valid UTF-8";
+
     /// <summary>Parses a review; on failure returns false with a reason a person can act on. Never throws for bad input.</summary>
     public static bool TryRead(ReadOnlySpan<byte> json, [NotNullWhen(true)] out AdmissionInput? input, [NotNullWhen(false)] out string? error)
     {
         input = null;
+        if (!Utf8.IsValid(json))
+        {
+            error = NotUtf8;
+            return false;
+        }
+
         JsonElement root;
         try
         {
@@ -46,6 +55,14 @@ public static class AdmissionReviewCodec
     {
         input = null;
         document = null;
+        if (!Utf8.IsValid(json.Span))
+        {
+            // The reader checks structure, not the bytes inside strings: those would fail when first read as text,
+            // deep in the decision, as an internal error instead of this.
+            error = NotUtf8;
+            return false;
+        }
+
         JsonDocument parsed;
         try
         {

@@ -34,9 +34,9 @@ public sealed class InjectionOptionsValidator : IValidateOptions<InjectionOption
 
         ValidateClaimTemplate(options.ClaimNameTemplate, prefix, failures);
 
-        if (options.LightpeerPort is SidecarsNames.PodAgentHealthPort or SidecarsNames.LightpeerHealthPort)
+        if (options.LightpeerPort is SidecarsNames.PodAgentHealthPort or SidecarsNames.LightpeerHealthPort or SidecarsNames.PodAgentTokenPort)
         {
-            failures.Add($"{prefix}LightpeerPort {options.LightpeerPort} collides with a sidecar health port");
+            failures.Add($"{prefix}LightpeerPort {options.LightpeerPort} collides with a sidecar health or token port");
         }
 
         if (!options.TokenDirectory.StartsWith('/') || options.TokenDirectory.TrimEnd('/').Length == 0

@@ -53,6 +53,7 @@ internal sealed partial class PodMutation
         else
         {
             InjectPodAgent(_settings.Templates.PodAgent(request));
+            EnsureVolume(SidecarsNames.TrustBundleVolume, SidecarTemplates.TrustBundleVolume());
             _decision.Reason(feature, true, "injected-tokens-only",
                 $"tokens only (no {SidecarsAnnotations.Blessing} annotation): serves {string.Join(", ", TokenKeys)}" + ModeNote(request));
         }

@@ -202,6 +202,7 @@ internal sealed partial class PodMutation
         EnsureVolume(SidecarsNames.SocketVolume, SidecarTemplates.SocketVolume());
         EnsureVolume(SidecarsNames.SecretVolume, SidecarTemplates.SecretVolume(secret));
         EnsureVolume(SidecarsNames.PodTokenVolume, SidecarTemplates.PodTokenVolume(_settings.Options.PodTokenAudience));
+        EnsureVolume(SidecarsNames.TrustBundleVolume, SidecarTemplates.TrustBundleVolume());
         foreach (var container in AppContainers)
         {
             if (!container.Mounts.Contains(SidecarsNames.SocketVolume))
@@ -224,6 +225,14 @@ internal sealed partial class PodMutation
         if (string.IsNullOrEmpty(network))
         {
             _decision.Reason(feature, false, "not-requested", $"no {SidecarsLabels.NetworkId} label");
+            return;
+        }
+
+        if (OwnLightpeer() is { } own)
+        {
+            // A second lightpeer would expose klight-port twice, and the controller would dial whichever it finds first.
+            _decision.Warn($"lightpeer not injected: container {own.Name} {own.Evidence}, so the pod brings its own lightpeer");
+            _decision.Reason(feature, false, "own-lightpeer", $"container {own.Name} {own.Evidence}");
             return;
         }
 
@@ -251,7 +260,27 @@ internal sealed partial class PodMutation
         }
 
         _record.Add("containers", SidecarsNames.LightpeerContainer);
+        EnsureVolume(SidecarsNames.LightpeerIdentityVolume, SidecarTemplates.LightpeerIdentityVolume());
         _labels.Set(SidecarsLabels.Lightpeer, "true");
+    }
+
+    /// <summary>The app container that is a lightpeer by its name or by exposing the lightpeer port, with what shows it.</summary>
+    private (string Name, string Evidence)? OwnLightpeer()
+    {
+        foreach (var container in _existing.Where(c => !c.IsSidecar))
+        {
+            if (container.PortNames.FirstOrDefault(p => p is SidecarsNames.LightpeerPortName or SidecarsNames.LightpeerLegacyPortName) is { } port)
+            {
+                return (container.Name, $"exposes port {port}");
+            }
+
+            if (container.Name == SidecarsNames.OwnLightpeerContainer)
+            {
+                return (container.Name, "is named " + SidecarsNames.OwnLightpeerContainer);
+            }
+        }
+
+        return null;
     }
 
     private void RewriteImages()
@@ -610,10 +639,15 @@ internal sealed partial class PodMutation
                 new ArrayEdit(itemPath + "/volumeMounts", mounts))
             {
                 ServiceAccountVolume = ServiceAccountVolumeOf(mounts),
+                PortNames = PortNamesOf(((JsonElement?)item).Array("ports")),
             });
             index++;
         }
     }
+
+    private static string[] PortNamesOf(JsonElement? ports) => ports is { ValueKind: JsonValueKind.Array } items
+        ? [.. items.EnumerateArray().Where(p => p.ValueKind == JsonValueKind.Object).Select(p => ((JsonElement?)p).String("name")).OfType<string>()]
+        : [];
 
     private static string? ServiceAccountVolumeOf(JsonElement? mounts)
     {
@@ -654,5 +688,7 @@ internal sealed partial class PodMutation
 
         /// <summary>The volume mounted at the service account token path, if any.</summary>
         public string? ServiceAccountVolume { get; init; }
+
+        public IReadOnlyList<string> PortNames { get; init; } = [];
     }
 }

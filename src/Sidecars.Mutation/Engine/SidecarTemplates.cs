@@ -47,21 +47,24 @@ internal sealed class SidecarTemplates
 
     public JsonObject PodAgent(SidecarRequest request)
     {
+        // Tokens-only: the CA bundle is what authenticates the token reader (the cluster agent's certificate chains to it).
         var args = request.TokensOnly
-            ? new JsonArray("pod-agent", "--tokens-only", "--health-port", _agentHealthPort)
+            ? new JsonArray("pod-agent", "--tokens-only", "--token-reader-ca", SidecarsNames.TrustBundleFile, "--health-port", _agentHealthPort)
             : new JsonArray(
                 "pod-agent",
                 "--socket", SidecarsNames.SocketPath,
                 "--secret-file", SidecarsNames.SecretFile,
                 "--pod-token-file", SidecarsNames.PodTokenFile,
+                "--cluster-agent-ca", SidecarsNames.TrustBundleFile,
                 "--blessing", request.Blessing,
                 "--health-port", _agentHealthPort);
         var mounts = request.TokensOnly
-            ? new JsonArray()
+            ? new JsonArray(Thaw(_frozen.TrustBundleMount))
             : new JsonArray(
                 SocketMount(),
                 Thaw(_frozen.SecretMount),
-                Thaw(_frozen.PodTokenMount));
+                Thaw(_frozen.PodTokenMount),
+                Thaw(_frozen.TrustBundleMount));
         if (request.TokenDirectory is { } tokens)
         {
             args.Add("--token-dir");
@@ -113,10 +116,17 @@ internal sealed class SidecarTemplates
 
     public JsonObject Lightpeer(SidecarRequest request)
     {
-        var args = new JsonArray("lightpeer", "--port", _lightpeerPort, "--health-port", _peerHealthPort);
+        // Mutual TLS with the network CA: only the network controller can make it join or forget peers.
+        var args = new JsonArray(
+            "lightpeer", "--port", _lightpeerPort, "--health-port", _peerHealthPort, "--tls-dir", SidecarsNames.LightpeerIdentityDirectory);
         var env = CommonEnv();
         env.Add(Env(SidecarsNames.NetworkIdEnv, request.NetworkId));
-        var mounts = new JsonArray();
+        var mounts = new JsonArray(new JsonObject
+        {
+            ["name"] = SidecarsNames.LightpeerIdentityVolume,
+            ["mountPath"] = SidecarsNames.LightpeerIdentityDirectory,
+            ["readOnly"] = true,
+        });
         AddServiceAccount(request, args, env, mounts);
         var container = new JsonObject
         {
@@ -129,11 +139,7 @@ internal sealed class SidecarTemplates
             ["resources"] = Resources(_frozen.PeerResources, _options.Lightpeer, request),
             ["securityContext"] = Thaw(_frozen.SecurityContext),
         };
-        if (mounts.Count > 0)
-        {
-            container["volumeMounts"] = mounts;
-        }
-
+        container["volumeMounts"] = mounts;
         AddLiveness(container, _frozen.PeerLiveness);
         if (_options.NativeSidecars)
         {
@@ -176,6 +182,37 @@ internal sealed class SidecarTemplates
                     ["path"] = SidecarsNames.PodTokenKey,
                 },
             }),
+        },
+    };
+
+    /// <summary>
+    /// The cluster agent's CA bundle, kept in every opted-in namespace by the cluster agent. Optional, so a pod still
+    /// starts when the ConfigMap lags (or in a namespace opted in by pod annotation only); the kubelet fills the volume
+    /// once it exists and swaps its files on every change, which the pod-agent picks up without a restart.
+    /// </summary>
+    public static JsonObject TrustBundleVolume() => new()
+    {
+        ["name"] = SidecarsNames.TrustBundleVolume,
+        ["configMap"] = new JsonObject
+        {
+            ["name"] = SidecarsNames.TrustBundleConfigMap,
+            ["optional"] = true,
+        },
+    };
+
+    /// <summary>
+    /// The lightpeer's network identity: the CA bundle and the namespace's peer certificate, kept by the cluster agent in
+    /// every namespace with lightpeer pods. Optional, so the pod (and its apps) start even when the cluster agent has not
+    /// issued it yet, or runs nowhere: until the kubelet fills the volume the lightpeer refuses every call and cannot be
+    /// joined, then it picks the files up without a restart, as it does on every rotation.
+    /// </summary>
+    public static JsonObject LightpeerIdentityVolume() => new()
+    {
+        ["name"] = SidecarsNames.LightpeerIdentityVolume,
+        ["secret"] = new JsonObject
+        {
+            ["secretName"] = SidecarsNames.LightpeerIdentitySecret,
+            ["optional"] = true,
         },
     };
 
@@ -374,6 +411,13 @@ internal sealed class SidecarTemplates
         {
             ["name"] = SidecarsNames.PodTokenVolume,
             ["mountPath"] = SidecarsNames.PodTokenDirectory,
+            ["readOnly"] = true,
+        });
+
+        public JsonElement TrustBundleMount { get; } = Freeze(new JsonObject
+        {
+            ["name"] = SidecarsNames.TrustBundleVolume,
+            ["mountPath"] = SidecarsNames.TrustBundleDirectory,
             ["readOnly"] = true,
         });
 

@@ -1,26 +1,59 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Sidecars.PodAgent.Tokens;
 
 /// <summary>
-/// <c>GET /token/{key}</c> on the health port: the bytes of the token file the pod's first app container wrote
-/// into the shared token volume, for the user-pods API to collect (instead of <c>kubectl exec</c>).
+/// <c>GET /token/{key}</c> on the token port (TLS): the bytes of the token file the pod's first app container wrote
+/// into the shared token volume, for the cluster agent's user-pods API to collect (instead of <c>kubectl exec</c>).
+/// Only the token reader gets them: a request without a client certificate is answered 401, one with another
+/// certificate 403; the plain health port does not serve the route at all. Nothing logged carries a token.
 /// </summary>
-public static class TokenEndpoint
+public static partial class TokenEndpoint
 {
     public const string Route = "/token/{key}";
 
-    /// <summary>Maps the endpoint; without a token directory every key answers 404.</summary>
-    public static void MapTokens(this IEndpointRouteBuilder endpoints, string? tokenDirectory, int byteLimit)
+    /// <summary>Maps the endpoint for connections to <paramref name="tokenPort"/>; without a token directory every key answers 404.</summary>
+    public static void MapTokens(this IEndpointRouteBuilder endpoints, PodAgentOptions options)
     {
-        var files = tokenDirectory is null ? null : new TokenFiles(tokenDirectory, byteLimit);
-        endpoints.MapGet(Route, (RequestDelegate)(context => ServeAsync(context, files)));
+        ArgumentNullException.ThrowIfNull(options);
+        var files = options.TokenDirectory is null ? null : new TokenFiles(options.TokenDirectory, options.TokenByteLimit);
+        var readers = new TokenReaderAuthenticator(options.TokenReaderCa, options.TokenReader);
+        var tokenPort = options.TokenPort;
+        endpoints.MapGet(Route, (RequestDelegate)(context => ServeAsync(context, tokenPort, readers, files)));
     }
 
-    private static async Task ServeAsync(HttpContext context, TokenFiles? files)
+    private static async Task ServeAsync(HttpContext context, int tokenPort, TokenReaderAuthenticator readers, TokenFiles? files)
     {
+        if (tokenPort == 0 || context.Connection.LocalPort != tokenPort || !context.Request.IsHttps)
+        {
+            // The plain health port: as if the route did not exist there.
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TokenEndpoint).FullName!);
+        var client = context.Connection.ClientCertificate;
+        var verdict = readers.Check(client);
+        if (verdict != TokenReaderVerdict.Accepted)
+        {
+            var remote = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+            Log.Refused(logger, remote, verdict, client?.Subject ?? "none");
+            var (status, outcome, message) = verdict switch
+            {
+                TokenReaderVerdict.NoCertificate => (StatusCodes.Status401Unauthorized, "unauthenticated",
+                    $"tokens are served only to {readers.ReaderName}, which presents its client certificate"),
+                TokenReaderVerdict.NoTrustBundle => (StatusCodes.Status403Forbidden, "forbidden",
+                    "this pod-agent trusts no token reader (no CA bundle: --token-reader-ca or --cluster-agent-ca)"),
+                _ => (StatusCodes.Status403Forbidden, "forbidden", $"tokens are served only to {readers.ReaderName}"),
+            };
+            await Answer(context, status, outcome, message);
+            return;
+        }
+
         var key = context.Request.RouteValues["key"] as string ?? "";
         if (files is null)
         {
@@ -33,6 +66,7 @@ public static class TokenEndpoint
         {
             case TokenReadStatus.Found:
                 TokenMetrics.Requests.WithLabels("found").Inc();
+                Log.Served(logger, key);
                 context.Response.ContentType = "application/octet-stream";
                 context.Response.ContentLength = read.Content!.Length;
                 context.Response.Headers.CacheControl = "no-store";
@@ -59,5 +93,14 @@ public static class TokenEndpoint
         context.Response.StatusCode = status;
         context.Response.ContentType = "text/plain; charset=utf-8";
         return context.Response.WriteAsync(message, context.RequestAborted);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "Token request from {Remote} refused ({Verdict}); client certificate {Subject}")]
+        public static partial void Refused(ILogger logger, string remote, TokenReaderVerdict verdict, string subject);
+
+        [LoggerMessage(2, LogLevel.Information, "Token {Key} served to the token reader")]
+        public static partial void Served(ILogger logger, string key);
     }
 }

@@ -8,7 +8,7 @@ namespace Sidecars.PodAgent.Tokens;
 
 /// <summary>
 /// <c>pod-agent --tokens-only</c>: for pods that ask for token collection but no identity. Serves /healthz, /readyz
-/// (ready once listening), /metrics and <c>GET /token/{key}</c> on the health port until stopped or, with
+/// (ready once listening) and /metrics on the health port and <c>GET /token/{key}</c> on the token port until stopped or, with
 /// <c>--exit-when-apps-done</c>, until the app containers have finished.
 /// </summary>
 internal static class TokensOnlyAgent
@@ -17,7 +17,7 @@ internal static class TokensOnlyAgent
     {
         if (options.HealthPort == 0)
         {
-            await error.WriteLineAsync("pod-agent: --tokens-only serves tokens on the health port: --health-port must not be 0");
+            await error.WriteLineAsync("pod-agent: --tokens-only is ready once its health port listens: --health-port must not be 0");
             return PodAgentCommand.ExitUsage;
         }
 
@@ -36,12 +36,13 @@ internal static class TokensOnlyAgent
         }
         catch (IOException e)
         {
-            await error.WriteLineAsync($"pod-agent: cannot listen on {options.PodIp}:{options.HealthPort}: {e.Message}");
+            await error.WriteLineAsync($"pod-agent: cannot listen on {options.PodIp} ports {options.HealthPort}, {options.TokenPort}: {e.Message}");
             return 1;
         }
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Sidecars.PodAgent");
-        using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // The stop signal reaches the host (SIGTERM from the kubelet) or the caller's token, whichever comes first.
+        using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
         await using (PodAgentLifecycle.Start(appsDone, lifetime, logger))
         {
             await Task.Delay(Timeout.Infinite, lifetime.Token).ContinueWith(_ => { }, TaskScheduler.Default);

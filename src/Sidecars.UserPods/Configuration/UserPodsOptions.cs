@@ -39,8 +39,18 @@ public sealed class UserPodsOptions
 
     public TimeSpan TokenFetchTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Port of the pod-agent's HTTP server that serves <c>GET /token/&lt;key&gt;</c> on the pod IP.</summary>
-    public int TokenPort { get; set; } = SidecarsNames.PodAgentHealthPort;
+    /// <summary>The pod-agent's token port: <c>GET /token/&lt;key&gt;</c> over TLS on the pod IP, for this client certificate only.</summary>
+    public int TokenPort { get; set; } = SidecarsNames.PodAgentTokenPort;
+
+    /// <summary>
+    /// PEM certificate the cluster agent presents to the pod-agents' token port: it chains to the CA bundle the pod-agents
+    /// trust, allows client authentication and carries the DNS name <see cref="SidecarsNames.TokenReaderName"/>. Without it
+    /// (and <see cref="TokenClientKeyFile"/>) tokens are not collected.
+    /// </summary>
+    public string? TokenClientCertificateFile { get; set; }
+
+    /// <summary>PEM private key of <see cref="TokenClientCertificateFile"/>.</summary>
+    public string? TokenClientKeyFile { get; set; }
 
     /// <summary>Registry that replaces the <c>LOCALREGISTRY/</c> image prefix; empty leaves images alone.</summary>
     public string RegistryUrl { get; set; } = string.Empty;
@@ -63,6 +73,40 @@ public sealed class UserPodsOptions
     /// <summary>Claim name of a user's storage; <c>{user}</c> is replaced by the user's name as <see cref="Sidecars.Conventions.OwnerNames.ToDnsLabel"/> gives it.</summary>
     public string StorageClaimTemplate { get; set; } = "sciencedata-{user}";
 
+    /// <summary>
+    /// restartPolicy of a pod whose manifest sets none (Always, OnFailure or Never); a manifest's own policy is kept.
+    /// </summary>
+    public string DefaultRestartPolicy { get; set; } = "Always";
+
+    /// <summary>
+    /// Path on the calling silo's NFS server under which each user's storage lives (<c>&lt;root&gt;/&lt;user_id&gt;</c>).
+    /// When set, the first pod of a user that mounts <see cref="StorageVolumeName"/> creates the user's NFS
+    /// PersistentVolume and claim; delete_all_user deletes them again. Empty: the claim must already exist.
+    /// </summary>
+    public string NfsStorageRoot { get; set; } = string.Empty;
+
+    /// <summary>Capacity recorded on a user's NFS PersistentVolume and claim (NFS itself enforces no quota).</summary>
+    public string StorageCapacity { get; set; } = "10Gi";
+
+    /// <summary>
+    /// Address that stands for the calling silo when a request comes from a loopback address (tests on the
+    /// silo's own machine): the NFS server and the key into <see cref="HostnameList"/>. Empty: loopback is used as is.
+    /// </summary>
+    public string TestingHost { get; set; } = string.Empty;
+
+    /// <summary>
+    /// Silos by address: a pod created by a request from <c>Address</c> gets <c>HOME_SERVER_HOSTNAME</c> and
+    /// <c>HOME_SERVER_IP</c> in every container.
+    /// </summary>
+    public IList<HomeServer> HostnameList { get; } = [];
+
+    /// <summary>
+    /// Addresses of the proxies (ingress controllers) in front of the API. Only a request whose peer is one of them has
+    /// its caller address taken from <c>X-Forwarded-For</c> (the entry the proxy appended); any other request's
+    /// address is its peer address, so a caller cannot claim to be another silo.
+    /// </summary>
+    public IList<string> TrustedProxies { get; } = [];
+
     /// <summary>API keys of the callers (portals, operators).</summary>
     public IList<UserPodsCaller> Callers { get; } = [];
 }
@@ -76,4 +120,12 @@ public sealed class UserPodsCaller
 
     /// <summary>An operator may act for every user.</summary>
     public bool Operator { get; set; }
+}
+
+/// <summary>A silo of the original deployment: its host name and the address its requests come from.</summary>
+public sealed class HomeServer
+{
+    public string Hostname { get; set; } = string.Empty;
+
+    public string Address { get; set; } = string.Empty;
 }

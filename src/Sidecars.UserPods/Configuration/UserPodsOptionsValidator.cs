@@ -46,6 +46,10 @@ public sealed class UserPodsOptionsValidator : IValidateOptions<UserPodsOptions>
         Range(failures, "manifestByteLimit", options.ManifestByteLimit, 1, 16 * 1024 * 1024);
         Range(failures, "tokenByteLimit", options.TokenByteLimit, 1, 1024 * 1024);
         Range(failures, "tokenPort", options.TokenPort, 1, 65535);
+        if (string.IsNullOrEmpty(options.TokenClientCertificateFile) != string.IsNullOrEmpty(options.TokenClientKeyFile))
+        {
+            failures.Add("tokenClientKeyFile: tokenClientCertificateFile and tokenClientKeyFile are set together or not at all");
+        }
 
         if (!string.IsNullOrEmpty(options.RegistryUrl) && !IsRegistry(options.RegistryUrl))
         {
@@ -70,6 +74,47 @@ public sealed class UserPodsOptionsValidator : IValidateOptions<UserPodsOptions>
             !KubernetesNames.IsDnsSubdomain(options.StorageClaimTemplate.Replace("{user}", "u", StringComparison.Ordinal)))
         {
             failures.Add($"storageClaimTemplate: '{options.StorageClaimTemplate}' must contain {{user}} and otherwise be a valid claim name");
+        }
+
+        if (options.DefaultRestartPolicy is not ("Always" or "OnFailure" or "Never"))
+        {
+            failures.Add($"defaultRestartPolicy: '{options.DefaultRestartPolicy}' is not Always, OnFailure or Never");
+        }
+
+        if (!string.IsNullOrEmpty(options.NfsStorageRoot) && (!options.NfsStorageRoot.StartsWith('/') || options.NfsStorageRoot.Split('/').Contains("..")))
+        {
+            failures.Add($"nfsStorageRoot: '{options.NfsStorageRoot}' is not an absolute path");
+        }
+
+        if (!IsQuantity(options.StorageCapacity))
+        {
+            failures.Add($"storageCapacity: '{options.StorageCapacity}' is not a quantity (e.g. 10Gi)");
+        }
+
+        if (!string.IsNullOrEmpty(options.TestingHost) && !System.Net.IPAddress.TryParse(options.TestingHost, out _))
+        {
+            failures.Add($"testingHost: '{options.TestingHost}' is not an IP address");
+        }
+
+        for (var i = 0; i < options.HostnameList.Count; i++)
+        {
+            if (!System.Net.IPAddress.TryParse(options.HostnameList[i].Address, out _))
+            {
+                failures.Add($"hostnameList:{i}:address: '{options.HostnameList[i].Address}' is not an IP address");
+            }
+
+            if (!KubernetesNames.IsDnsSubdomain(options.HostnameList[i].Hostname.ToLowerInvariant()))
+            {
+                failures.Add($"hostnameList:{i}:hostname: '{options.HostnameList[i].Hostname}' is not a host name");
+            }
+        }
+
+        for (var i = 0; i < options.TrustedProxies.Count; i++)
+        {
+            if (!System.Net.IPAddress.TryParse(options.TrustedProxies[i], out _))
+            {
+                failures.Add($"trustedProxies:{i}: '{options.TrustedProxies[i]}' is not an IP address");
+            }
         }
 
         ValidateCallers(failures, options.Callers);
@@ -119,6 +164,18 @@ public sealed class UserPodsOptionsValidator : IValidateOptions<UserPodsOptions>
         if (!string.IsNullOrEmpty(value) && !KubernetesNames.IsDnsSubdomain(value))
         {
             failures.Add($"{key}: '{value}' is not a valid Kubernetes object name");
+        }
+    }
+
+    private static bool IsQuantity(string value)
+    {
+        try
+        {
+            return new k8s.Models.ResourceQuantity(value).ToDecimal() > 0;
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or OverflowException)
+        {
+            return false;
         }
     }
 

@@ -1,18 +1,23 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Sidecars.Contracts.V1;
+using Microsoft.Extensions.Options;
+using Sidecars.UserPods.Configuration;
 using Sidecars.UserPods.Pods;
+using Sidecars.UserPods.Security;
 
 namespace Sidecars.UserPods.Grpc;
 
 /// <summary>The UserPods gRPC (and HTTP/JSON) service: translates messages and calls <see cref="UserPodsManager"/>.</summary>
-public sealed class UserPodsGrpcService(UserPodsManager manager, TimeProvider time) : Contracts.V1.UserPods.UserPodsBase
+public sealed class UserPodsGrpcService(UserPodsManager manager, TimeProvider time, IOptions<UserPodsOptions> options) : Contracts.V1.UserPods.UserPodsBase
 {
     public override async Task<CreatePodResponse> CreatePod(CreatePodRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
+        var http = context.GetHttpContext();
+        var address = CallerAddress.Resolve(http.Connection.RemoteIpAddress, http.Request.Headers["X-Forwarded-For"].ToString(), options.Value);
         var name = await manager.CreateAsync(
-            UserPodsCallInterceptor.CallerOf(context), request.YamlUrl, request.UserId, Settings(request.Settings), context.CancellationToken);
+            UserPodsCallInterceptor.CallerOf(context), request.YamlUrl, request.UserId, Settings(request.Settings), address, context.CancellationToken);
         return new CreatePodResponse { PodName = name };
     }
 
@@ -73,6 +78,7 @@ public sealed class UserPodsGrpcService(UserPodsManager manager, TimeProvider ti
                 Url = pod.Url,
                 Tokens = { pod.Tokens.Tokens.ToDictionary() },
                 TokenErrors = { pod.Tokens.Errors.ToDictionary() },
+                K8SPodInfo = { pod.ResourceInfo.ToDictionary() },
             });
         }
 
@@ -120,7 +126,7 @@ public sealed class UserPodsGrpcService(UserPodsManager manager, TimeProvider ti
         return result;
     }
 
-    private static string FormatAge(TimeSpan age) =>
+    internal static string FormatAge(TimeSpan age) =>
         age.TotalDays >= 1 ? $"{(int)age.TotalDays}d{age.Hours}h"
         : age.TotalHours >= 1 ? $"{(int)age.TotalHours}h{age.Minutes}m"
         : age.TotalMinutes >= 1 ? $"{(int)age.TotalMinutes}m{age.Seconds}s"

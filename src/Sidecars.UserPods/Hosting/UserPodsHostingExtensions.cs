@@ -6,6 +6,8 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Sidecars.Kubernetes;
+using Sidecars.Kubernetes.Leadership;
+using Sidecars.UserPods.Compatibility;
 using Sidecars.UserPods.Configuration;
 using Sidecars.UserPods.Grpc;
 using Sidecars.UserPods.Hosting;
@@ -49,10 +51,13 @@ public static class UserPodsHostingExtensions
         services.AddSingleton(sp => new ManifestFetcher(
             new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(2) }),
             sp.GetRequiredService<IOptions<UserPodsOptions>>()));
-        services.TryAddSingleton<ITokenSource>(sp => new HttpTokenSource(
-            new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(2) }),
-            sp.GetRequiredService<IOptions<UserPodsOptions>>()));
-        services.AddHostedService<UserPodLifecycle>();
+        services.AddSingleton<TokenReaderCertificate>();
+        services.TryAddSingleton<ITokenSource>(sp =>
+            HttpTokenSource.Create(sp.GetRequiredService<TokenReaderCertificate>(), sp.GetRequiredService<IOptions<UserPodsOptions>>()));
+        // One replica reaps pods that never became Ready.
+        services.AddSidecarsLeaderElection(builder.Configuration, ElectedComponents.ClusterAgent);
+        services.AddSingleton<UserPodLifecycle>();
+        services.AddLeaderOnlyHostedService<UserPodLifecycle>();
 
         services.AddGrpc()
             .AddJsonTranscoding()
@@ -60,7 +65,19 @@ public static class UserPodsHostingExtensions
         return builder;
     }
 
-    /// <summary>Serves the UserPods gRPC service and its HTTP/JSON routes (POST /create_pod, ...); an empty group when skipped.</summary>
-    public static IEndpointConventionBuilder MapSidecarsUserPods(this IEndpointRouteBuilder endpoints) =>
-        KubernetesAvailability.IsEnabled(endpoints.ServiceProvider, "user-pods") ? endpoints.MapGrpcService<UserPodsGrpcService>() : endpoints.MapGroup("/");
+    /// <summary>
+    /// Serves the UserPods gRPC service, its HTTP/JSON routes (POST /create_pod, ...) and the original API's answer
+    /// shapes under <see cref="OriginalShapeEndpoints.Prefix"/>; an empty group when skipped.
+    /// </summary>
+    public static IEndpointConventionBuilder MapSidecarsUserPods(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        if (!KubernetesAvailability.IsEnabled(endpoints.ServiceProvider, "user-pods"))
+        {
+            return endpoints.MapGroup("/");
+        }
+
+        endpoints.MapOriginalShapes();
+        return endpoints.MapGrpcService<UserPodsGrpcService>();
+    }
 }

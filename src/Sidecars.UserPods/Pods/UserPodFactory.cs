@@ -11,10 +11,10 @@ internal static class UserPodFactory
 {
     private const string LocalRegistry = "LOCALREGISTRY/";
 
-    /// <summary>The pod to create, named by generateName from the manifest's name and the user.</summary>
+    /// <summary>The pod to create, named by generateName from the manifest's name and the user, opted in to injection.</summary>
     public static V1Pod BuildPod(
         UserPodManifest manifest, string userId, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>>? settings,
-        UserPodsOptions options, string instance)
+        UserPodsOptions options, string instance, HomeServer? homeServer = null)
     {
         var pod = manifest.Pod;
         var meta = pod.Metadata ??= new V1ObjectMeta();
@@ -49,6 +49,23 @@ internal static class UserPodFactory
             }
 
             annotations[SidecarsAnnotations.Settings] = JsonSerializer.Serialize(settings);
+        }
+
+        pod.Spec.RestartPolicy ??= options.DefaultRestartPolicy;
+        if (homeServer is not null)
+        {
+            // Before the settings: a value the request sets for a container still wins.
+            foreach (var container in pod.Spec.Containers)
+            {
+                SetEnv(container, HomeServerHostnameEnv, homeServer.Hostname);
+                SetEnv(container, HomeServerIpEnv, homeServer.Address);
+            }
+        }
+
+        // The user-pods namespace need not be labelled: every pod opts in itself, or is refused.
+        if (PodOptIn.Apply(annotations, labels as IReadOnlyDictionary<string, string>) is { } refused)
+        {
+            throw new UserPodsException(UserPodsError.InvalidArgument, $"manifest {baseName}: {refused}");
         }
 
         RewriteRegistry(pod, options);
@@ -110,6 +127,60 @@ internal static class UserPodFactory
         };
     }
 
+    /// <summary>Whether the pod mounts the user's storage volume.</summary>
+    public static bool UsesStorage(V1Pod pod, UserPodsOptions options) => pod.Spec.Volumes?.Any(v => v.Name == options.StorageVolumeName) == true;
+
+    /// <summary>The user's storage claim, named by the owner function.</summary>
+    public static string ClaimName(string userId, UserPodsOptions options) => OwnerNames.ClaimName(options.StorageClaimTemplate, "{user}", userId);
+
+    /// <summary>The user's NFS PersistentVolume (cluster-wide, so qualified by the namespace), pre-bound to the claim.</summary>
+    public static V1PersistentVolume BuildStorageVolume(string userId, string server, UserPodsOptions options)
+    {
+        if (userId.Contains('/', StringComparison.Ordinal) || userId is "." or "..")
+        {
+            throw new UserPodsException(UserPodsError.InvalidArgument, $"user_id '{userId}' cannot name a storage directory");
+        }
+
+        var claim = ClaimName(userId, options);
+        return new V1PersistentVolume
+        {
+            ApiVersion = "v1",
+            Kind = "PersistentVolume",
+            Metadata = new V1ObjectMeta { Name = VolumeName(userId, options), Labels = StorageLabels(userId), Annotations = new Dictionary<string, string> { [SidecarsAnnotations.User] = userId } },
+            Spec = new V1PersistentVolumeSpec
+            {
+                Capacity = new Dictionary<string, ResourceQuantity> { ["storage"] = new ResourceQuantity(options.StorageCapacity) },
+                AccessModes = ["ReadWriteMany"],
+                Nfs = new V1NFSVolumeSource { Server = server, Path = options.NfsStorageRoot.TrimEnd('/') + "/" + userId },
+                // The data belongs to the silo: deleting the volume object never deletes a user's files.
+                PersistentVolumeReclaimPolicy = "Retain",
+                StorageClassName = string.Empty,
+                ClaimRef = new V1ObjectReference { NamespaceProperty = options.Namespace, Name = claim },
+            },
+        };
+    }
+
+    /// <summary>The user's claim, bound to <see cref="BuildStorageVolume"/> by name.</summary>
+    public static V1PersistentVolumeClaim BuildStorageClaim(string userId, UserPodsOptions options) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "PersistentVolumeClaim",
+        Metadata = new V1ObjectMeta { Name = ClaimName(userId, options), NamespaceProperty = options.Namespace, Labels = StorageLabels(userId), Annotations = new Dictionary<string, string> { [SidecarsAnnotations.User] = userId } },
+        Spec = new V1PersistentVolumeClaimSpec
+        {
+            AccessModes = ["ReadWriteMany"],
+            Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new ResourceQuantity(options.StorageCapacity) } },
+            StorageClassName = string.Empty,
+            VolumeName = VolumeName(userId, options),
+        },
+    };
+
+    public static string VolumeName(string userId, UserPodsOptions options) => options.Namespace + "-" + ClaimName(userId, options);
+
+    /// <summary>Selects the objects (Services, storage) the API created for the user.</summary>
+    public static string UserSelector(string userId) =>
+        SidecarsLabels.ManagedBy + "=" + SidecarsLabels.ManagedByValue + "," + SidecarsLabels.User + "=" + OwnerNames.ToLabelValue(userId);
+
     public static string Host(string podName, UserPodsOptions options) => podName + "." + options.IngressDomain;
 
     /// <summary>Owner reference that lets the garbage collector delete an object with its pod.</summary>
@@ -153,6 +224,22 @@ internal static class UserPodFactory
         OwnerReferences = [OwnerReference(created)],
     };
 
+    public const string HomeServerHostnameEnv = "HOME_SERVER_HOSTNAME";
+    public const string HomeServerIpEnv = "HOME_SERVER_IP";
+
+    private static Dictionary<string, string> StorageLabels(string userId) => new()
+    {
+        [SidecarsLabels.ManagedBy] = SidecarsLabels.ManagedByValue,
+        [SidecarsLabels.User] = OwnerNames.ToLabelValue(userId),
+    };
+
+    private static void SetEnv(V1Container container, string name, string value)
+    {
+        var env = container.Env ??= [];
+        env.Remove(env.FirstOrDefault(e => e.Name == name)!);
+        env.Add(new V1EnvVar { Name = name, Value = value });
+    }
+
     private static void RewriteRegistry(V1Pod pod, UserPodsOptions options)
     {
         if (string.IsNullOrEmpty(options.RegistryUrl))
@@ -182,7 +269,7 @@ internal static class UserPodFactory
     {
         foreach (var volume in pod.Spec.Volumes?.Where(v => v.Name == options.StorageVolumeName) ?? [])
         {
-            var claim = OwnerNames.ClaimName(options.StorageClaimTemplate, "{user}", userId);
+            var claim = ClaimName(userId, options);
             volume.PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = claim };
             volume.EmptyDir = null;
             volume.HostPath = null;

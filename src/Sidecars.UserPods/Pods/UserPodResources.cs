@@ -15,6 +15,19 @@ public sealed class UserPodResources(KubernetesAccess kubernetes, RequestWork wo
 
     private IKubernetes Client => kubernetes.Client;
 
+    /// <summary>The pod as the apiserver has it now, or null when it does not exist.</summary>
+    public async Task<V1Pod?> ReadPodAsync(string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await Client.CoreV1.ReadNamespacedPodAsync(name, Namespace, cancellationToken: cancellationToken);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
     public async Task<V1Pod> CreatePodAsync(V1Pod pod, CancellationToken cancellationToken)
     {
         try
@@ -87,6 +100,67 @@ public sealed class UserPodResources(KubernetesAccess kubernetes, RequestWork wo
 
             return true;
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Creates the user's NFS PersistentVolume and claim unless they exist (the first pod that mounts the storage
+    /// does it; later ones, and concurrent ones, find them).
+    /// </summary>
+    public async Task EnsureStorageAsync(string userId, string server, CancellationToken cancellationToken)
+    {
+        var volume = UserPodFactory.BuildStorageVolume(userId, server, options.Value);
+        var claim = UserPodFactory.BuildStorageClaim(userId, options.Value);
+        try
+        {
+            await Client.CoreV1.CreatePersistentVolumeAsync(volume, cancellationToken: cancellationToken);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
+        {
+            // Created by an earlier pod of the user.
+        }
+
+        try
+        {
+            await Client.CoreV1.CreateNamespacedPersistentVolumeClaimAsync(claim, Namespace, cancellationToken: cancellationToken);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
+        {
+            // Created by an earlier pod of the user.
+        }
+    }
+
+    /// <summary>Deletes the storage objects the API created for the user (the files on the silo stay: the volume retains them).</summary>
+    public async Task<int> DeleteStorageAsync(string userId, CancellationToken cancellationToken)
+    {
+        var selector = UserPodFactory.UserSelector(userId);
+        var claims = await Client.CoreV1.ListNamespacedPersistentVolumeClaimAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken);
+        var volumes = await Client.CoreV1.ListPersistentVolumeAsync(labelSelector: selector, cancellationToken: cancellationToken);
+        Func<CancellationToken, Task>[] deletes =
+        [
+            .. claims.Items.Select(c => (Func<CancellationToken, Task>)(ct => Client.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync(c.Metadata.Name, Namespace, cancellationToken: ct))),
+            .. volumes.Items.Select(v => (Func<CancellationToken, Task>)(ct => Client.CoreV1.DeletePersistentVolumeAsync(v.Metadata.Name, cancellationToken: ct))),
+        ];
+        await work.AllAsync(deletes, async (delete, ct) =>
+        {
+            try
+            {
+                await delete(ct);
+            }
+            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+            {
+                // Already gone.
+            }
+
+            return true;
+        }, cancellationToken);
+        return deletes.Length;
+    }
+
+    /// <summary>The user's Services by name (one list call), to report each pod's ssh nodePort.</summary>
+    public async Task<IReadOnlyDictionary<string, V1Service>> ServicesOfAsync(string userId, CancellationToken cancellationToken)
+    {
+        var services = await Client.CoreV1.ListNamespacedServiceAsync(Namespace, labelSelector: UserPodFactory.UserSelector(userId), cancellationToken: cancellationToken);
+        return services.Items.ToDictionary(s => s.Metadata.Name, StringComparer.Ordinal);
     }
 
     /// <summary>Records that the pod has been Ready, so it is never reaped at the create timeout (also after a restart).</summary>

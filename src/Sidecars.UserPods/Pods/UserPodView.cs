@@ -13,4 +13,5 @@ public sealed record UserPodView(
     DateTimeOffset Created,
     string Status,
     string Url,
-    PodTokens Tokens);
+    PodTokens Tokens,
+    IReadOnlyDictionary<string, string> ResourceInfo);

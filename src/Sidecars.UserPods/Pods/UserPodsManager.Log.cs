@@ -18,7 +18,7 @@ public sealed partial class UserPodsManager
         [LoggerMessage(4, LogLevel.Information, "Deleting user pod {Namespace}/{Name}")]
         public static partial void Deleted(ILogger logger, string @namespace, string name);
 
-        [LoggerMessage(5, LogLevel.Information, "Deleting {Count} user pod(s) in {Namespace}")]
-        public static partial void DeletedAll(ILogger logger, string @namespace, int count);
+        [LoggerMessage(5, LogLevel.Information, "Deleting {Count} user pod(s) in {Namespace} and {Storage} storage object(s)")]
+        public static partial void DeletedAll(ILogger logger, string @namespace, int count, int storage);
     }
 }

@@ -29,7 +29,7 @@ public sealed partial class UserPodsManager(
 
     public async Task<string> CreateAsync(
         Caller caller, string yamlUrl, string userId,
-        IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>>? settings, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>>? settings, IPAddress? callerAddress, CancellationToken cancellationToken)
     {
         Authorize(caller, userId);
         if (string.IsNullOrWhiteSpace(yamlUrl))
@@ -39,8 +39,15 @@ public sealed partial class UserPodsManager(
 
         var manifest = ManifestParser.Parse(await fetcher.FetchAsync(yamlUrl, cancellationToken));
         var instance = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
-        var pod = UserPodFactory.BuildPod(manifest, userId, settings, Options, instance);
+        var pod = UserPodFactory.BuildPod(manifest, userId, settings, Options, instance, CallerAddress.HomeServerOf(callerAddress, Options));
         await cache.ReadyAsync(cancellationToken);
+        if (!string.IsNullOrEmpty(Options.NfsStorageRoot) && UserPodFactory.UsesStorage(pod, Options))
+        {
+            var server = callerAddress?.ToString()
+                ?? throw new UserPodsException(UserPodsError.FailedPrecondition, "the caller's address is unknown, so its NFS server is too");
+            await resources.EnsureStorageAsync(userId, server, cancellationToken);
+        }
+
         var created = await resources.CreatePodAsync(pod, cancellationToken);
         var name = created.Metadata.Name;
         try
@@ -72,14 +79,28 @@ public sealed partial class UserPodsManager(
     {
         Authorize(caller, userId);
         var pod = await FindOwnedAsync(userId, podName, cancellationToken);
+        if (pod is null && KubernetesNames.IsDnsSubdomain(podName)
+            && await resources.ReadPodAsync(podName, cancellationToken) is { } created && PodState.BelongsTo(created, userId))
+        {
+            // Created a moment ago and not in the cache yet (the usual call right after create_pod): wait until it is,
+            // rather than answer for a pod the cache has not seen as if it were gone.
+            (pod, _) = await cache.WaitAsync(podName, p => p is not null, PodState.CreateDeadline(created, Options.CreateTimeout), cancellationToken);
+        }
+
         if (pod is null)
         {
             return false;
         }
 
+        if (PodState.WasReady(pod) && !PodState.IsReady(pod))
+        {
+            // Its creation finished long ago; it is not Ready now (restarting, or being deleted): say so at once.
+            return false;
+        }
+
         var (current, timedOut) = await cache.WaitAsync(
             podName, p => p is null || p.Metadata.DeletionTimestamp is not null || PodState.IsReady(p),
-            PodState.WasReady(pod) ? DateTimeOffset.MaxValue : PodState.CreateDeadline(pod, Options.CreateTimeout),
+            PodState.CreateDeadline(pod, Options.CreateTimeout),
             cancellationToken);
         if (timedOut)
         {
@@ -144,7 +165,8 @@ public sealed partial class UserPodsManager(
             await resources.DeleteAllAsync(name, ct);
             return name;
         }, cancellationToken);
-        Log.DeletedAll(logger, Options.Namespace, names.Count);
+        var storage = await resources.DeleteStorageAsync(userId, cancellationToken);
+        Log.DeletedAll(logger, Options.Namespace, names.Count, storage);
         return names;
     }
 
@@ -156,11 +178,12 @@ public sealed partial class UserPodsManager(
             .OrderBy(p => p.Metadata.CreationTimestamp)
             .ThenBy(p => p.Metadata.Name, StringComparer.Ordinal)
             .ToList();
+        var services = pods.Count == 0 ? new Dictionary<string, V1Service>() : await resources.ServicesOfAsync(userId, cancellationToken);
         var views = new List<UserPodView>(pods.Count);
         foreach (var pod in pods)
         {
             var podTokens = await tokens.GetAsync(pod, fetchMissing: true, cancellationToken);
-            views.Add(View(pod, podTokens));
+            views.Add(View(pod, podTokens, services.GetValueOrDefault(pod.Metadata.Name)));
         }
 
         return views;
@@ -204,7 +227,18 @@ public sealed partial class UserPodsManager(
         return pod is not null && PodState.BelongsTo(pod, userId) ? pod : null;
     }
 
-    private UserPodView View(V1Pod pod, PodTokens podTokens) => new(
+    /// <summary>What the original reported about a pod's other objects: the nodePort of its ssh Service port, as sshPort.</summary>
+    internal static IReadOnlyDictionary<string, string> ResourceInfo(V1Service? service)
+    {
+        var ssh = service?.Spec?.Type == "NodePort"
+            ? service.Spec.Ports?.FirstOrDefault(p => p.NodePort is > 0 && (p.Name == "ssh" || p.Port == 22 || p.TargetPort?.Value == "22"))
+            : null;
+        return ssh is null
+            ? new Dictionary<string, string>()
+            : new Dictionary<string, string> { ["sshPort"] = ssh.NodePort!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+    }
+
+    private UserPodView View(V1Pod pod, PodTokens podTokens, V1Service? service) => new(
         pod.Metadata.Name,
         [.. pod.Spec.Containers.Select(c => c.Name)],
         [.. pod.Spec.Containers.Select(c => c.Image)],
@@ -214,5 +248,6 @@ public sealed partial class UserPodsManager(
         new DateTimeOffset(DateTime.SpecifyKind(pod.Metadata.CreationTimestamp ?? time.GetUtcNow().UtcDateTime, DateTimeKind.Utc)),
         PodState.Status(pod),
         PodState.HasIngress(pod) ? "https://" + UserPodFactory.Host(pod.Metadata.Name, Options) : string.Empty,
-        podTokens);
+        podTokens,
+        ResourceInfo(service));
 }

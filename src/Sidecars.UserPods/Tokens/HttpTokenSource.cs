@@ -2,19 +2,43 @@ using System.Net;
 using System.Text;
 using k8s.Models;
 using Microsoft.Extensions.Options;
+using Sidecars.Conventions;
 using Sidecars.UserPods.Configuration;
 
 namespace Sidecars.UserPods.Tokens;
 
 /// <summary>
-/// Reads tokens from the pod-agent, which serves the shared token volume as <c>GET /token/&lt;key&gt;</c> on its
-/// HTTP port (9090) on the pod IP.
+/// Reads tokens from the pod-agent, which serves the shared token volume as <c>GET /token/&lt;key&gt;</c> on its token
+/// port on the pod IP over TLS, to the holder of the token reader's client certificate only (<see cref="TokenReaderCertificate"/>,
+/// which <paramref name="http"/>'s handler presents).
 /// </summary>
-public sealed class HttpTokenSource(HttpClient http, IOptions<UserPodsOptions> options) : ITokenSource
+public sealed class HttpTokenSource(HttpClient http, TokenReaderCertificate certificate, IOptions<UserPodsOptions> options) : ITokenSource
 {
+    /// <summary>A source whose connections present <paramref name="certificate"/>; connections are renewed every two minutes, so a rotated certificate applies.</summary>
+    public static HttpTokenSource Create(TokenReaderCertificate certificate, IOptions<UserPodsOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        var handler = new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            UseProxy = false,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+            SslOptions = certificate.ClientOptions(),
+        };
+        return new HttpTokenSource(new HttpClient(handler), certificate, options);
+    }
+
     public async Task<TokenFetch> FetchAsync(V1Pod pod, string key, int byteLimit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(pod);
+        ArgumentNullException.ThrowIfNull(certificate);
+        if (certificate.Current() is null)
+        {
+            return TokenFetch.Refused(certificate.IsConfigured
+                ? $"token '{key}': the cluster agent's token client certificate cannot be read"
+                : $"token '{key}': the cluster agent has no token client certificate (tokenClientCertificateFile, tokenClientKeyFile)");
+        }
+
         var ip = pod.Status?.PodIP;
         if (string.IsNullOrEmpty(ip) || !IPAddress.TryParse(ip, out var address))
         {
@@ -22,7 +46,7 @@ public sealed class HttpTokenSource(HttpClient http, IOptions<UserPodsOptions> o
         }
 
         var host = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip;
-        var url = new Uri($"http://{host}:{options.Value.TokenPort}/token/{Uri.EscapeDataString(key)}");
+        var url = new Uri($"https://{host}:{options.Value.TokenPort}/token/{Uri.EscapeDataString(key)}");
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.Value.TokenFetchTimeout);
         try
@@ -31,6 +55,12 @@ public sealed class HttpTokenSource(HttpClient http, IOptions<UserPodsOptions> o
             if (response.StatusCode == HttpStatusCode.NotFound)
             {
                 return TokenFetch.Refused($"token '{key}' has not been written by the pod");
+            }
+
+            if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+            {
+                return TokenFetch.Refused(
+                    $"token '{key}': the pod-agent refused the cluster agent's client certificate ({(int)response.StatusCode}); it must chain to the pod-agent's CA bundle and name {SidecarsNames.TokenReaderName}");
             }
 
             if (!response.IsSuccessStatusCode)

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Sidecars.Webhook.Registration;
+using Sidecars.Certificates.Issuing;
 using Sidecars.Webhook.Tls;
 
 namespace Sidecars.Webhook.Embedded;
@@ -54,6 +55,8 @@ public sealed class EmbeddedWebhook : IAsyncDisposable
             ["Sidecars:Webhook:Address"] = "127.0.0.1",
             ["Sidecars:Webhook:Port"] = "0",
             ["Sidecars:Webhook:MetricsPort"] = "0",
+            // No Service sends it traffic it would need to hand over.
+            ["Sidecars:Webhook:DrainPeriod"] = "00:00:00",
             ["Sidecars:Webhook:Namespace"] = "kube-system",
             ["Sidecars:Webhook:CertificateFile"] = Path.Combine(directory, "tls.crt"),
             ["Sidecars:Webhook:KeyFile"] = Path.Combine(directory, "tls.key"),

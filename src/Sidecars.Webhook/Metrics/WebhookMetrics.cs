@@ -37,6 +37,9 @@ public static class WebhookMetrics
     public static readonly Gauge PodsMissingInjection = Prometheus.Metrics.CreateGauge(
         "sidecars_webhook_repair_pods_missing", "Opted-in pods found without their sidecars or owner label.");
 
+    public static readonly Counter PodsReported = Prometheus.Metrics.CreateCounter(
+        "sidecars_webhook_repair_pods_reported_total", "Pods the repair loop reported (each once, with a SidecarsMissing Event) as admitted without their sidecars or owner label.");
+
     public static readonly Counter RepairEvictions = Prometheus.Metrics.CreateCounter(
         "sidecars_webhook_repair_evictions_total", "Pods evicted by the repair loop so their controller recreates them.", "result");
 

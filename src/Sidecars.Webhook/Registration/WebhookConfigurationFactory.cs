@@ -6,7 +6,7 @@ namespace Sidecars.Webhook.Registration;
 /// <summary>
 /// Builds the MutatingWebhookConfiguration the webhook is registered with: pods (fail closed or open as asked),
 /// workloads for owner stamping (always fail open), system namespaces excluded by the webhook itself.
-/// deploy/webhook-configuration.yaml is the in-cluster equivalent addressed by Service.
+/// deploy/base/webhook-configuration.yaml is the in-cluster equivalent addressed by Service.
 /// </summary>
 public static class WebhookConfigurationFactory
 {

@@ -6,8 +6,9 @@ using k8s.Models;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Sidecars.Conventions;
-using Sidecars.Webhook.Leadership;
+using Sidecars.Certificates.Issuing;
+using Sidecars.Certificates.Rotation;
+using Sidecars.Kubernetes.Leadership;
 using Sidecars.Webhook.Metrics;
 
 namespace Sidecars.Webhook.Tls;
@@ -19,7 +20,7 @@ namespace Sidecars.Webhook.Tls;
 /// </summary>
 public sealed partial class CertificateRotator(
     IKubernetes client,
-    WebhookLeadership leadership,
+    LeaseElector leadership,
     IOptions<WebhookOptions> webhookOptions,
     IOptions<RotationOptions> rotationOptions,
     TimeProvider time,
@@ -27,6 +28,8 @@ public sealed partial class CertificateRotator(
 {
     private readonly WebhookOptions _webhook = webhookOptions.Value;
     private readonly RotationOptions _rotation = rotationOptions.Value;
+    private readonly TlsSecretRotation _secret = new(
+        client, webhookOptions.Value.Namespace, rotationOptions.Value.SecretName, TlsSecretLayout.Webhook, rotationOptions.Value, time);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -69,19 +72,19 @@ public sealed partial class CertificateRotator(
     {
         try
         {
-            var secret = await ReadSecretAsync(cancellationToken);
-            var material = TlsMaterial.FromData(secret?.Data);
+            TlsMaterial material;
             if (leader)
             {
-                var planned = RotationPlanner.Plan(material, time.GetUtcNow(), _rotation);
-                if (planned != material && !SameData(planned, material))
+                (material, var changed) = await _secret.RotateAsync(PatchCaBundleAsync, cancellationToken);
+                if (changed)
                 {
-                    await PublishAsync(secret, planned, cancellationToken);
                     WebhookMetrics.CertificateRotations.WithLabels("success").Inc();
                     Log.Rotated(logger, _rotation.SecretName);
                 }
-
-                material = planned;
+            }
+            else
+            {
+                material = await _secret.ReadAsync(cancellationToken);
             }
 
             if (_rotation.WriteFiles && material.Serving is { } serving)
@@ -93,44 +96,6 @@ public sealed partial class CertificateRotator(
         {
             WebhookMetrics.CertificateRotations.WithLabels("failure").Inc();
             Log.RotationFailed(logger, e.Message);
-        }
-    }
-
-    private async Task<V1Secret?> ReadSecretAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await client.CoreV1.ReadNamespacedSecretAsync(_rotation.SecretName, _webhook.Namespace, cancellationToken: cancellationToken);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
-    }
-
-    private async Task PublishAsync(V1Secret? existing, TlsMaterial material, CancellationToken cancellationToken)
-    {
-        // The bundle goes out first so that no client sees a certificate from a CA it does not trust yet.
-        await PatchCaBundleAsync(material.Bundle, cancellationToken);
-        var secret = existing ?? new V1Secret
-        {
-            Metadata = new V1ObjectMeta
-            {
-                Name = _rotation.SecretName,
-                NamespaceProperty = _webhook.Namespace,
-                Labels = new Dictionary<string, string> { [SidecarsLabels.ManagedBy] = SidecarsLabels.ManagedByValue },
-            },
-            Type = "kubernetes.io/tls",
-        };
-        secret.Data = material.ToData();
-        if (existing is null)
-        {
-            await client.CoreV1.CreateNamespacedSecretAsync(secret, _webhook.Namespace, cancellationToken: cancellationToken);
-        }
-        else
-        {
-            // Replace carries the resourceVersion read, so a concurrent writer makes this fail rather than be lost.
-            await client.CoreV1.ReplaceNamespacedSecretAsync(secret, _rotation.SecretName, _webhook.Namespace, cancellationToken: cancellationToken);
         }
     }
 
@@ -167,9 +132,6 @@ public sealed partial class CertificateRotator(
         await AtomicFile.WriteAsync(_webhook.KeyFile, serving.KeyPem, cancellationToken);
         await AtomicFile.WriteAsync(_webhook.CertificateFile, serving.CertificatePem, cancellationToken);
     }
-
-    private static bool SameData(TlsMaterial a, TlsMaterial b)
-        => a.Bundle == b.Bundle && a.Authority == b.Authority && a.Serving == b.Serving;
 
     private static partial class Log
     {

@@ -50,6 +50,27 @@ public sealed class FileIdentityStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Temporary_files_of_a_write_interrupted_by_a_kill_are_deleted_at_load()
+    {
+        var path = _dir.File("identity.json");
+        using (var store = new FileIdentityStore(path))
+        {
+            await store.AddSecretAsync(new SecretRecord(new string('a', 64), "kept", DateTimeOffset.UtcNow), default);
+        }
+
+        // What a process killed between creating and renaming its temporary file leaves behind; other files stay.
+        var leftover = _dir.File(".identity.json.0123456789abcdef.tmp");
+        await File.WriteAllTextAsync(leftover, "{\"secrets\": [");
+        var unrelated = _dir.File(".other.json.0123456789abcdef.tmp");
+        await File.WriteAllTextAsync(unrelated, "x");
+
+        using var restarted = new FileIdentityStore(path);
+        Assert.Equal("kept", (await restarted.FindSecretAsync(new string('a', 64), default))!.Extension);
+        Assert.False(File.Exists(leftover), "the interrupted write's temporary file was left behind");
+        Assert.True(File.Exists(unrelated));
+    }
+
+    [Fact]
     public async Task Concurrent_writes_are_all_kept()
     {
         var path = _dir.File("identity.json");

@@ -164,6 +164,52 @@ public sealed class ProcessContainerTests
     }
 
     [Fact]
+    public async Task ConfigMap_volume_follows_its_object_through_an_atomic_data_switch_while_the_pod_runs()
+    {
+        var ns = await _fixture.NewNamespaceAsync("cmsync");
+        var pod = Manifests.Pod("holder", new V1Container
+        {
+            Name = "holder",
+            Image = EnvDumpImage,
+            Args = ["/out/env.txt"],
+            VolumeMounts =
+            [
+                new V1VolumeMount { Name = "out", MountPath = "/out" },
+                new V1VolumeMount { Name = "bundle", MountPath = "/etc/bundle", ReadOnlyProperty = true },
+            ],
+        });
+        pod.Spec.Volumes =
+        [
+            new V1Volume { Name = "out", EmptyDir = new V1EmptyDirVolumeSource() },
+            new V1Volume { Name = "bundle", ConfigMap = new V1ConfigMapVolumeSource { Name = "bundle", Optional = true } },
+        ];
+        await Client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+
+        // Optional and absent: the pod starts with an empty volume.
+        var running = (await Client.WaitForPodAsync(ns, "holder", p => p?.IsReady() == true, "pod holder to be Ready"))!;
+        var volume = Path.Combine(_fixture.ControlPlane.Kubelet.PodDirectory(running), "volumes", "bundle");
+        var file = Path.Combine(volume, "ca.crt");
+        Assert.False(File.Exists(file));
+
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(
+            new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "bundle" }, Data = new Dictionary<string, string> { ["ca.crt"] = "first" } }, ns);
+        await Eventually.UntilAsync(() => File.Exists(file) && File.ReadAllText(file) == "first", "the created ConfigMap to appear in the running pod's volume");
+        var firstPayload = new DirectoryInfo(Path.Combine(volume, "..data")).LinkTarget;
+        Assert.Equal(Path.Combine("..data", "ca.crt"), new FileInfo(file).LinkTarget);
+
+        await Client.CoreV1.ReplaceNamespacedConfigMapAsync(
+            new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "bundle" }, Data = new Dictionary<string, string> { ["ca.crt"] = "second", ["extra"] = "x" } }, "bundle", ns);
+        await Eventually.UntilAsync(() => File.ReadAllText(file) == "second", "the update to reach the volume");
+        var secondPayload = new DirectoryInfo(Path.Combine(volume, "..data")).LinkTarget;
+        Assert.NotEqual(firstPayload, secondPayload);
+        Assert.False(Directory.Exists(Path.Combine(volume, firstPayload!)), "the previous payload directory is removed after the switch");
+        Assert.Equal("x", await File.ReadAllTextAsync(Path.Combine(volume, "extra")));
+
+        await Client.CoreV1.DeleteNamespacedConfigMapAsync("bundle", ns);
+        await Eventually.UntilAsync(() => !File.Exists(file) && !File.Exists(Path.Combine(volume, "extra")), "the deleted optional ConfigMap to empty the volume");
+    }
+
+    [Fact]
     public async Task Exited_process_is_restarted_with_its_last_state_recorded()
     {
         var ns = await _fixture.NewNamespaceAsync("restart");

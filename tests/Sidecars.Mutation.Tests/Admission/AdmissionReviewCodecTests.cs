@@ -89,6 +89,22 @@ public sealed class AdmissionReviewCodecTests
     }
 
     [Fact]
+    public void Rejects_invalid_utf8_inside_a_string_both_ways()
+    {
+        // Structurally sound JSON whose annotation value holds a byte that is not UTF-8: refused as malformed, never
+        // left to fail later when the value is read as text.
+        var bytes = File.ReadAllBytes(TestPaths.Fixture("team-a_jupyter-alice_create.json"));
+        var at = Encoding.UTF8.GetString(bytes).IndexOf("\"jupyter-alice\"", StringComparison.Ordinal) + 1;
+        bytes[at] = 0xBF;
+
+        Assert.False(AdmissionReviewCodec.TryRead(bytes, out _, out var error));
+        Assert.Equal("malformed JSON: the body is not valid UTF-8", error);
+        Assert.False(AdmissionReviewCodec.TryRead(bytes.AsMemory(), out _, out var inPlace, out var document));
+        Assert.Equal(error, inPlace);
+        Assert.Null(document);
+    }
+
+    [Fact]
     public void Rejects_a_truncated_recorded_review()
     {
         var bytes = File.ReadAllBytes(TestPaths.Fixture("team-a_jupyter-alice_create.json"));

@@ -31,6 +31,29 @@ public sealed class EngineTests
     }
 
     [Fact]
+    public void Pod_agent_mounts_the_cluster_agent_ca_bundle_optional_and_read_only_and_is_told_its_path()
+    {
+        var input = Requests.Pod(GoldenCases.Pod(annotations: """{"sidecars.io/blessing":"web"}"""));
+        var pod = Requests.Apply(input, Engine.Decide(input));
+
+        var volume = pod["spec"]!["volumes"]!.AsArray().Single(v => v!["name"]!.GetValue<string>() == SidecarsNames.TrustBundleVolume)!;
+        Assert.Equal(SidecarsNames.TrustBundleConfigMap, volume["configMap"]!["name"]!.GetValue<string>());
+        Assert.True(volume["configMap"]!["optional"]!.GetValue<bool>());
+        var agent = pod["spec"]!["containers"]!.AsArray().Single(c => c!["name"]!.GetValue<string>() == SidecarsNames.PodAgentContainer)!;
+        var mount = agent["volumeMounts"]!.AsArray().Single(m => m!["name"]!.GetValue<string>() == SidecarsNames.TrustBundleVolume)!;
+        Assert.Equal(SidecarsNames.TrustBundleDirectory, mount["mountPath"]!.GetValue<string>());
+        Assert.True(mount["readOnly"]!.GetValue<bool>());
+        var args = agent["args"]!.AsArray().Select(a => a!.GetValue<string>()).ToList();
+        Assert.Equal(SidecarsNames.TrustBundleFile, args[args.IndexOf("--cluster-agent-ca") + 1]);
+
+        // Only the pod-agent sees it: the app containers do not.
+        foreach (var container in pod["spec"]!["containers"]!.AsArray().Where(c => c!["name"]!.GetValue<string>() != SidecarsNames.PodAgentContainer))
+        {
+            Assert.DoesNotContain(container!["volumeMounts"]?.AsArray() ?? [], m => m!["name"]!.GetValue<string>() == SidecarsNames.TrustBundleVolume);
+        }
+    }
+
+    [Fact]
     public void Dry_run_requests_are_answered_like_any_other()
     {
         var input = Requests.Pod(GoldenCases.Pod(annotations: """{"sidecars.io/blessing":"web"}"""));

@@ -15,6 +15,10 @@ internal static class GoldenCases
             ["owner-only"] = () => (Requests.Options(), Requests.Pod(Pod())),
             ["pod-agent-only"] = () => (NoRegistry(), Requests.Pod(Pod(annotations: Blessing("web")))),
             ["lightpeer-only"] = () => (NoRegistry(), Requests.Pod(Pod(labels: """{"klight.networkId":"net-7"}"""))),
+            ["lightpeer-own-port"] = () => (NoRegistry(), Requests.Pod(WithContainer(Pod(labels: """{"klight.networkId":"net-7"}"""),
+                """{"name":"peer","image":"docker.io/library/busybox:1.36","ports":[{"name":"klight-port","containerPort":9081}]}"""))),
+            ["lightpeer-own-name"] = () => (NoRegistry(), Requests.Pod(WithContainer(Pod(labels: """{"klight.networkId":"net-7"}"""),
+                """{"name":"lightpeer","image":"docker.io/library/busybox:1.36"}"""))),
             ["registry-only"] = () => (Requests.Options(), Requests.Pod(Pod(
                 image: "LOCALREGISTRY/team/app:1.2",
                 init: """[{"name":"setup","image":"LOCALREGISTRY/tools/setup@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}]"""))),
@@ -87,6 +91,13 @@ internal static class GoldenCases
     {
         var node = JsonNode.Parse(pod)!;
         node["spec"]![field] = value;
+        return node.ToJsonString();
+    }
+
+    private static string WithContainer(string pod, string container)
+    {
+        var node = JsonNode.Parse(pod)!;
+        node["spec"]!["containers"]!.AsArray().Add(JsonNode.Parse(container));
         return node.ToJsonString();
     }
 

@@ -1,4 +1,5 @@
 using Sidecars.Testing;
+using Sidecars.Testing.Agent;
 using Sidecars.Testing.PodApi;
 
 namespace Sidecars.PodAgent.Tests;

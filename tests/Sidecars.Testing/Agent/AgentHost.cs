@@ -21,14 +21,22 @@ public sealed class AgentHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly AgentHostPki _pki;
+    private int _disposed;
 
-    private AgentHost(WebApplication app, AgentHostPki pki, string address)
+    private AgentHost(WebApplication app, AgentHostPki pki, string address, string logPath)
     {
         _app = app;
         _pki = pki;
         Address = address;
+        LogPath = logPath;
         Channel = AdminCredentials.CreateChannel(address, pki.AdminClient, pki.ServerRoots);
     }
+
+    /// <summary>The Lease duration the hosts elect with.</summary>
+    public static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often a host renews or tries to take the Lease.</summary>
+    public static readonly TimeSpan RetryPeriod = TimeSpan.FromMilliseconds(500);
 
     public string Address { get; }
 
@@ -36,6 +44,28 @@ public sealed class AgentHost : IAsyncDisposable
     public GrpcChannel Channel { get; }
 
     public IServiceProvider Services => _app.Services;
+
+    /// <summary>The host's log file.</summary>
+    public string LogPath { get; }
+
+    /// <summary>Cancelled when the host stops, also on its own (a leader that loses its Lease stops the process).</summary>
+    public CancellationToken Stopping => _app.Lifetime.ApplicationStopping;
+
+    /// <summary>The last lines of the host's log, for a failure message.</summary>
+    public string LogTail(int lines = 40)
+    {
+        try
+        {
+            using var stream = new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var reader = new StreamReader(stream);
+            var all = reader.ReadToEnd().Split('\n');
+            return string.Join('\n', all.TakeLast(lines));
+        }
+        catch (IOException e)
+        {
+            return $"(log {LogPath} unreadable: {e.Message})";
+        }
+    }
 
     public static async Task<AgentHost> StartAsync(string kubeconfig, IDictionary<string, string?> settings)
     {
@@ -52,6 +82,17 @@ public sealed class AgentHost : IAsyncDisposable
             ["Sidecars:Identity:Store"] = "File",
             ["Sidecars:Identity:FilePath"] = Path.Combine(pki.Directory, "identity.json"),
             ["Sidecars:Identity:AdminClientCaFile"] = pki.AdminCaPemPath,
+            // The Lease lives beside the test's objects; a leader that dies is replaced within LeaseDuration +
+            // RetryPeriod, and a slow apiserver on a loaded test machine gets 25 s before a leader steps down (which
+            // stops the host: an in-process host cannot be restarted the way a pod is).
+            ["Sidecars:Leadership:Namespace"] = settings.TryGetValue("Sidecars:Networks:Namespace", out var ns) ? ns
+                : settings.TryGetValue("Sidecars:Clusters:Namespace", out var clusters) ? clusters : null,
+            // The network CA lives beside the test's objects too.
+            ["Sidecars:Networks:CaNamespace"] = settings.TryGetValue("Sidecars:Networks:Namespace", out var peers) ? peers
+                : settings.TryGetValue("Sidecars:Clusters:Namespace", out var owner) ? owner : null,
+            ["Sidecars:Leadership:LeaseDuration"] = LeaseDuration.ToString(),
+            ["Sidecars:Leadership:RenewDeadline"] = "00:00:25",
+            ["Sidecars:Leadership:RetryPeriod"] = RetryPeriod.ToString(),
         });
         builder.Configuration.AddInMemoryCollection(settings);
         // The identity capability brings the admin authentication the other two require, and the HTTPS defaults
@@ -69,7 +110,7 @@ public sealed class AgentHost : IAsyncDisposable
         app.MapSidecarsNetworks();
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new AgentHost(app, pki, address);
+        return new AgentHost(app, pki, address, log);
     }
 
     /// <summary>A channel that trusts the server but presents no client certificate.</summary>
@@ -80,6 +121,11 @@ public sealed class AgentHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         Channel.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();

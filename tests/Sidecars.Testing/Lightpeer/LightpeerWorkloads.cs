@@ -8,7 +8,12 @@ namespace Sidecars.Testing.Lightpeer;
 /// <summary>Deployments of lightpeer pods, run by the simulated kubelet as real agent processes.</summary>
 public static class LightpeerWorkloads
 {
-    public static V1Deployment Deployment(string name, string network, int replicas) => new()
+    /// <param name="tls">
+    /// Mount the namespace's identity Secret (optional) and serve mutual TLS (<c>--tls-dir</c>), as injected lightpeers
+    /// do: the pods start at once, and their lightpeers answer once the cluster agent has issued the Secret.
+    /// </param>
+    /// <param name="lightpeerArguments">More arguments for the lightpeer (later ones win over the defaults here).</param>
+    public static V1Deployment Deployment(string name, string network, int replicas, bool tls = true, params string[] lightpeerArguments) => new()
     {
         Metadata = new V1ObjectMeta { Name = name },
         Spec = new V1DeploymentSpec
@@ -21,13 +26,21 @@ public static class LightpeerWorkloads
                 Spec = new V1PodSpec
                 {
                     TerminationGracePeriodSeconds = 1,
+                    Volumes = tls
+                        ? [new V1Volume { Name = SidecarsNames.LightpeerIdentityVolume, Secret = new V1SecretVolumeSource { SecretName = SidecarsNames.LightpeerIdentitySecret, Optional = true } }]
+                        : null,
                     Containers =
                     [
                         new V1Container
                         {
                             Name = SidecarsNames.LightpeerContainer,
                             Image = "localregistry/sidecars/agent:latest",
-                            Args = ["lightpeer", "--check-interval", "5", "--call-timeout", "3"],
+                            Args = tls
+                                ? ["lightpeer", "--check-interval", "5", "--call-timeout", "3", "--tls-dir", SidecarsNames.LightpeerIdentityDirectory, .. lightpeerArguments]
+                                : ["lightpeer", "--check-interval", "5", "--call-timeout", "3", .. lightpeerArguments],
+                            VolumeMounts = tls
+                                ? [new V1VolumeMount { Name = SidecarsNames.LightpeerIdentityVolume, MountPath = SidecarsNames.LightpeerIdentityDirectory, ReadOnlyProperty = true }]
+                                : null,
                             Env = [new V1EnvVar { Name = SidecarsNames.PodIpEnv, ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "status.podIP" } } }],
                             Ports =
                             [

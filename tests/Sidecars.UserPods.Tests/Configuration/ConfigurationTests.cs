@@ -106,6 +106,7 @@ public sealed class ConfigurationTests : IDisposable
             ingressDomain: 'bad domain'
             registryUrl: 'not a registry'
             storageClaimTemplate: fixed-name
+            tokenClientCertificateFile: /var/run/tls/tls.crt
             callers:
               - key: short
                 userId: ''
@@ -122,10 +123,58 @@ public sealed class ConfigurationTests : IDisposable
         Assert.Contains("storageClaimTemplate: 'fixed-name' must contain {user}", message);
         Assert.Contains("callers:0:key: must be at least 16 characters", message);
         Assert.Contains("callers:0:userId: is required", message);
+        Assert.Contains("tokenClientKeyFile: tokenClientCertificateFile and tokenClientKeyFile are set together or not at all", message);
     }
 
     [Fact]
     public void Defaults_are_valid() => Assert.Equal("sidecars-user-pods", Bind(null).Namespace);
+
+    [Fact]
+    public void The_shipped_configuration_reference_names_every_key_with_its_default()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Sidecars.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        var path = Path.Combine(directory!.FullName, "docs", "user-pods", "config.yaml");
+        var text = File.ReadAllText(path);
+        var bound = Bind(path);
+        var defaults = new UserPodsOptions();
+        foreach (var property in typeof(UserPodsOptions).GetProperties().Where(p => p.Name != nameof(UserPodsOptions.ConfigFile)))
+        {
+            var key = char.ToLowerInvariant(property.Name[0]) + property.Name[1..];
+            Assert.Matches($"(?m)^{key}:", text);
+            if (property.PropertyType.IsValueType)
+            {
+                Assert.Equal(property.GetValue(defaults), property.GetValue(bound));
+            }
+            else if (property.PropertyType == typeof(string))
+            {
+                // An empty value in the file is how it writes "unset".
+                Assert.Equal((string?)property.GetValue(defaults) ?? string.Empty, (string?)property.GetValue(bound) ?? string.Empty);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("10.0.0.20", null, "", "10.0.0.20")]
+    [InlineData("127.0.0.1", null, "10.0.0.20", "10.0.0.20")]
+    [InlineData("127.0.0.1", null, "", "127.0.0.1")]
+    [InlineData("10.0.0.5", "6.6.6.6, 10.0.0.21", "", "10.0.0.21")]
+    [InlineData("10.0.0.9", "10.0.0.21", "", "10.0.0.9")]
+    public void The_callers_address_is_its_peer_or_what_a_trusted_proxy_appended(string peer, string? forwardedFor, string testingHost, string expected)
+    {
+        var options = new UserPodsOptions { TestingHost = testingHost };
+        options.TrustedProxies.Add("10.0.0.5");
+        options.HostnameList.Add(new HomeServer { Hostname = "silo7.example.org", Address = "10.0.0.21" });
+
+        var address = Sidecars.UserPods.Security.CallerAddress.Resolve(System.Net.IPAddress.Parse(peer).MapToIPv6(), forwardedFor, options);
+
+        Assert.Equal(expected, address?.ToString());
+        Assert.Equal(expected == "10.0.0.21" ? "silo7.example.org" : null, Sidecars.UserPods.Security.CallerAddress.HomeServerOf(address, options)?.Hostname);
+    }
 
     [Fact]
     public void Malformed_yaml_names_the_file_and_line()

@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Sidecars.Contracts.V1;
+using Sidecars.Testing.Agent;
 using Sidecars.UserPods.Configuration;
 using Sidecars.UserPods.Hosting;
 
@@ -43,11 +44,17 @@ public sealed class ClusterAgentHost : IAsyncDisposable
 
     public UserPodsDiagnostics Diagnostics => _app.Services.GetRequiredService<UserPodsDiagnostics>();
 
-    public static async Task<ClusterAgentHost> StartAsync(string kubeconfig, IDictionary<string, string?> settings)
+    /// <param name="logFile">Also write every log line of Information and above there.</param>
+    public static async Task<ClusterAgentHost> StartAsync(string kubeconfig, IDictionary<string, string?> settings, string? logFile = null)
     {
         var builder = WebApplication.CreateBuilder();
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddSimpleConsole().SetMinimumLevel(logFile is null ? LogLevel.Warning : LogLevel.Information);
+        if (logFile is not null)
+        {
+            builder.Logging.AddProvider(new FileLoggerProvider(logFile));
+        }
+
         ListenOptions? grpc = null;
         ListenOptions? http = null;
         builder.WebHost.ConfigureKestrel(k =>
@@ -56,6 +63,12 @@ public sealed class ClusterAgentHost : IAsyncDisposable
             k.Listen(IPAddress.Loopback, 0, o => { o.Protocols = HttpProtocols.Http1; http = o; });
         });
         builder.Configuration["Sidecars:Kubernetes:KubeconfigPath"] = kubeconfig;
+        // The lifecycle runs on the elected replica; on a loaded test machine the apiserver gets 25 s to renew the
+        // Lease before the host steps down (which stops it: an in-process host is not restarted as a pod is).
+        builder.Configuration["Sidecars:Leadership:Namespace"] = settings.TryGetValue("namespace", out var ns) ? ns : null;
+        builder.Configuration["Sidecars:Leadership:LeaseDuration"] = AgentHost.LeaseDuration.ToString();
+        builder.Configuration["Sidecars:Leadership:RenewDeadline"] = "00:00:25";
+        builder.Configuration["Sidecars:Leadership:RetryPeriod"] = AgentHost.RetryPeriod.ToString();
         var values = new Dictionary<string, string?>(settings, StringComparer.OrdinalIgnoreCase)
         {
             ["callers:0:key"] = AliceKey,

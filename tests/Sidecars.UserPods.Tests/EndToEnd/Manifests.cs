@@ -3,7 +3,7 @@ namespace Sidecars.UserPods.Tests.EndToEnd;
 /// <summary>User-pod manifests as a portal would publish them.</summary>
 internal static class Manifests
 {
-    /// <summary>A pod whose container writes a token and serves it; with a Service and an Ingress.</summary>
+    /// <summary>A pod whose container writes a token for its pod-agent to serve; with a Service and an Ingress.</summary>
     public static string TokenPod(string tokenValue) => $$"""
         apiVersion: v1
         kind: Pod
@@ -14,7 +14,7 @@ internal static class Manifests
         spec:
           containers:
             - name: notebook
-              image: {{TokenServerRunner.Image}}
+              image: {{TokenAppRunner.Image}}
               env:
                 - name: TOKEN_KEY
                   value: token
@@ -24,7 +24,7 @@ internal static class Manifests
                 - containerPort: 9090
               readinessProbe:
                 httpGet:
-                  path: /token/token
+                  path: /readyz
                   port: 9090
                 periodSeconds: 1
         ---
@@ -64,7 +64,7 @@ internal static class Manifests
         spec:
           containers:
             - name: stuck
-              image: {{TokenServerRunner.Image}}
+              image: {{TokenAppRunner.Image}}
               readinessProbe:
                 httpGet:
                   path: /never-written
@@ -86,5 +86,50 @@ internal static class Manifests
         metadata:
           name: broken
           labels: [not, a, map
+        """;
+
+    /// <summary>A pod with the user's storage volume and an ssh NodePort Service, and no restartPolicy of its own.</summary>
+    public const string SshPod = $$"""
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: ubuntu
+          annotations:
+            sciencedata.dk/copy-token: token
+        spec:
+          containers:
+            - name: ubuntu
+              image: {{TokenAppRunner.Image}}
+              env:
+                - name: TOKEN_KEY
+                  value: token
+                - name: TOKEN_VALUE
+                  value: ssh-ready
+              ports:
+                - containerPort: 9090
+              readinessProbe:
+                httpGet:
+                  path: /readyz
+                  port: 9090
+                periodSeconds: 1
+              volumeMounts:
+                - name: sciencedata
+                  mountPath: /root/data
+          volumes:
+            - name: sciencedata
+              emptyDir: {}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: ubuntu
+          annotations:
+            sciencedata.dk/copy-token: token
+        spec:
+          type: NodePort
+          ports:
+            - name: ssh
+              port: 22
+              targetPort: 9090
         """;
 }

@@ -4,10 +4,10 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Grpc.Core;
 using k8s;
-using k8s.Autorest;
 using Sidecars.Contracts.V1;
 using Sidecars.Conventions;
 using Sidecars.Testing;
+using Sidecars.Testing.Tokens;
 
 namespace Sidecars.UserPods.Tests.EndToEnd;
 
@@ -16,15 +16,18 @@ namespace Sidecars.UserPods.Tests.EndToEnd;
 public sealed class UserPodsEndToEndTests(ControlPlaneFixture cluster) : IAsyncLifetime
 {
     private const string IngressDomain = "pods.test.local";
+    // One for the run: the kubelet's first matching runner wins, so every test's pods trust the same CA file.
+    private static TokenReaderPki Pki => TokenAppRunner.Pki;
+    private readonly List<ClusterAgentHost> _hosts = [];
     private LoopbackHttpServer _manifests = null!;
     private string _namespace = null!;
-    private readonly List<ClusterAgentHost> _hosts = [];
 
     private k8s.Kubernetes Kube => cluster.Client;
 
     public async Task InitializeAsync()
     {
-        cluster.ControlPlane.Kubelet.AddRunner(new TokenServerRunner());
+        Assert.True(cluster.AgentPath is not null, "the agent is not built (agent/bin/**/sidecars-agent): the simulated kubelet cannot run it");
+        cluster.ControlPlane.Kubelet.AddRunner(new TokenAppRunner(cluster.AgentPath, Pki.CaFile));
         _namespace = await cluster.NewNamespaceAsync("userpods");
         _manifests = await LoopbackHttpServer.StartAsync();
         _manifests.Files["/manifests/notebook.yaml"] = Manifests.TokenPod("tok-123");
@@ -70,7 +73,7 @@ public sealed class UserPodsEndToEndTests(ControlPlaneFixture cluster) : IAsyncL
         Assert.Equal($"https://{podName}.{IngressDomain}", pod["url"]!.GetValue<string>());
         Assert.Equal("Ready", pod["status"]!.GetValue<string>());
         Assert.Equal(["notebook"], pod["containers"]!.AsArray().Select(c => c!.GetValue<string>()));
-        Assert.Equal([TokenServerRunner.Image], pod["images"]!.AsArray().Select(c => c!.GetValue<string>()));
+        Assert.Equal([TokenAppRunner.Image], pod["images"]!.AsArray().Select(c => c!.GetValue<string>()));
         Assert.Equal("tok-123", pod["tokens"]!["token"]!.GetValue<string>());
         var podIp = pod["pod_ip"]!.GetValue<string>();
         Assert.StartsWith("127.", podIp);
@@ -98,12 +101,62 @@ public sealed class UserPodsEndToEndTests(ControlPlaneFixture cluster) : IAsyncL
         Assert.True(deleting["requested"]!.GetValue<bool>());
         var deleted = await PostAsync(alice, "/watch_delete_pod", new JsonObject { ["user_id"] = ClusterAgentHost.Alice, ["pod_name"] = podName });
         Assert.True(deleted["deleted"]!.GetValue<bool>());
-        await AssertGoneAsync(() => Kube.CoreV1.ReadNamespacedPodAsync(podName, _namespace));
-        await AssertGoneAsync(() => Kube.CoreV1.ReadNamespacedServiceAsync(podName, _namespace));
-        await AssertGoneAsync(() => Kube.NetworkingV1.ReadNamespacedIngressAsync(podName, _namespace));
-        await AssertGoneAsync(() => Kube.CoreV1.ReadNamespacedSecretAsync(podName + "-tokens", _namespace));
+        await KubernetesWaits.UntilGoneAsync(() => Kube.CoreV1.ReadNamespacedPodAsync(podName, _namespace));
+        await KubernetesWaits.UntilGoneAsync(() => Kube.CoreV1.ReadNamespacedServiceAsync(podName, _namespace));
+        await KubernetesWaits.UntilGoneAsync(() => Kube.NetworkingV1.ReadNamespacedIngressAsync(podName, _namespace));
+        await KubernetesWaits.UntilGoneAsync(() => Kube.CoreV1.ReadNamespacedSecretAsync(podName + "-tokens", _namespace));
         Assert.Empty((await PostAsync(alice, "/get_pods", new JsonObject { ["user_id"] = ClusterAgentHost.Alice }))["pods"]!.AsArray());
         AssertIdle(agent);
+    }
+
+    [Fact]
+    public async Task Only_the_cluster_agent_reads_a_pods_token_and_no_log_shows_it()
+    {
+        const string token = "tok-0f8a1c2e9b7d4c55";
+        _manifests.Files["/manifests/private-token.yaml"] = Manifests.TokenPod(token);
+        var logFile = Path.Combine(Path.GetTempPath(), $"sidecars-userpods-{Guid.NewGuid():N}.log");
+        var agent = await StartAgentAsync(createTimeout: TimeSpan.FromSeconds(60), logFile: logFile);
+        var alice = agent.GrpcClient(ClusterAgentHost.AliceKey);
+        var podName = (await alice.CreatePodAsync(new CreatePodRequest { YamlUrl = _manifests.Url("/manifests/private-token.yaml"), UserId = ClusterAgentHost.Alice })).PodName;
+        Assert.True((await alice.WatchCreatePodAsync(new WatchCreatePodRequest { UserId = ClusterAgentHost.Alice, PodName = podName })).Ready);
+        var view = Assert.Single((await alice.GetPodsAsync(new GetPodsRequest { UserId = ClusterAgentHost.Alice })).Pods);
+        Assert.Equal(token, view.Tokens["token"]);
+
+        // Anyone else on the pod network: no certificate, a certificate for another name, one from another CA.
+        var tokenUrl = new Uri($"https://{view.PodIp}:{SidecarsNames.PodAgentTokenPort}/token/token");
+        using (var anonymous = TokenReaderPki.Client(null))
+        using (var wrongName = TokenReaderPki.Client(Pki.WrongName))
+        using (var foreignCa = TokenReaderPki.Client(Pki.ForeignCa))
+        {
+            using var none = await anonymous.GetAsync(tokenUrl);
+            using var named = await wrongName.GetAsync(tokenUrl);
+            using var foreign = await foreignCa.GetAsync(tokenUrl);
+            Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, named.StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, foreign.StatusCode);
+            Assert.DoesNotContain(token, await none.Content.ReadAsStringAsync() + await named.Content.ReadAsStringAsync() + await foreign.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        // Probes and metrics stay plain HTTP on the health port, which serves no token.
+        using (var plain = new HttpClient { BaseAddress = new Uri($"http://{view.PodIp}:{SidecarsNames.PodAgentHealthPort}") })
+        {
+            Assert.Equal("ready", await plain.GetStringAsync("/readyz"));
+            var metrics = await plain.GetStringAsync("/metrics");
+            Assert.Contains("sidecars_podagent_token_requests_total{outcome=\"found\"} 1", metrics, StringComparison.Ordinal);
+            Assert.Contains("sidecars_podagent_token_requests_total{outcome=\"forbidden\"} 2", metrics, StringComparison.Ordinal);
+            using var onPlain = await plain.GetAsync("/token/token");
+            Assert.Equal(HttpStatusCode.NotFound, onPlain.StatusCode);
+        }
+
+        var pod = await Kube.CoreV1.ReadNamespacedPodAsync(podName, _namespace);
+        var agentLog = await File.ReadAllTextAsync(cluster.ControlPlane.Kubelet.ContainerLogPath(pod, "notebook"));
+        Assert.Contains("refused (NoCertificate)", agentLog, StringComparison.Ordinal);
+        Assert.Contains("Token token served to the token reader", agentLog, StringComparison.Ordinal);
+        Assert.DoesNotContain(token, agentLog, StringComparison.Ordinal);
+        var clusterAgentLog = await File.ReadAllTextAsync(logFile);
+        Assert.Contains($"Stored 1 token(s) of pod {_namespace}/{podName}", clusterAgentLog, StringComparison.Ordinal);
+        Assert.DoesNotContain(token, clusterAgentLog, StringComparison.Ordinal);
+        File.Delete(logFile);
     }
 
     [Fact]
@@ -182,7 +235,7 @@ public sealed class UserPodsEndToEndTests(ControlPlaneFixture cluster) : IAsyncL
         var pod = Assert.Single((await alice.GetPodsAsync(new GetPodsRequest { UserId = ClusterAgentHost.Alice })).Pods);
         Assert.Empty(pod.Tokens);
         Assert.Equal("token 'token' is larger than the limit of 64 bytes", pod.TokenErrors["token"]);
-        await AssertGoneAsync(() => Kube.CoreV1.ReadNamespacedSecretAsync(podName + "-tokens", _namespace));
+        await KubernetesWaits.UntilGoneAsync(() => Kube.CoreV1.ReadNamespacedSecretAsync(podName + "-tokens", _namespace));
         AssertIdle(agent);
     }
 
@@ -205,7 +258,7 @@ public sealed class UserPodsEndToEndTests(ControlPlaneFixture cluster) : IAsyncL
 
         Assert.False((await alice.WatchCreatePodAsync(new WatchCreatePodRequest { UserId = ClusterAgentHost.Alice, PodName = podName })).Ready);
         await Kube.WaitForPodAsync(_namespace, podName, p => p is null, "the never-ready pod to be deleted");
-        await AssertGoneAsync(() => Kube.CoreV1.ReadNamespacedServiceAsync(podName, _namespace));
+        await KubernetesWaits.UntilGoneAsync(() => Kube.CoreV1.ReadNamespacedServiceAsync(podName, _namespace));
         Assert.True((await alice.WatchDeletePodAsync(new WatchDeletePodRequest { UserId = ClusterAgentHost.Alice, PodName = podName })).Deleted);
         AssertIdle(agent);
     }
@@ -231,7 +284,7 @@ public sealed class UserPodsEndToEndTests(ControlPlaneFixture cluster) : IAsyncL
         AssertIdle(second);
     }
 
-    private async Task<ClusterAgentHost> StartAgentAsync(TimeSpan createTimeout, int tokenByteLimit = 4096)
+    private async Task<ClusterAgentHost> StartAgentAsync(TimeSpan createTimeout, int tokenByteLimit = 4096, string? logFile = null)
     {
         var host = await ClusterAgentHost.StartAsync(cluster.ControlPlane.KubeconfigPath, new Dictionary<string, string?>
         {
@@ -243,7 +296,9 @@ public sealed class UserPodsEndToEndTests(ControlPlaneFixture cluster) : IAsyncL
             ["ingressTlsSecret"] = "wildcard-tls",
             ["tokenByteLimit"] = tokenByteLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["tokenFetchTimeout"] = "00:00:10",
-        });
+            ["tokenClientCertificateFile"] = Pki.Reader.Certificate,
+            ["tokenClientKeyFile"] = Pki.Reader.Key,
+        }, logFile);
         _hosts.Add(host);
         return host;
     }
@@ -270,24 +325,5 @@ public sealed class UserPodsEndToEndTests(ControlPlaneFixture cluster) : IAsyncL
         return JsonNode.Parse(text)!;
     }
 
-    /// <summary>The object is gone now or goes within a bounded time (deletion by owner reference is asynchronous).</summary>
-    private static async Task AssertGoneAsync<T>(Func<Task<T>> read)
-    {
-        await WaitUntilAsync(async () =>
-        {
-            try
-            {
-                await read();
-                return false;
-            }
-            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-            {
-                return true;
-            }
-        }, "the object to be deleted");
-    }
-
     private static Task WaitUntilAsync(Func<bool> condition, string what) => Eventually.UntilAsync(condition, what, TimeSpan.FromSeconds(60));
-
-    private static Task WaitUntilAsync(Func<Task<bool>> condition, string what) => Eventually.UntilAsync(condition, what, TimeSpan.FromSeconds(60));
 }

@@ -1,8 +1,5 @@
-using k8s.Models;
-using Microsoft.Extensions.Options;
 using Sidecars.UserPods.Configuration;
 using Sidecars.UserPods.Manifests;
-using Sidecars.UserPods.Tokens;
 
 namespace Sidecars.UserPods.Tests;
 
@@ -13,30 +10,6 @@ public sealed class FetchLimitTests : IAsyncLifetime
     public async Task InitializeAsync() => _server = await LoopbackHttpServer.StartAsync();
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
-
-    [Fact]
-    public async Task A_token_within_the_limit_is_returned()
-    {
-        _server.Files["/token/token"] = "secret-value\n";
-        var fetch = await Source().FetchAsync(PodAt(_server.Address), "token", 16, CancellationToken.None);
-        Assert.Equal("secret-value", fetch.Value);
-    }
-
-    [Fact]
-    public async Task A_token_over_the_limit_is_refused_with_the_reason()
-    {
-        _server.Files["/token/big"] = new string('x', 17);
-        var fetch = await Source().FetchAsync(PodAt(_server.Address), "big", 16, CancellationToken.None);
-        Assert.Null(fetch.Value);
-        Assert.Equal("token 'big' is larger than the limit of 16 bytes", fetch.Refusal);
-    }
-
-    [Fact]
-    public async Task A_token_not_written_is_refused()
-    {
-        var fetch = await Source().FetchAsync(PodAt(_server.Address), "absent", 16, CancellationToken.None);
-        Assert.Contains("has not been written", fetch.Refusal);
-    }
 
     [Fact]
     public async Task A_manifest_over_the_limit_is_refused()
@@ -66,8 +39,4 @@ public sealed class FetchLimitTests : IAsyncLifetime
 
     private static ManifestFetcher Fetcher(UserPodsOptions options) => new(new HttpClient(), Microsoft.Extensions.Options.Options.Create(options));
 
-    private HttpTokenSource Source() =>
-        new(new HttpClient(), Microsoft.Extensions.Options.Options.Create(new UserPodsOptions { TokenPort = _server.Address.Port }));
-
-    private static V1Pod PodAt(Uri address) => new() { Status = new V1PodStatus { PodIP = address.Host } };
 }

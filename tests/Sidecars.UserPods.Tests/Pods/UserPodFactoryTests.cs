@@ -77,6 +77,35 @@ public sealed class UserPodFactoryTests
     }
 
     [Fact]
+    public void The_pod_opts_in_to_injection_whatever_its_namespace_label()
+    {
+        var pod = UserPodFactory.BuildPod(ManifestParser.Parse(Manifest), "alice", null, Options, "abc");
+        Assert.Equal("true", pod.Metadata.Annotations[SidecarsAnnotations.Inject]);
+    }
+
+    [Fact]
+    public void A_manifest_that_opts_out_but_asks_for_tokens_is_refused_with_the_reason()
+    {
+        var manifest = Manifest.Replace(
+            "sidecars.io/user: forged@example.org",
+            "sidecars.io/user: forged@example.org\n    sidecars.io/inject: \"false\"\n    sciencedata.dk/copy-token: token",
+            StringComparison.Ordinal);
+        var e = Assert.Throws<UserPodsException>(() => UserPodFactory.BuildPod(ManifestParser.Parse(manifest), "alice", null, Options, "abc"));
+        Assert.Equal(UserPodsError.InvalidArgument, e.Error);
+        Assert.Contains("opts out of injection", e.Message);
+        Assert.Contains("annotation sciencedata.dk/copy-token", e.Message);
+    }
+
+    [Fact]
+    public void A_manifest_that_opts_out_and_needs_nothing_keeps_its_choice()
+    {
+        var manifest = Manifest.Replace(
+            "sidecars.io/user: forged@example.org", "sidecars.io/user: forged@example.org\n    sidecars.io/inject: \"false\"", StringComparison.Ordinal);
+        var pod = UserPodFactory.BuildPod(ManifestParser.Parse(manifest), "alice", null, Options, "abc");
+        Assert.Equal("false", pod.Metadata.Annotations[SidecarsAnnotations.Inject]);
+    }
+
+    [Fact]
     public void Settings_for_an_unknown_container_are_refused()
     {
         var settings = new Dictionary<string, IReadOnlyDictionary<string, string>> { ["nope"] = new Dictionary<string, string>() };

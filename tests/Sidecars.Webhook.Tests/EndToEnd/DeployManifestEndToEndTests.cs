@@ -3,7 +3,10 @@ using Sidecars.Testing;
 
 namespace Sidecars.Webhook.Tests.EndToEnd;
 
-/// <summary>deploy/ is accepted by a real kube-apiserver as it stands (server-side dry run of kubectl apply -k).</summary>
+/// <summary>
+/// deploy/ (through its Kubernetes 1.20 overlay, the control plane's version) is accepted by a real kube-apiserver as it
+/// stands (server-side dry run of kubectl apply -k).
+/// </summary>
 [Collection(ClusterCollection.Name)]
 [Trait("Category", "ControlPlane")]
 public sealed class DeployManifestEndToEndTests(ControlPlaneFixture fixture)
@@ -12,14 +15,17 @@ public sealed class DeployManifestEndToEndTests(ControlPlaneFixture fixture)
     public async Task Kustomize_base_applies_cleanly_to_the_apiserver()
     {
         var root = ControlPlaneFixture.FindRepositoryRoot() ?? throw new InvalidOperationException("repository root not found");
-        // A dry run creates nothing, so the namespace the namespaced objects go into must exist already.
-        var existing = await fixture.Client.CoreV1.ListNamespaceAsync(fieldSelector: "metadata.name=sidecars-system");
-        if (existing.Items.Count == 0)
+        // A dry run creates nothing, so the namespaces the namespaced objects go into must exist already.
+        foreach (var name in new[] { "sidecars-system", "sidecars-user-pods", "sidecars-clusters" })
         {
-            await fixture.ControlPlane.CreateNamespaceAsync("sidecars-system");
+            var existing = await fixture.Client.CoreV1.ListNamespaceAsync(fieldSelector: "metadata.name=" + name);
+            if (existing.Items.Count == 0)
+            {
+                await fixture.ControlPlane.CreateNamespaceAsync(name);
+            }
         }
 
-        var output = await fixture.ControlPlane.KubectlAsync(["apply", "-k", Path.Combine(root, "deploy"), "--dry-run=server", "-o", "name"]);
+        var output = await fixture.ControlPlane.KubectlAsync(["apply", "-k", Path.Combine(root, "deploy", "overlays", "kubernetes-1.20"), "--dry-run=server", "-o", "name"]);
 
         var applied = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Contains("mutatingwebhookconfiguration.admissionregistration.k8s.io/sidecars-webhook", applied);
@@ -27,7 +33,9 @@ public sealed class DeployManifestEndToEndTests(ControlPlaneFixture fixture)
         Assert.Contains("poddisruptionbudget.policy/sidecars-webhook", applied);
         Assert.Contains("clusterrole.rbac.authorization.k8s.io/sidecars-webhook", applied);
         Assert.Contains("deployment.apps/sidecars-cluster-agent", applied);
-        Assert.Equal(19, applied.Length);
+        Assert.Contains("service/sidecars-user-pods-api", applied);
+        Assert.Contains("ingress.networking.k8s.io/sidecars-user-pods-api", applied);
+        Assert.Equal(29, applied.Length);
     }
 
     [Fact]
@@ -35,7 +43,7 @@ public sealed class DeployManifestEndToEndTests(ControlPlaneFixture fixture)
     {
         var root = ControlPlaneFixture.FindRepositoryRoot()!;
         using var certificates = new TestCertificates();
-        var settings = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(root, "deploy", "webhook-settings.json")))!;
+        var settings = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(root, "deploy", "base", "webhook-settings.json")))!;
         var flat = new Dictionary<string, string?>();
         Flatten(settings, string.Empty, flat);
         flat["Sidecars:Webhook:Repair:Enabled"] = "false";

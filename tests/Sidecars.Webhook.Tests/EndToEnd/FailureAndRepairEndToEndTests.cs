@@ -39,9 +39,12 @@ public sealed class FailureAndRepairEndToEndTests(ControlPlaneFixture fixture)
             Assert.Single(missed.Spec.Containers);
             Assert.Equal("LOCALREGISTRY/app:1", missed.Spec.Containers[0].Image);
 
+            // Once elected, the repair loop checks every pod at once (the interval above is for later rechecks).
             await using var webhook = await WebhookServer.StartAsync(certificates, settings);
-            var findings = await webhook.Services.GetRequiredService<RepairLoop>().ScanAsync(CancellationToken.None);
+            var repair = webhook.Services.GetRequiredService<RepairLoop>();
+            await Eventually.UntilAsync(() => repair.Findings.Any(f => f.Namespace == ns), "the repair loop reports the pod admitted while the webhook was down", TimeSpan.FromMinutes(1));
 
+            var findings = repair.Findings;
             var finding = Assert.Single(findings, f => f.Namespace == ns);
             Assert.Equal("missed", finding.Name);
             Assert.Contains("pod-agent", finding.Missing);

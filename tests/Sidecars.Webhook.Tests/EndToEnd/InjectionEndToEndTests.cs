@@ -178,6 +178,38 @@ public sealed class InjectionEndToEndTests(ControlPlaneFixture fixture) : IAsync
         Assert.Contains(pod.Spec.Containers, c => c.Name == SidecarsNames.PodAgentContainer);
     }
 
+    [Fact]
+    public async Task A_pod_that_brings_its_own_lightpeer_is_not_given_a_second_one_and_kubectl_says_why()
+    {
+        const string pod = """
+            apiVersion: v1
+            kind: Pod
+            metadata:
+              name: own-peer
+              labels:
+                klight.networkId: net-own
+            spec:
+              containers:
+              - name: app
+                image: busybox:1.36
+              - name: peer
+                image: busybox:1.36
+                ports:
+                - name: klight-port
+                  containerPort: 9081
+            """;
+
+        var (exit, stdout, stderr) = await Kubectl.RunAsync(fixture.ControlPlane, "alice", pod, "apply", "-n", _ns, "-f", "-", "-o", "name");
+
+        Assert.Equal(0, exit);
+        Assert.Contains("pod/own-peer", stdout, StringComparison.Ordinal);
+        Assert.Contains("Warning: lightpeer not injected: container peer exposes port klight-port", stderr, StringComparison.Ordinal);
+        var stored = await fixture.Client.CoreV1.ReadNamespacedPodAsync("own-peer", _ns);
+        Assert.DoesNotContain(stored.Spec.Containers, c => c.Name == SidecarsNames.LightpeerContainer);
+        Assert.Single(stored.Spec.Containers.SelectMany(c => c.Ports ?? []), p => p.Name == SidecarsNames.LightpeerPortName);
+        Assert.Equal("alice", stored.Metadata.Labels[SidecarsLabels.Owner]);
+    }
+
     internal static void AssertInjected(V1Pod pod, bool expectLightpeer)
     {
         var describe = KubernetesJson.Serialize(pod.Spec);

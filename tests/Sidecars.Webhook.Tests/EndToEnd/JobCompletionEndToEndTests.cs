@@ -4,13 +4,14 @@ using k8s.Models;
 using Sidecars.Conventions;
 using Sidecars.Mutation;
 using Sidecars.Testing;
+using Sidecars.Testing.Tokens;
 
 namespace Sidecars.Webhook.Tests.EndToEnd;
 
 /// <summary>
 /// The real agent run by the simulated kubelet for injected sidecars (image <c>LOCALREGISTRY/sidecars/agent:test</c>):
 /// Jobs complete because the legacy-mode sidecars exit once the app container finished, and the pod-agent of a
-/// copy-token pod serves the token the app wrote into the shared token volume.
+/// copy-token pod keeps the token the app wrote into the shared token volume for the token reader alone.
 /// </summary>
 [Collection(ClusterCollection.Name)]
 [Trait("Category", "ControlPlane")]
@@ -45,7 +46,7 @@ public sealed class JobCompletionEndToEndTests(ControlPlaneFixture fixture) : IA
         var pod = Assert.Single((await fixture.Client.CoreV1.ListNamespacedPodAsync(_ns, labelSelector: "job-name=batch")).Items);
         Assert.Equal("Succeeded", pod.Status.Phase);
         var agent = pod.Spec.Containers.Single(c => c.Name == SidecarsNames.PodAgentContainer);
-        Assert.Equal(["pod-agent", "--tokens-only", "--health-port", "9090", "--token-dir", SidecarsNames.TokenDirectory, "--exit-when-apps-done"], agent.Args);
+        Assert.Equal(["pod-agent", "--tokens-only", "--token-reader-ca", SidecarsNames.TrustBundleFile, "--health-port", "9090", "--token-dir", SidecarsNames.TokenDirectory, "--exit-when-apps-done"], agent.Args);
         Assert.Contains(pod.Spec.Containers.Single(c => c.Name == SidecarsNames.LightpeerContainer).Args, a => a == "--exit-when-apps-done");
         foreach (var sidecar in new[] { SidecarsNames.PodAgentContainer, SidecarsNames.LightpeerContainer, "work" })
         {
@@ -55,7 +56,7 @@ public sealed class JobCompletionEndToEndTests(ControlPlaneFixture fixture) : IA
     }
 
     [Fact]
-    public async Task Pod_agent_serves_the_token_the_app_wrote_into_the_shared_volume()
+    public async Task Pod_agent_keeps_the_token_the_app_wrote_from_callers_without_the_readers_certificate()
     {
         Assert.True(fixture.AgentPath is not null, "the built agent (agent/bin/**/sidecars-agent) is needed: build agent/ or set SIDECARS_AGENT_PATH");
         await fixture.ControlPlane.KubectlAsync(["apply", "-n", _ns, "-f", "-"], user: "alice", stdin: NotebookPod);
@@ -67,16 +68,26 @@ public sealed class JobCompletionEndToEndTests(ControlPlaneFixture fixture) : IA
 
         // What the app does: write <token directory>/token (here straight into the volume's local directory).
         var volume = Path.Combine(fixture.ControlPlane.Kubelet.PodDirectory(pod), "volumes", SidecarsNames.TokenVolume);
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        var url = new Uri($"http://{pod.Status.PodIP}:{SidecarsNames.PodAgentHealthPort}/token/token");
-        using (var before = await http.GetAsync(url))
-        {
-            Assert.Equal(HttpStatusCode.NotFound, before.StatusCode);
-        }
-
         await File.WriteAllTextAsync(Path.Combine(volume, "token"), "jupyter-token-42");
 
-        Assert.Equal("jupyter-token-42", await http.GetStringAsync(url));
+        // The token port answers over TLS, and only to the token reader (the cluster agent's client certificate).
+        using var anonymous = TokenReaderPki.Client(null);
+        using (var refused = await anonymous.GetAsync(new Uri($"https://{pod.Status.PodIP}:{SidecarsNames.PodAgentTokenPort}/token/token")))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+            Assert.DoesNotContain("jupyter-token-42", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        // The plain health port keeps probes and metrics and serves no token.
+        using var plain = new HttpClient { BaseAddress = new Uri($"http://{pod.Status.PodIP}:{SidecarsNames.PodAgentHealthPort}"), Timeout = TimeSpan.FromSeconds(10) };
+        Assert.Equal("ready", await plain.GetStringAsync("/readyz"));
+        Assert.Contains("sidecars_podagent_token_requests_total", await plain.GetStringAsync("/metrics"), StringComparison.Ordinal);
+        using (var onPlain = await plain.GetAsync("/token/token"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, onPlain.StatusCode);
+        }
+
+        Assert.DoesNotContain("jupyter-token-42", AgentLog(pod, SidecarsNames.PodAgentContainer), StringComparison.Ordinal);
     }
 
     private string AgentLog(V1Pod pod, string container)

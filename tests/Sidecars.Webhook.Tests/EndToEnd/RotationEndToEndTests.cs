@@ -5,6 +5,7 @@ using k8s.Models;
 using Sidecars.Conventions;
 using Sidecars.Mutation;
 using Sidecars.Testing;
+using Sidecars.Certificates.Issuing;
 using Sidecars.Webhook.Tls;
 
 namespace Sidecars.Webhook.Tests.EndToEnd;
@@ -43,7 +44,7 @@ public sealed class RotationEndToEndTests(ControlPlaneFixture fixture)
             var bundle = await WaitForBundleAsync(name, b => b != placeholder.Authority.CertificatePem);
             // The bundle is patched before the Secret is written (no replica may serve a certificate not yet trusted).
             var secret = await WaitForSecretAsync(own, bundle);
-            var serving = TlsMaterial.FromData(secret.Data).Serving!;
+            var serving = TlsMaterial.FromData(secret.Data, TlsSecretLayout.Webhook).Serving!;
             using var leaf = serving.Load();
             Assert.True(leaf.NotAfter.ToUniversalTime() - DateTime.UtcNow <= TimeSpan.FromHours(24.1), "short-lived serving certificate");
             await WaitForFileAsync(Path.Combine(directory, "tls.crt"), serving.CertificatePem);
@@ -75,7 +76,7 @@ public sealed class RotationEndToEndTests(ControlPlaneFixture fixture)
             {
                 var secrets = await fixture.Client.CoreV1.ListNamespacedSecretAsync(ns, fieldSelector: "metadata.name=sidecars-webhook-tls");
                 secret = secrets.Items.SingleOrDefault();
-                return secret?.Data is { } data && data.TryGetValue(TlsMaterial.BundleKey, out var stored) && Encoding.UTF8.GetString(stored) == bundle;
+                return secret?.Data is { } data && data.TryGetValue(TlsSecretLayout.Webhook.Bundle, out var stored) && Encoding.UTF8.GetString(stored) == bundle;
             },
             "Secret sidecars-webhook-tls holding the patched bundle");
         return secret!;

@@ -1,0 +1,3 @@
+module sidecars.io/webhook-floor
+
+go 1.19

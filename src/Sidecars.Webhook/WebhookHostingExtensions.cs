@@ -52,6 +52,9 @@ public static class WebhookHostingExtensions
             injection.ExcludedNamespaces = [.. injection.ExcludedNamespaces.Union(["kube-system", "kube-public", own], StringComparer.Ordinal)];
         });
         services.AddSingleton(sp => new MutationEngine(sp.GetRequiredService<IOptions<InjectionOptions>>().Value));
+        services.AddSingleton<AdmissionGate>();
+        services.AddSingleton<OverloadRecovery>();
+        services.AddHostedService(sp => sp.GetRequiredService<OverloadRecovery>());
         services.AddSingleton<AdmissionHandler>();
         services.AddSingleton<ShutdownDrain>();
         services.AddHostedService(sp => sp.GetRequiredService<ShutdownDrain>());

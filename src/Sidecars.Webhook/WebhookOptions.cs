@@ -56,6 +56,32 @@ public sealed class WebhookOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:00:20")]
     public TimeSpan DrainPeriod { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Reviews decided at once; more wait in a queue (see <see cref="MaxQueuedReviews"/>). Deciding a review is a few
+    /// hundred microseconds of CPU, so a small multiple of the cores keeps them busy without letting a burst queue
+    /// behind the thread pool.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int MaxConcurrentReviews { get; set; } = 64;
+
+    /// <summary>Reviews that may wait for a slot; beyond this a review is refused at once with 503 overloaded.</summary>
+    [Range(0, 100_000)]
+    public int MaxQueuedReviews { get; set; } = 1024;
+
+    /// <summary>
+    /// Longest a review waits for a slot before it is refused with 503 overloaded: well inside the apiserver's webhook
+    /// timeout (the shipped configuration sets 3 s), so that the apiserver gets an answer and applies the failurePolicy.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:30")]
+    public TimeSpan QueueTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// Once no review has been refused as overloaded for this long, the webhook returns to the operating system the
+    /// memory the overload took (one aggressive collection). Zero keeps it.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan OverloadQuietPeriod { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Whether to watch namespaces for the opt-in label (off when running without a cluster).</summary>
     public bool WatchNamespaces { get; set; } = true;
 }

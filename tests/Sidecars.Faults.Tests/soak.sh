@@ -8,6 +8,7 @@ runs="${RUNS:-5}"
 export SIDECARS_FAULTS_SECRET_OPERATIONS="${SIDECARS_FAULTS_SECRET_OPERATIONS:-1000}"
 export SIDECARS_FAULTS_HOSTILE_REVIEWS="${SIDECARS_FAULTS_HOSTILE_REVIEWS:-100000}"
 export SIDECARS_FAULTS_WEBHOOK_CREATES="${SIDECARS_FAULTS_WEBHOOK_CREATES:-500}"
+export SIDECARS_FAULTS_OVERLOAD_SECONDS="${SIDECARS_FAULTS_OVERLOAD_SECONDS:-60}"
 export SIDECARS_K8S_BIN="${SIDECARS_K8S_BIN:-$HOME/.cache/sidecars/k8s-1.20.2/bin}"
 dotnet build tests/Sidecars.Faults.Tests -c Release -nologo -v quiet
 log=$(mktemp)
@@ -15,11 +16,11 @@ trap 'rm -f "$log"' EXIT
 status=0
 for run in $(seq 1 "$runs"); do
   echo "== run $run of $runs"
-  dotnet test tests/Sidecars.Faults.Tests -c Release --no-build -nologo --logger "console;verbosity=detailed" "$@" 2>&1 | tee -a "$log" | grep -E '^\s*(Passed|Failed) |recovery|down .* s;|from SIGKILL|on resume:|webhook (rolled|down):' || status=$?
+  dotnet test tests/Sidecars.Faults.Tests -c Release --no-build -nologo --logger "console;verbosity=detailed" "$@" 2>&1 | tee -a "$log" | grep -E '^\s*(Passed|Failed) |recovery|down .* s;|from SIGKILL|on resume:|webhook (rolled|down):|offered .* slowest|after the overload' || status=$?
 done
 # One line per scenario: every recovery time measured, then min / median / max.
 # (xUnit prints each test's output twice: once in its progress lines, which are left out here.)
-grep -v '\[xUnit.net' "$log" | grep -ohE '(recovery \(SIGKILL[^:]*: .*|[A-Za-z]+: down [0-9.]+ s; from the control plane back to the waiter.s answer [0-9.]+ s|from SIGKILL to every repeated create answered Available: [0-9.]+ s|from the watcher back to the waiter.s answer [0-9.]+ s, to the pod created meanwhile joined [0-9.]+ s|the pod created after it joined [0-9.]+ s, to the webhook deciding by the labels changed after it [0-9.]+ s|SIGTERM to exit [0-9.]+ s, start to ready [0-9.]+ s|reported \(metric \+ event\) [0-9.]+ s)' |
+grep -v '\[xUnit.net' "$log" | grep -ohE '(recovery \(SIGKILL[^:]*: .*|[A-Za-z]+: down [0-9.]+ s; from the control plane back to the waiter.s answer [0-9.]+ s|from SIGKILL to every repeated create answered Available: [0-9.]+ s|from the watcher back to the waiter.s answer [0-9.]+ s, to the pod created meanwhile joined [0-9.]+ s|the pod created after it joined [0-9.]+ s, to the webhook deciding by the labels changed after it [0-9.]+ s|SIGTERM to exit [0-9.]+ s, start to ready [0-9.]+ s|reported \(metric \+ event\) [0-9.]+ s|slowest answer [0-9]+ ms|[0-9.]+ s after the overload)' |
   awk '
     /^recovery/ { n = split($0, a, ": "); split(a[2], v, ", "); match(a[1], /call, [^)]*/); for (i in v) add("cluster agent killed during secret operations, " substr(a[1], RSTART + 6, RLENGTH - 6), v[i]) }
     /from the control plane back/ { split($0, a, ":"); match($0, /answer [0-9.]+/); add(a[1] " restarted", substr($0, RSTART + 7, RLENGTH - 7)) }
@@ -28,6 +29,8 @@ grep -v '\[xUnit.net' "$log" | grep -ohE '(recovery \(SIGKILL[^:]*: .*|[A-Za-z]+
     /pod created after it joined/ { split($0, a, " s, "); match(a[1], /[0-9.]+$/); add("kube-apiserver restarted: new pod joined its network", substr(a[1], RSTART)); match($0, /[0-9.]+ s$/); add("kube-apiserver restarted: webhook sees new namespace labels", substr($0, RSTART, RLENGTH - 2)) }
     /SIGTERM to exit/ { match($0, /exit [0-9.]+/); add("webhook rolling restart, SIGTERM to exit (drained)", substr($0, RSTART + 5, RLENGTH - 5)); match($0, /ready [0-9.]+/); add("webhook rolling restart, start to ready", substr($0, RSTART + 6, RLENGTH - 6)) }
     /reported \(metric/ { match($0, /[0-9.]+ s$/); add("webhook back, start to every fail-open pod reported", substr($0, RSTART, RLENGTH - 2)) }
+    /slowest answer/ { match($0, /[0-9]+ ms$/); add("webhook at 2x saturation: slowest answer (s)", substr($0, RSTART, RLENGTH - 3) / 1000) }
+    /after the overload$/ { match($0, /[0-9.]+ s after/); add("webhook after overload: memory back within 20 %", substr($0, RSTART, RLENGTH - 8)) }
     function add(k, x) { vals[k] = vals[k] " " x; cnt[k]++ }
     END {
       printf "%-60s %5s %8s %8s %8s\n", "scenario", "n", "min s", "median s", "max s"

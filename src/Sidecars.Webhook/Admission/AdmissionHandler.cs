@@ -15,6 +15,7 @@ namespace Sidecars.Webhook.Admission;
 /// </summary>
 public sealed partial class AdmissionHandler(
     MutationEngine engine,
+    AdmissionGate gate,
     INamespaceLabelSource namespaces,
     ApiServerClients clients,
     IOptions<WebhookOptions> options,
@@ -57,6 +58,21 @@ public sealed partial class AdmissionHandler(
         if (request.ContentLength > _maxBytes)
         {
             return await RejectAsync(context, StatusCodes.Status413PayloadTooLarge, "body-too-large", $"body exceeds {_maxBytes} bytes");
+        }
+
+        using var permit = await gate.EnterAsync(cancellationToken);
+        if (permit is null)
+        {
+            // Counted and logged (at most once a second) by the gate: a line per refusal would feed the overload. The
+            // body is read to its end first: an HTTP/2 stream answered before its request ended is reset and kept for
+            // a grace period, and many such streams make Kestrel refuse the client's next streams (ENHANCE_YOUR_CALM)
+            // with no answer at all.
+            await DrainAsync(request, cancellationToken);
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            context.Response.Headers.RetryAfter = "1";
+            context.Response.ContentType = "text/plain; charset=utf-8";
+            await context.Response.WriteAsync(gate.RefusalMessage, cancellationToken);
+            return "rejected";
         }
 
         BoundedBody? body;
@@ -112,6 +128,21 @@ public sealed partial class AdmissionHandler(
             // The parsed review points into the body's pooled buffer: release the index first, then the buffer.
             document?.Dispose();
             body.Dispose();
+        }
+    }
+
+    /// <summary>Reads the request body to its end without copying it anywhere (Kestrel's own buffers only).</summary>
+    private static async Task DrainAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var reader = request.BodyReader;
+        while (true)
+        {
+            var read = await reader.ReadAsync(cancellationToken);
+            reader.AdvanceTo(read.Buffer.End);
+            if (read.IsCompleted || read.IsCanceled)
+            {
+                return;
+            }
         }
     }
 

@@ -55,15 +55,22 @@ public sealed class ApiServerRestartWatchTests(ControlPlaneFixture fixture, ITes
             ["Sidecars__Leadership__RenewDeadline"] = "00:04:00",
             ["Sidecars__Leadership__RetryPeriod"] = "00:00:00.500",
         });
-        await using var webhook = await WebhookProcess.StartAsync(pki, _directory, fixture.ControlPlane.KubeconfigPath, ns, ct);
+        var (certificate, key) = await WebhookProcess.WriteServingCertificateAsync(pki, _directory, ct);
+        await using var webhook = new WebhookProcess("webhook", pki.ServerCa, new Dictionary<string, string>(WebhookProcess.TestSettings(certificate, key))
+        {
+            ["Sidecars:Webhook:Namespace"] = ns,
+            ["Sidecars:Webhook:Repair:Enabled"] = "false",
+            ["Sidecars:Kubernetes:KubeconfigPath"] = fixture.ControlPlane.KubeconfigPath,
+        });
+        await webhook.StartAsync(ct);
         await agent.StartAsync(ct);
         using var channel = AdminCredentials.CreateChannel(agent.Address, pki.AdminClient, pki.ServerRoots);
         var networks = new Contracts.V1.Networks.NetworksClient(channel);
 
         await using var first = await NetworkFaults.StartPeerPodAsync(client, ns, Network, "peer-1", ct);
         await NetworkFaults.WaitForMembersAsync(networks, Network, ["peer-1"], agent, ct);
-        Assert.False(await webhook.InjectsAsync(optingIn, ct), "a pod in a namespace without the label was injected");
-        Assert.True(await webhook.InjectsAsync(optingOut, ct), "a pod in an opted-in namespace was not injected");
+        Assert.False(await InjectsAsync(webhook, optingIn, ct), "a pod in a namespace without the label was injected");
+        Assert.True(await InjectsAsync(webhook, optingOut, ct), "a pod in an opted-in namespace was not injected");
 
         var stopped = Stopwatch.StartNew();
         await fixture.RestartComponentAsync(LocalControlPlane.ApiServerComponent, kill: true, ct: ct);
@@ -80,7 +87,7 @@ public sealed class ApiServerRestartWatchTests(ControlPlaneFixture fixture, ITes
         var seen = Task.Run(async () =>
         {
             await Eventually.UntilAsync(
-                async () => await webhook.InjectsAsync(optingIn, ct) && !await webhook.InjectsAsync(optingOut, ct),
+                async () => await InjectsAsync(webhook, optingIn, ct) && !await InjectsAsync(webhook, optingOut, ct),
                 "the webhook decides by the namespace labels changed after the restart", TimeSpan.FromMinutes(2), ct);
             webhookSaw = back.Elapsed;
         }, ct);
@@ -88,7 +95,7 @@ public sealed class ApiServerRestartWatchTests(ControlPlaneFixture fixture, ITes
         var joined = back.Elapsed;
         await seen;
         Assert.Equal(1, second.Joins);
-        Assert.False(webhook.HasExited, "the webhook process died:\n" + webhook.Log);
+        Assert.True(webhook.Running, "the webhook process died:\n" + webhook.Log);
 
         output.WriteLine($"ApiServerKilledUnderNetworksAndWebhook: down {down.TotalSeconds:0.0} s; from the control plane back to " +
             $"the pod created after it joined {joined.TotalSeconds:0.0} s, to the webhook deciding by the labels changed after it " +
@@ -121,116 +128,20 @@ public sealed class ApiServerRestartWatchTests(ControlPlaneFixture fixture, ITes
     }
 
     /// <summary>The built webhook as its own process, watching the control plane's namespaces; reviews are sent to it directly.</summary>
-    private sealed class WebhookProcess : IAsyncDisposable
+
+    /// <summary>Whether the webhook answers the review of a plain pod (no annotations) in <paramref name="ns"/> with a patch.</summary>
+    private static async Task<bool> InjectsAsync(WebhookProcess webhook, string ns, CancellationToken ct)
     {
-        private readonly Process _process;
-        private readonly ConcurrentQueue<string> _log;
-        private readonly HttpClient _client;
-        private readonly string _review;
-
-        private WebhookProcess(Process process, ConcurrentQueue<string> log, HttpClient client, string review)
-        {
-            _process = process;
-            _log = log;
-            _client = client;
-            _review = review;
-        }
-
-        public bool HasExited => _process.HasExited;
-
-        public string Log => string.Join('\n', _log.TakeLast(60));
-
-        public static async Task<WebhookProcess> StartAsync(TestPki pki, TempDirectory directory, string kubeconfig, string leaseNamespace, CancellationToken ct)
-        {
-            var certificate = directory.File("webhook.crt");
-            var key = directory.File("webhook.key");
-            await File.WriteAllTextAsync(certificate, pki.ServerCertificate.ExportCertificatePem(), ct);
-            await File.WriteAllTextAsync(key, AdminCredentials.ExportPrivateKeyPem(pki.ServerCertificate), ct);
-            var port = FreePort.Next();
-            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var argument in new[]
-            {
-                BuiltHosts.Webhook, "--Sidecars:Webhook:Address=127.0.0.1", $"--Sidecars:Webhook:Port={port}", "--Sidecars:Webhook:MetricsPort=0",
-                $"--Sidecars:Webhook:CertificateFile={certificate}", $"--Sidecars:Webhook:KeyFile={key}",
-                $"--Sidecars:Webhook:Namespace={leaseNamespace}", "--Sidecars:Webhook:Repair:Enabled=false",
-                $"--Sidecars:Kubernetes:KubeconfigPath={kubeconfig}",
-                "--Sidecars:Injection:Registry=registry.test/team", "--Sidecars:Injection:ImagePullSecret=regcred",
-                "--Sidecars:Injection:ClusterAgentAddress=http://127.0.0.1:1", "--Logging:LogLevel:Default=Warning",
-            })
-            {
-                info.ArgumentList.Add(argument);
-            }
-
-            info.Environment.Remove("KUBECONFIG");
-            info.Environment.Remove("KUBERNETES_SERVICE_HOST");
-            var log = new ConcurrentQueue<string>();
-            var process = new Process { StartInfo = info };
-            process.OutputDataReceived += (_, e) => { if (e.Data is not null) { log.Enqueue(e.Data); } };
-            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { log.Enqueue(e.Data); } };
-            process.Start();
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-#pragma warning disable CA2000 // Owned by the client, disposed with the process wrapper.
-            var handler = new SocketsHttpHandler
-            {
-                SslOptions = { RemoteCertificateValidationCallback = (_, presented, _, _) => presented?.GetCertHashString() == pki.ServerCertificate.GetCertHashString() },
-            };
-#pragma warning restore CA2000
-            var client = new HttpClient(handler) { BaseAddress = new Uri($"https://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
-            var review = await File.ReadAllTextAsync(Path.Combine(ControlPlaneFixture.FindRepositoryRoot()!, "tests", "fixtures", "admission-reviews", "default_plain_create.json"), ct);
-            var webhook = new WebhookProcess(process, log, client, review);
-            try
-            {
-                await Eventually.UntilAsync(
-                    async () =>
-                    {
-                        Assert.False(process.HasExited, "the webhook exited while starting:\n" + webhook.Log);
-                        try
-                        {
-                            using var ready = await client.GetAsync("/readyz", ct);
-                            return ready.StatusCode == HttpStatusCode.OK;
-                        }
-                        catch (HttpRequestException)
-                        {
-                            return false;
-                        }
-                    },
-                    "the webhook ready", TimeSpan.FromMinutes(2), ct);
-            }
-            catch
-            {
-                await webhook.DisposeAsync();
-                throw;
-            }
-
-            return webhook;
-        }
-
-        /// <summary>Whether the webhook answers the review of a plain pod (no annotations) in <paramref name="ns"/> with a patch.</summary>
-        public async Task<bool> InjectsAsync(string ns, CancellationToken ct)
-        {
-            var review = JsonNode.Parse(_review)!;
-            review["request"]!["namespace"] = ns;
-            review["request"]!["object"]!["metadata"]!["namespace"] = ns;
-            using var content = new StringContent(review.ToJsonString(), Encoding.UTF8, "application/json");
-            using var response = await _client.PostAsync("/mutate", content, ct);
-            var body = await response.Content.ReadAsStringAsync(ct);
-            Assert.True(response.StatusCode == HttpStatusCode.OK, $"the webhook answered {(int)response.StatusCode}: {body}");
-            var answer = JsonNode.Parse(body)!["response"]!;
-            Assert.True(answer["allowed"]!.GetValue<bool>(), "the plain pod was refused: " + body);
-            return answer["patch"] is not null;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-            }
-
-            await _process.WaitForExitAsync(CancellationToken.None);
-            _process.Dispose();
-            _client.Dispose();
-        }
+        var review = JsonNode.Parse(await File.ReadAllTextAsync(
+            Path.Combine(ControlPlaneFixture.FindRepositoryRoot()!, "tests", "fixtures", "admission-reviews", "default_plain_create.json"), ct))!;
+        review["request"]!["namespace"] = ns;
+        review["request"]!["object"]!["metadata"]!["namespace"] = ns;
+        using var content = new StringContent(review.ToJsonString(), Encoding.UTF8, "application/json");
+        using var response = await webhook.Client.PostAsync("/mutate", content, ct);
+        var body = await response.Content.ReadAsStringAsync(ct);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"the webhook answered {(int)response.StatusCode}: {body}");
+        var answer = JsonNode.Parse(body)!["response"]!;
+        Assert.True(answer["allowed"]!.GetValue<bool>(), "the plain pod was refused: " + body);
+        return answer["patch"] is not null;
     }
 }

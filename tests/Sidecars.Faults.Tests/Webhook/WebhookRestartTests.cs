@@ -10,6 +10,7 @@ using Sidecars.Conventions;
 using Sidecars.Faults.Tests.ControlPlane;
 using Sidecars.LocalCluster;
 using Sidecars.Testing;
+using Sidecars.Testing.Hosts;
 using Sidecars.Testing.Identity;
 using Xunit.Abstractions;
 
@@ -84,8 +85,8 @@ public sealed class WebhookRestartTests(ControlPlaneFixture fixture, ITestOutput
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Sidecars"] = "Information",
         };
-        await using var a = new WebhookReplica("replica-a", authority, settings);
-        await using var b = new WebhookReplica("replica-b", authority, settings);
+        await using var a = new WebhookProcess("replica-a", authority, settings);
+        await using var b = new WebhookProcess("replica-b", authority, settings);
         await Task.WhenAll(a.StartAsync(ct), b.StartAsync(ct));
         await using var service = new LoopbackBalancer([a.Port, b.Port]);
         var configuration = Configuration("sidecars-" + own, new Uri($"https://127.0.0.1:{service.Port}"), fixture.ControlPlane.CaCertificatePem);
@@ -250,7 +251,7 @@ public sealed class WebhookRestartTests(ControlPlaneFixture fixture, ITestOutput
         pod.Spec.Containers.Concat(pod.Spec.InitContainers ?? []).Any(c => c.Name == SidecarsNames.PodAgentContainer)
         && pod.Metadata.Labels?.ContainsKey(SidecarsLabels.Owner) == true;
 
-    private static async Task<double> MaxAsync(IEnumerable<WebhookReplica> replicas, string metric, CancellationToken ct)
+    private static async Task<double> MaxAsync(IEnumerable<WebhookProcess> replicas, string metric, CancellationToken ct)
     {
         var values = await Task.WhenAll(replicas.Select(r => r.MetricAsync(metric, ct)));
         return values.Max() ?? 0;

@@ -3,19 +3,19 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
-using Sidecars.Testing;
+using Sidecars.Identity.Admin;
 using Sidecars.Testing.Agent;
-using Sidecars.Testing.Hosts;
+using Sidecars.Testing.Identity;
 using Sidecars.Testing.Lightpeer;
 
-namespace Sidecars.Faults.Tests.Webhook;
+namespace Sidecars.Testing.Hosts;
 
 /// <summary>
-/// One replica of the built webhook host (<see cref="BuiltHosts.Webhook"/>) as an OS process on fixed loopback ports
-/// (HTTPS for reviews, HTTP for metrics): stopped as a rolling update stops a pod (SIGTERM, then it drains and exits)
-/// and started again at the same address.
+/// The built webhook host (<see cref="BuiltHosts.Webhook"/>) as an OS process on fixed loopback ports (HTTPS for
+/// reviews, HTTP for metrics), as a replica runs in its pod: stopped as a rolling update stops a pod (SIGTERM, then it
+/// drains and exits) and started again at the same address.
 /// </summary>
-internal sealed class WebhookReplica : IAsyncDisposable
+public sealed class WebhookProcess : IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(2);
 
@@ -25,8 +25,9 @@ internal sealed class WebhookReplica : IAsyncDisposable
     private Process? _process;
     private int _runs;
 
-    /// <param name="settings">Configuration as <c>--key=value</c> arguments (ports and address are added here).</param>
-    public WebhookReplica(string name, X509Certificate2 authority, IReadOnlyDictionary<string, string> settings)
+    /// <param name="authority">The authority the serving certificate chains to (the client trusts only it).</param>
+    /// <param name="settings">Configuration as <c>--key=value</c> arguments (ports, address and identity are added here).</param>
+    public WebhookProcess(string name, X509Certificate2 authority, IReadOnlyDictionary<string, string> settings)
     {
         Name = name;
         Port = FreePort.Next();
@@ -53,7 +54,7 @@ internal sealed class WebhookReplica : IAsyncDisposable
                 },
             },
         };
-        _http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(10) };
+        _http = new HttpClient(handler) { BaseAddress = new Uri($"https://127.0.0.1:{Port}"), Timeout = TimeSpan.FromSeconds(30) };
     }
 
     public string Name { get; }
@@ -64,6 +65,42 @@ internal sealed class WebhookReplica : IAsyncDisposable
 
     public bool Running => _process is { HasExited: false };
 
+    /// <summary>A client of the HTTPS port (base address set) that trusts only the serving authority.</summary>
+    public HttpClient Client => _http;
+
+    /// <summary>The running process's id.</summary>
+    public int Pid => _process?.Id ?? throw new InvalidOperationException($"webhook {Name} is not running");
+
+    /// <summary>Settings every webhook process started for a test carries: a local registry, no cluster agent, Warning logs.</summary>
+    public static IReadOnlyDictionary<string, string> TestSettings(string certificateFile, string keyFile) => new Dictionary<string, string>
+    {
+        ["Sidecars:Webhook:CertificateFile"] = certificateFile,
+        ["Sidecars:Webhook:KeyFile"] = keyFile,
+        ["Sidecars:Injection:Registry"] = "registry.test/team",
+        ["Sidecars:Injection:ImagePullSecret"] = "regcred",
+        ["Sidecars:Injection:ClusterAgentAddress"] = "http://127.0.0.1:1",
+        ["Logging:LogLevel:Default"] = "Warning",
+    };
+
+    /// <summary>Writes the PKI's server certificate and key as PEM files for <see cref="TestSettings"/>.</summary>
+    public static async Task<(string Certificate, string Key)> WriteServingCertificateAsync(TestPki pki, TempDirectory directory, CancellationToken ct)
+    {
+        var certificate = directory.File("webhook.crt");
+        var key = directory.File("webhook.key");
+        await File.WriteAllTextAsync(certificate, pki.ServerCertificate.ExportCertificatePem(), ct);
+        await File.WriteAllTextAsync(key, AdminCredentials.ExportPrivateKeyPem(pki.ServerCertificate), ct);
+        return (certificate, key);
+    }
+
+    /// <summary>Resident set and its high-water mark (VmRSS, VmHWM from /proc), in MiB.</summary>
+    public (double Resident, double HighWater) Memory()
+    {
+        var status = File.ReadAllLines($"/proc/{Pid}/status");
+        double Read(string field) => double.Parse(status.Single(l => l.StartsWith(field + ":", StringComparison.Ordinal))
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+        return (Read("VmRSS"), Read("VmHWM"));
+    }
+
     /// <summary>Every line the process wrote, over all runs, each run headed by a marker line.</summary>
     public string Log => string.Join('\n', _log);
 
@@ -72,7 +109,7 @@ internal sealed class WebhookReplica : IAsyncDisposable
     {
         if (Running)
         {
-            throw new InvalidOperationException($"webhook replica {Name} is already running");
+            throw new InvalidOperationException($"webhook {Name} is already running");
         }
 
         _log.Enqueue($"--- run {Interlocked.Increment(ref _runs)} at {DateTimeOffset.UtcNow:O}");
@@ -98,7 +135,7 @@ internal sealed class WebhookReplica : IAsyncDisposable
         {
             if (process.HasExited)
             {
-                throw new InvalidOperationException($"webhook replica {Name} exited while starting:\n{Log}");
+                throw new InvalidOperationException($"webhook {Name} exited while starting:\n{Log}");
             }
 
             try
@@ -110,13 +147,13 @@ internal sealed class WebhookReplica : IAsyncDisposable
             {
                 return false;
             }
-        }, $"webhook replica {Name} answers /readyz", StartTimeout, ct);
+        }, $"webhook {Name} answers /readyz", StartTimeout, ct);
     }
 
     /// <summary>SIGTERM, as the kubelet stops a pod; returns the exit code once the process has exited.</summary>
     public async Task<int> TerminateAsync(TimeSpan bound)
     {
-        var process = _process ?? throw new InvalidOperationException($"webhook replica {Name} is not running");
+        var process = _process ?? throw new InvalidOperationException($"webhook {Name} is not running");
         await LightpeerWorkloads.SignalAsync(process.Id, "TERM");
         try
         {
@@ -124,7 +161,7 @@ internal sealed class WebhookReplica : IAsyncDisposable
         }
         catch (TimeoutException)
         {
-            throw new TimeoutException($"webhook replica {Name} did not exit within {bound} of SIGTERM:\n{Log}");
+            throw new TimeoutException($"webhook {Name} did not exit within {bound} of SIGTERM:\n{Log}");
         }
 
         _log.Enqueue($"--- exited {process.ExitCode} at {DateTimeOffset.UtcNow:O}");
@@ -134,12 +171,16 @@ internal sealed class WebhookReplica : IAsyncDisposable
         return code;
     }
 
-    /// <summary>One metric's value from /metrics (the sum over its label sets), or null when it is not exported.</summary>
-    public async Task<double?> MetricAsync(string metric, CancellationToken ct)
+    /// <summary>
+    /// One metric's value from /metrics (the sum over its label sets, only those containing <paramref name="labels"/>
+    /// when given), or null when it is not exported.
+    /// </summary>
+    public async Task<double?> MetricAsync(string metric, CancellationToken ct, string? labels = null)
     {
         var text = await _http.GetStringAsync(new Uri($"http://127.0.0.1:{MetricsPort}/metrics"), ct);
         var values = text.Split('\n')
             .Where(l => l.StartsWith(metric + " ", StringComparison.Ordinal) || l.StartsWith(metric + "{", StringComparison.Ordinal))
+            .Where(l => labels is null || l.Contains(labels, StringComparison.Ordinal))
             .Select(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture))
             .ToList();
         return values.Count == 0 ? null : values.Sum();

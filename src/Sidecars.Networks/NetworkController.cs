@@ -132,21 +132,7 @@ public sealed partial class NetworkController : BackgroundService
         }
 
         Resume();
-        var reconciling = ReconcileLoop.RunAsync(_queue, Workers, ReconcileAsync, _logger, stoppingToken);
-        using var timer = new PeriodicTimer(_options.CheckInterval, _time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                Resync();
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Host is stopping.
-        }
-
-        await reconciling;
+        await ReconcileLoop.RunAsync(_queue, Workers, ReconcileAsync, _logger, _options.CheckInterval, Resync, _time, stoppingToken);
     }
 
     /// <summary>Takes over the members recorded on the pods (by an earlier leader), newest first.</summary>

@@ -26,6 +26,40 @@ public static partial class ReconcileLoop
         await Task.WhenAll(Enumerable.Range(0, workers).Select(_ => Task.Run(() => WorkAsync(queue, reconcile, logger, cancellationToken), CancellationToken.None)));
     }
 
+    /// <summary>
+    /// As <see cref="RunAsync{TKey}(WorkQueue{TKey}, int, Func{TKey, CancellationToken, Task{Reconciled}}, ILogger, CancellationToken)"/>,
+    /// and every <paramref name="resyncInterval"/> calls <paramref name="resync"/> (which adds the keys to check again,
+    /// level-triggered: a missed event is caught at the next resync) until cancelled.
+    /// </summary>
+    public static async Task RunAsync<TKey>(
+        WorkQueue<TKey> queue,
+        int workers,
+        Func<TKey, CancellationToken, Task<Reconciled>> reconcile,
+        ILogger logger,
+        TimeSpan resyncInterval,
+        Action resync,
+        TimeProvider time,
+        CancellationToken cancellationToken)
+        where TKey : notnull
+    {
+        ArgumentNullException.ThrowIfNull(resync);
+        var reconciling = RunAsync(queue, workers, reconcile, logger, cancellationToken);
+        using var timer = new PeriodicTimer(resyncInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                resync();
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping (or the term that ran the loop ended).
+        }
+
+        await reconciling;
+    }
+
     private static async Task WorkAsync<TKey>(
         WorkQueue<TKey> queue, Func<TKey, CancellationToken, Task<Reconciled>> reconcile, ILogger logger, CancellationToken ct)
         where TKey : notnull

@@ -98,26 +98,15 @@ public sealed partial class NetworkIdentityController : BackgroundService
         }
 
         _queue.Add(AuthorityKey);
-        var reconciling = ReconcileLoop.RunAsync(_queue, Workers, ReconcileAsync, _logger, stoppingToken);
-        using var timer = new PeriodicTimer(_options.IdentityCheckInterval, _time);
-        try
+        await ReconcileLoop.RunAsync(_queue, Workers, ReconcileAsync, _logger, _options.IdentityCheckInterval, () =>
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
+            lock (_lock)
             {
-                lock (_lock)
-                {
-                    _verified.Clear();
-                }
-
-                QueueAll();
+                _verified.Clear();
             }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Host is stopping.
-        }
 
-        await reconciling;
+            QueueAll();
+        }, _time, stoppingToken);
     }
 
     private void OnPod(ResourceEvent<V1Pod> evt)

@@ -116,24 +116,14 @@ public sealed partial class RepairLoop : BackgroundService
             }
 
             Log.Started(_logger, _pods.Snapshot().Count);
-            var reconciling = ReconcileLoop.RunAsync(queue, Workers, ReconcileAsync, _logger, leading);
-            using var timer = new PeriodicTimer(_options.Interval, _time);
-            try
+            // Ends when the term ends or the host stops.
+            await ReconcileLoop.RunAsync(queue, Workers, ReconcileAsync, _logger, _options.Interval, () =>
             {
-                while (await timer.WaitForNextTickAsync(leading))
+                foreach (var pod in _pods.Snapshot())
                 {
-                    foreach (var pod in _pods.Snapshot())
-                    {
-                        queue.Add(Key(pod));
-                    }
+                    queue.Add(Key(pod));
                 }
-            }
-            catch (OperationCanceledException) when (leading.IsCancellationRequested)
-            {
-                // The term ended or the host is stopping.
-            }
-
-            await reconciling;
+            }, _time, leading);
         }
         finally
         {

@@ -23,26 +23,43 @@ internal sealed class ManualTimeProvider : TimeProvider
     {
         lock (_lock)
         {
-            var timer = new ManualTimer(this, callback, state, _ticks + dueTime.Ticks);
+            var timer = new ManualTimer(this, callback, state, _ticks + dueTime.Ticks, period);
             _timers.Add(timer);
             return timer;
         }
     }
 
-    /// <summary>Moves the clock and runs the callbacks of the timers that came due, in order.</summary>
+    /// <summary>Moves the clock and runs the callbacks of the timers that came due, in order (a periodic one each time it came due).</summary>
     public void Advance(TimeSpan by)
     {
-        List<ManualTimer> due;
+        long until;
         lock (_lock)
         {
-            _ticks += by.Ticks;
-            due = [.. _timers.Where(t => t.Due <= _ticks).OrderBy(t => t.Due)];
-            _timers.RemoveAll(due.Contains);
+            until = _ticks + by.Ticks;
         }
 
-        foreach (var timer in due)
+        while (true)
         {
-            timer.Fire();
+            ManualTimer? next;
+            lock (_lock)
+            {
+                next = _timers.Where(t => t.Due <= until).OrderBy(t => t.Due).FirstOrDefault();
+                if (next is null)
+                {
+                    _ticks = until;
+                    return;
+                }
+
+                _ticks = Math.Max(_ticks, next.Due);
+                _timers.Remove(next);
+                if (next.Period > TimeSpan.Zero && next.Period != Timeout.InfiniteTimeSpan)
+                {
+                    next.Due += next.Period.Ticks;
+                    _timers.Add(next);
+                }
+            }
+
+            next.Fire();
         }
     }
 
@@ -66,9 +83,11 @@ internal sealed class ManualTimeProvider : TimeProvider
         }
     }
 
-    private sealed class ManualTimer(ManualTimeProvider owner, TimerCallback callback, object? state, long due) : ITimer
+    private sealed class ManualTimer(ManualTimeProvider owner, TimerCallback callback, object? state, long due, TimeSpan period) : ITimer
     {
-        public long Due { get; } = due;
+        public long Due { get; set; } = due;
+
+        public TimeSpan Period { get; } = period;
 
         public void Fire() => callback(state);
 

@@ -198,6 +198,32 @@ public sealed class WorkQueueTests
     }
 
     [Fact]
+    public async Task The_resync_adds_keys_each_interval_until_the_loop_is_cancelled()
+    {
+        var time = new ManualTimeProvider();
+        using var queue = new WorkQueue<string>("test", time);
+        using var stop = new CancellationTokenSource();
+        var reconciled = System.Threading.Channels.Channel.CreateUnbounded<string>();
+        var resyncs = 0;
+        var loop = ReconcileLoop.RunAsync(queue, workers: 1, async (key, ct) =>
+        {
+            await reconciled.Writer.WriteAsync(key, ct);
+            return Reconciled.Done;
+        }, NullLogger.Instance, TimeSpan.FromMinutes(1), () => queue.Add($"resync-{Interlocked.Increment(ref resyncs)}"), time, stop.Token);
+
+        Assert.Equal(0, resyncs);
+        time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal("resync-1", await reconciled.Reader.ReadAsync().AsTask().WaitAsync(Bound));
+        time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal("resync-2", await reconciled.Reader.ReadAsync().AsTask().WaitAsync(Bound));
+        await stop.CancelAsync();
+        await loop.WaitAsync(Bound);
+        time.Advance(TimeSpan.FromMinutes(5));
+        Assert.Equal(2, resyncs);
+        Assert.False(reconciled.Reader.TryRead(out _));
+    }
+
+    [Fact]
     public async Task A_reconcile_that_throws_is_retried_after_the_backoff_and_success_resets_the_count()
     {
         var time = new ManualTimeProvider();

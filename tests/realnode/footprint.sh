@@ -25,6 +25,12 @@ done | sort
 ip netns list | sed 's/^/ip netns: /'
 ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print "ip link: " $2 }' | sort
 findmnt -rn -o TARGET,SOURCE,FSTYPE | sed 's/^/findmnt: /'
-iptables-save | grep -v '^#' | sed -E 's/ \[[0-9]+:[0-9]+\]$//; s/^/iptables-save: /'
+# A table the kernel loaded on first use but that holds no rule, no chain of its own and only ACCEPT policies is the same
+# as no table: left out, so that a machine whose tables the lane loaded for the first time compares equal.
+iptables-save | grep -v '^#' | sed -E 's/ \[[0-9]+:[0-9]+\]$//' |
+  awk '/^\*/ { block = $0; empty = 1; next }
+       /^COMMIT$/ { if (!empty) print block "\n" $0; next }
+       { block = block "\n" $0; if ($0 !~ /^:[A-Z]+ ACCEPT$/) empty = 0 }' |
+  sed 's/^/iptables-save: /'
 for s in "${CHANGED_SYSCTLS[@]}"; do echo "sysctl: $s = $(sysctl -n "$s" 2>/dev/null)"; done
 for d in "$LANE" "$RUN" /run/containerd /var/log/pods /var/log/containers; do [ ! -e "$d" ] || echo "directory: $d"; done

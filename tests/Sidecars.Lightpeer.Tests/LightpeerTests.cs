@@ -211,6 +211,11 @@ public sealed class LightpeerTests : IAsyncLifetime
         Assert.True((await _peers.Client(b).JoinAsync(new JoinRequest { Address = a.Address })).Joined);
         Assert.True((await _peers.Client(c).JoinAsync(new JoinRequest { Address = b.Address })).Joined);
         await Eventually.HoldsAsync(() => Peers.KnowsExactly(_peers.Client(a), [b.Address, c.Address]), "a knows b and c");
+        // A forget keeps out the incarnation the forgetting peer knew: wait until a knows c's own (from b's announcement
+        // a may first know an older one, which b's later gossip would rightly replace).
+        await Eventually.UntilAsync(
+            () => a.Node.Peers.Entries().Any(e => e.Address == c.Address && e.Incarnation == c.Node.Peers.Incarnation),
+            "a knows c at c's incarnation");
 
         // c goes away, as a purged pod has, and a is told to forget it.
         await _peers.StopAsync(c);

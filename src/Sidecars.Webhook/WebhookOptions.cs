@@ -62,7 +62,7 @@ public sealed class WebhookOptions
     /// behind the thread pool.
     /// </summary>
     [Range(1, 10_000)]
-    public int MaxConcurrentReviews { get; set; } = 64;
+    public int MaxConcurrentReviews { get; set; } = 16;
 
     /// <summary>Reviews that may wait for a slot; beyond this a review is refused at once with 503 overloaded.</summary>
     [Range(0, 100_000)]
@@ -73,7 +73,14 @@ public sealed class WebhookOptions
     /// timeout (the shipped configuration sets 3 s), so that the apiserver gets an answer and applies the failurePolicy.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:30")]
-    public TimeSpan QueueTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
+    public TimeSpan QueueTimeout { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Longest a review's body may take to arrive once it holds a slot; later it is refused with 408 body-timeout, so
+    /// that a client trickling its body cannot hold the gate's slots.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:00:30")]
+    public TimeSpan BodyTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// Once no review has been refused as overloaded for this long, the webhook returns to the operating system the

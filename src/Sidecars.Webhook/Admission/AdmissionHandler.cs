@@ -28,6 +28,7 @@ public sealed partial class AdmissionHandler(
     public const string InternalErrorReason = "internal-error";
 
     private readonly long _maxBytes = options.Value.MaxRequestBytes;
+    private readonly TimeSpan _bodyTimeout = options.Value.BodyTimeout;
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -61,13 +62,25 @@ public sealed partial class AdmissionHandler(
         }
 
         using var permit = await gate.EnterAsync(cancellationToken);
+        // The body arrives within its deadline, or the review is refused: a client trickling its body must not hold
+        // one of the gate's few slots (the apiserver sends a review at once).
+        using var bodyDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bodyDeadline.CancelAfter(_bodyTimeout);
         if (permit is null)
         {
             // Counted and logged (at most once a second) by the gate: a line per refusal would feed the overload. The
             // body is read to its end first: an HTTP/2 stream answered before its request ended is reset and kept for
             // a grace period, and many such streams make Kestrel refuse the client's next streams (ENHANCE_YOUR_CALM)
             // with no answer at all.
-            await DrainAsync(request, cancellationToken);
+            try
+            {
+                await DrainAsync(request, bodyDeadline.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Answered all the same; Kestrel resets the stream whose body never ended.
+            }
+
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             context.Response.Headers.RetryAfter = "1";
             context.Response.ContentType = "text/plain; charset=utf-8";
@@ -78,7 +91,12 @@ public sealed partial class AdmissionHandler(
         BoundedBody? body;
         try
         {
-            body = await BoundedBody.ReadAsync(request.Body, _maxBytes, cancellationToken);
+            body = await BoundedBody.ReadAsync(request.Body, _maxBytes, bodyDeadline.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return await RejectAsync(context, StatusCodes.Status408RequestTimeout, "body-timeout",
+                $"the body did not arrive within {_bodyTimeout.TotalMilliseconds:0} ms");
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {

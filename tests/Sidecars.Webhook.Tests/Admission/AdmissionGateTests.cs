@@ -48,6 +48,37 @@ public sealed class AdmissionGateTests : IDisposable
     }
 
     [Fact]
+    public async Task A_body_that_does_not_arrive_in_time_is_refused_408_and_frees_its_slot()
+    {
+        await using var server = await WebhookServer.StartAsync(_certificates, new Dictionary<string, string?>
+        {
+            ["Sidecars:Webhook:MaxConcurrentReviews"] = "1",
+            ["Sidecars:Webhook:MaxQueuedReviews"] = "0",
+            ["Sidecars:Webhook:BodyTimeout"] = "00:00:00.200",
+        });
+        using var client = server.CreateClient();
+        var stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "/mutate")
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Content = new TrickleContent(Encoding.UTF8.GetBytes("{\"apiVersion\":"), stalled.Task),
+        })
+        {
+            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            request.Content.Headers.ContentLength = 10_000;
+            using var response = await client.SendAsync(request).WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(HttpStatusCode.RequestTimeout, response.StatusCode);
+            Assert.StartsWith("body-timeout: ", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        stalled.SetResult();
+        // The one slot is free again: a whole review is decided.
+        using var decided = await PostReviewAsync(client);
+        Assert.Equal(HttpStatusCode.OK, decided.StatusCode);
+    }
+
+    [Fact]
     public async Task A_queued_review_gets_the_first_free_slot_and_one_that_waits_too_long_is_refused()
     {
         using var gate = NewGate(maxConcurrent: 1, maxQueued: 1, queueTimeout: TimeSpan.FromSeconds(30));
@@ -87,5 +118,22 @@ public sealed class AdmissionGateTests : IDisposable
     {
         using var content = new StringContent(Fixtures.Read("team-a_jupyter-alice_create.json"), Encoding.UTF8, "application/json");
         return await client.PostAsync("/mutate", content);
+    }
+
+    /// <summary>Sends the first bytes of a body, then nothing until <c>release</c> completes.</summary>
+    private sealed class TrickleContent(byte[] first, Task release) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            await stream.WriteAsync(first);
+            await stream.FlushAsync();
+            await release;
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
     }
 }

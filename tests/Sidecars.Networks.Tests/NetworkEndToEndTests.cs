@@ -47,11 +47,9 @@ public sealed partial class NetworkEndToEndTests(ControlPlaneFixture fixture)
             s => s.Any(n => n.Id == "net-a" && n.Members.Count == 10 && n.Pending == 0 && n.Members.All(m => m.Pod != victim.Pod)),
             "the membership did not settle",
             Timeout);
+        // Every member knows exactly the other members, so none knows the victim any more.
+        Assert.DoesNotContain(Members(controller, "net-a"), m => m.Address == victim.Address);
         await AssertEveryPeerKnowsEveryOtherAsync(agent, "net-a");
-        foreach (var member in Members(controller, "net-a"))
-        {
-            Assert.DoesNotContain(victim.Address, await PeersOfAsync(agent, member.Address));
-        }
 
         await DeleteWorkloadsAsync(ns, "peers-a", "peers-b");
     }
@@ -367,8 +365,16 @@ public sealed partial class NetworkEndToEndTests(ControlPlaneFixture fixture)
             await Eventually.HoldsAsync(
                 async () =>
                 {
-                    var peers = await PeersOfAsync(agent, address);
-                    return (peers.SequenceEqual(others), string.Join(",", peers));
+                    try
+                    {
+                        var peers = await PeersOfAsync(agent, address);
+                        return (peers.SequenceEqual(others), string.Join(",", peers));
+                    }
+                    catch (Grpc.Core.RpcException e) when (e.StatusCode is Grpc.Core.StatusCode.DeadlineExceeded or Grpc.Core.StatusCode.Unavailable)
+                    {
+                        // A lightpeer slow to answer on a loaded machine is asked again within the bound.
+                        return (false, $"no answer ({e.StatusCode})");
+                    }
                 },
                 $"peer {address} of {network} knows exactly the {others.Length} other members",
                 within is { } limit ? Max(limit - bound.Elapsed, TimeSpan.FromMilliseconds(1)) : Timeout);

@@ -7,7 +7,9 @@ using k8s;
 using Sidecars.Contracts.V1;
 using Sidecars.Conventions;
 using Sidecars.Testing;
+using Sidecars.Testing.Http;
 using Sidecars.Testing.Tokens;
+using Sidecars.Testing.UserPods;
 
 namespace Sidecars.UserPods.Tests.EndToEnd;
 
@@ -30,11 +32,11 @@ public sealed class UserPodsEndToEndTests(ControlPlaneFixture cluster) : IAsyncL
         cluster.ControlPlane.Kubelet.AddRunner(new TokenAppRunner(cluster.AgentPath, Pki.CaFile));
         _namespace = await cluster.NewNamespaceAsync("userpods");
         _manifests = await LoopbackHttpServer.StartAsync();
-        _manifests.Files["/manifests/notebook.yaml"] = Manifests.TokenPod("tok-123");
-        _manifests.Files["/manifests/big-token.yaml"] = Manifests.TokenPod(new string('t', 200));
-        _manifests.Files["/manifests/stuck.yaml"] = Manifests.NeverReady;
-        _manifests.Files["/manifests/broken.yaml"] = Manifests.Malformed;
-        _manifests.Files["/elsewhere/notebook.yaml"] = Manifests.TokenPod("tok-123");
+        _manifests.Files["/manifests/notebook.yaml"] = UserPodManifests.TokenPod("tok-123");
+        _manifests.Files["/manifests/big-token.yaml"] = UserPodManifests.TokenPod(new string('t', 200));
+        _manifests.Files["/manifests/stuck.yaml"] = UserPodManifests.NeverReady;
+        _manifests.Files["/manifests/broken.yaml"] = UserPodManifests.Malformed;
+        _manifests.Files["/elsewhere/notebook.yaml"] = UserPodManifests.TokenPod("tok-123");
     }
 
     public async Task DisposeAsync()
@@ -113,7 +115,7 @@ public sealed class UserPodsEndToEndTests(ControlPlaneFixture cluster) : IAsyncL
     public async Task Only_the_cluster_agent_reads_a_pods_token_and_no_log_shows_it()
     {
         const string token = "tok-0f8a1c2e9b7d4c55";
-        _manifests.Files["/manifests/private-token.yaml"] = Manifests.TokenPod(token);
+        _manifests.Files["/manifests/private-token.yaml"] = UserPodManifests.TokenPod(token);
         var logFile = Path.Combine(Path.GetTempPath(), $"sidecars-userpods-{Guid.NewGuid():N}.log");
         var agent = await StartAgentAsync(createTimeout: TimeSpan.FromSeconds(60), logFile: logFile);
         var alice = agent.GrpcClient(ClusterAgentHost.AliceKey);

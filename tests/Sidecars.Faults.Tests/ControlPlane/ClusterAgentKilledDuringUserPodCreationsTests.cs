@@ -111,9 +111,9 @@ public sealed class ClusterAgentKilledDuringUserPodCreationsTests(ControlPlaneFi
                 Assert.Equal("Running", pod.Status.Phase);
                 Assert.False(pod.Metadata.Annotations.ContainsKey("sidecars.io/creating"), $"{name} is held by its caller but still marked unfinished");
                 var uid = pod.Metadata.Uid;
-                Assert.Equal(uid, Assert.Single((await kube.CoreV1.ReadNamespacedServiceAsync(name, ns, cancellationToken: ct)).Metadata.OwnerReferences).Uid);
-                Assert.Equal(uid, Assert.Single((await kube.NetworkingV1.ReadNamespacedIngressAsync(name, ns, cancellationToken: ct)).Metadata.OwnerReferences).Uid);
-                Assert.Equal(uid, Assert.Single((await kube.CoreV1.ReadNamespacedSecretAsync(name + "-tokens", ns, cancellationToken: ct)).Metadata.OwnerReferences).Uid);
+                AssertOwnedBy(uid, name, "Service", await FindAsync(() => kube.CoreV1.ReadNamespacedServiceAsync(name, ns, cancellationToken: ct)));
+                AssertOwnedBy(uid, name, "Ingress", await FindAsync(() => kube.NetworkingV1.ReadNamespacedIngressAsync(name, ns, cancellationToken: ct)));
+                AssertOwnedBy(uid, name, "token Secret", await FindAsync(() => kube.CoreV1.ReadNamespacedSecretAsync(name + "-tokens", ns, cancellationToken: ct)));
             }
 
             // What the cut creates left: only pods never finished (nobody was told of them, get_pods hides them).
@@ -243,6 +243,25 @@ public sealed class ClusterAgentKilledDuringUserPodCreationsTests(ControlPlaneFi
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(200), ct);
             }
+        }
+    }
+
+    private static void AssertOwnedBy(string uid, string pod, string kind, IMetadata<V1ObjectMeta>? found)
+    {
+        Assert.True(found is not null, $"{pod} is held by its caller but has no {kind}");
+        Assert.Equal(uid, Assert.Single(found.Metadata.OwnerReferences).Uid);
+    }
+
+    private static async Task<T?> FindAsync<T>(Func<Task<T>> read)
+        where T : class
+    {
+        try
+        {
+            return await read();
+        }
+        catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return null;
         }
     }
 

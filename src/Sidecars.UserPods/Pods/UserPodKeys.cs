@@ -3,7 +3,7 @@ using Sidecars.Conventions;
 namespace Sidecars.UserPods.Pods;
 
 /// <summary>Labels and annotations the user-pods API puts on the objects it creates.</summary>
-internal static class UserPodKeys
+public static class UserPodKeys
 {
     /// <summary>Label unique to one created pod; its Service selects it.</summary>
     public const string Instance = "sidecars.io/user-pod-instance";

@@ -13,6 +13,8 @@ using Sidecars.Testing.Hosts;
 using Sidecars.Testing.Http;
 using Sidecars.Testing.Identity;
 using Sidecars.Testing.UserPods;
+using Sidecars.UserPods.Configuration;
+using Sidecars.UserPods.Pods;
 using Xunit.Abstractions;
 
 namespace Sidecars.Faults.Tests.ControlPlane;
@@ -68,19 +70,26 @@ public sealed class ClusterAgentKilledDuringUserPodCreationsTests(ControlPlaneFi
             // Callers create one pod at a time each; the process is killed once half of the creates are answered.
             var answered = 0;
             var half = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var killed = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var killed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var cut = new ConcurrentBag<Cut>();
             var callers = Callers.Select((c, i) => Task.Run(() => CallerAsync(c.User, clients[c.User], count / Callers.Length + (i < count % Callers.Length ? 1 : 0)), ct)).ToList();
 
-            await half.Task.WaitAsync(TimeSpan.FromMinutes(2), ct);
+            await Task.WhenAny(half.Task, Task.WhenAll(callers)).WaitAsync(TimeSpan.FromMinutes(2), ct);
+            if (!half.Task.IsCompleted)
+            {
+                await Task.WhenAll(callers);
+                Assert.Fail("the callers finished before half of the creates were answered");
+            }
+
             var killedAt = DateTimeOffset.UtcNow;
-            killed.SetResult(Stopwatch.GetTimestamp());
+            var killedTimestamp = Stopwatch.GetTimestamp();
+            killed.SetResult();
             await agent.KillAsync();
             await agent.StartAsync(ct);
             var held = (await Task.WhenAll(callers)).ToDictionary(h => h.User, h => h.Pods);
 
             Assert.NotEmpty(cut);
-            var recovery = TimeSpan.FromTicks(cut.Max(c => c.AnsweredAt - killed.Task.Result) * TimeSpan.TicksPerSecond / Stopwatch.Frequency);
+            var recovery = Stopwatch.GetElapsedTime(killedTimestamp, cut.Max(c => c.AnsweredAt));
             output.WriteLine(
                 $"{count} creates from {Callers.Length} callers, {cut.Count} cut by the kill ({string.Join(", ", cut.GroupBy(c => c.Status).Select(g => $"{g.Count()} {g.Key}"))}): " +
                 $"{cut.Count(c => c.Found)} found by listing, {cut.Count(c => !c.Found)} created again");
@@ -109,16 +118,16 @@ public sealed class ClusterAgentKilledDuringUserPodCreationsTests(ControlPlaneFi
             {
                 var pod = await kube.CoreV1.ReadNamespacedPodAsync(name, ns, cancellationToken: ct);
                 Assert.Equal("Running", pod.Status.Phase);
-                Assert.False(pod.Metadata.Annotations.ContainsKey("sidecars.io/creating"), $"{name} is held by its caller but still marked unfinished");
+                Assert.False(pod.Metadata.Annotations.ContainsKey(UserPodKeys.Creating), $"{name} is held by its caller but still marked unfinished");
                 var uid = pod.Metadata.Uid;
                 AssertOwnedBy(uid, name, "Service", await FindAsync(() => kube.CoreV1.ReadNamespacedServiceAsync(name, ns, cancellationToken: ct)));
                 AssertOwnedBy(uid, name, "Ingress", await FindAsync(() => kube.NetworkingV1.ReadNamespacedIngressAsync(name, ns, cancellationToken: ct)));
-                AssertOwnedBy(uid, name, "token Secret", await FindAsync(() => kube.CoreV1.ReadNamespacedSecretAsync(name + "-tokens", ns, cancellationToken: ct)));
+                AssertOwnedBy(uid, name, "token Secret", await FindAsync(() => kube.CoreV1.ReadNamespacedSecretAsync(UserPodKeys.TokenSecretName(name), ns, cancellationToken: ct)));
             }
 
             // What the cut creates left: only pods never finished (nobody was told of them, get_pods hides them).
             var leftovers = (await kube.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: ct)).Items.Where(p => !all.Contains(p.Metadata.Name)).ToList();
-            Assert.All(leftovers, p => Assert.True(p.Metadata.Annotations?.ContainsKey("sidecars.io/creating") == true, $"{p.Metadata.Name} is whole but no caller holds it"));
+            Assert.All(leftovers, p => Assert.True(p.Metadata.Annotations?.ContainsKey(UserPodKeys.Creating) == true, $"{p.Metadata.Name} is whole but no caller holds it"));
             output.WriteLine($"half-created pods left by the kill: {leftovers.Count}");
 
             // Once the create timeout has passed nothing remains but what the callers hold, and each user's storage.
@@ -129,7 +138,7 @@ public sealed class ClusterAgentKilledDuringUserPodCreationsTests(ControlPlaneFi
                     var seen = await ObjectsAsync(kube, ns, ct);
                     var ok = seen.Pods.SetEquals(all) && seen.Services.SetEquals(all) && seen.Ingresses.SetEquals(all)
                              && seen.TokenSecrets.SetEquals(all) && seen.Deployments.Count == 0
-                             && seen.Claims.SetEquals(Callers.Select(c => OwnerNames.ClaimName("sciencedata-{user}", "{user}", c.User)))
+                             && seen.Claims.SetEquals(Callers.Select(c => OwnerNames.ClaimName(new UserPodsOptions().StorageClaimTemplate, "{user}", c.User)))
                              && seen.Volumes.SetEquals(seen.Claims.Select(c => ns + "-" + c));
                     return (ok, seen.ToString());
                 },
@@ -174,6 +183,12 @@ public sealed class ClusterAgentKilledDuringUserPodCreationsTests(ControlPlaneFi
                 return (user, pods);
             }
         }
+        catch
+        {
+            output.WriteLine($"cluster agent (process {agent.ProcessId?.ToString(CultureInfo.InvariantCulture) ?? "not running"}), last lines of its log:");
+            output.WriteLine(string.Join('\n', agent.Log.Split('\n').TakeLast(80)));
+            throw;
+        }
         finally
         {
             await agent.KillAsync();
@@ -200,9 +215,11 @@ public sealed class ClusterAgentKilledDuringUserPodCreationsTests(ControlPlaneFi
             ["Sidecars__Clusters__Namespace"] = ns,
             ["Sidecars__Networks__Namespace"] = ns,
             ["Sidecars__Leadership__Namespace"] = ns,
-            ["Sidecars__Leadership__LeaseDuration"] = "00:00:10",
-            ["Sidecars__Leadership__RenewDeadline"] = "00:00:08",
-            ["Sidecars__Leadership__RetryPeriod"] = "00:00:00.500",
+            // Only the lifecycle (the reaping at the create deadline) needs the lease; a generous renew deadline keeps
+            // the process leading (a replica that cannot renew steps down and exits) while 100 pods start beside it.
+            ["Sidecars__Leadership__LeaseDuration"] = "00:00:30",
+            ["Sidecars__Leadership__RenewDeadline"] = "00:00:25",
+            ["Sidecars__Leadership__RetryPeriod"] = "00:00:01",
             ["Sidecars__UserPods__Namespace"] = ns,
             ["Sidecars__UserPods__CreateTimeout"] = createTimeout.ToString("c", CultureInfo.InvariantCulture),
             ["Sidecars__UserPods__DeleteTimeout"] = "00:01:00",
@@ -274,7 +291,7 @@ public sealed class ClusterAgentKilledDuringUserPodCreationsTests(ControlPlaneFi
             Names((await kube.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: ct)).Items.Select(p => p.Metadata.Name)),
             Names((await kube.CoreV1.ListNamespacedServiceAsync(ns, labelSelector: managed, cancellationToken: ct)).Items.Select(s => s.Metadata.Name)),
             Names((await kube.NetworkingV1.ListNamespacedIngressAsync(ns, labelSelector: managed, cancellationToken: ct)).Items.Select(i => i.Metadata.Name)),
-            Names((await kube.CoreV1.ListNamespacedSecretAsync(ns, labelSelector: "sidecars.io/tokens-for", cancellationToken: ct)).Items.Select(s => s.Metadata.Labels["sidecars.io/tokens-for"])),
+            Names((await kube.CoreV1.ListNamespacedSecretAsync(ns, labelSelector: UserPodKeys.TokensFor, cancellationToken: ct)).Items.Select(s => s.Metadata.Labels[UserPodKeys.TokensFor])),
             Names((await kube.AppsV1.ListNamespacedDeploymentAsync(ns, cancellationToken: ct)).Items.Select(d => d.Metadata.Name)),
             Names((await kube.CoreV1.ListNamespacedPersistentVolumeClaimAsync(ns, labelSelector: managed, cancellationToken: ct)).Items.Select(c => c.Metadata.Name)),
             Names((await kube.CoreV1.ListPersistentVolumeAsync(labelSelector: managed, cancellationToken: ct)).Items.Where(v => v.Spec.ClaimRef?.NamespaceProperty == ns).Select(v => v.Metadata.Name)));

@@ -10,7 +10,7 @@ public enum LifecycleAction
     /// <summary>Ready for the first time: record it, so the pod is never reaped later.</summary>
     MarkReady,
 
-    /// <summary>Not Ready by its deadline: delete it with its resources.</summary>
+    /// <summary>Not Ready by its deadline, or its creation never finished by then: delete it with its resources.</summary>
     Reap,
 
     /// <summary>Not Ready yet: look again at <see cref="LifecycleStep.Deadline"/>.</summary>
@@ -24,7 +24,9 @@ public sealed record LifecycleStep(LifecycleAction Action, DateTimeOffset Deadli
     {
         ArgumentNullException.ThrowIfNull(pod);
         var deadline = PodState.CreateDeadline(pod, createTimeout);
-        var action = pod.Metadata.DeletionTimestamp is not null || PodState.WasReady(pod) ? LifecycleAction.None
+        var action = pod.Metadata.DeletionTimestamp is not null ? LifecycleAction.None
+            : PodState.IsCreating(pod) ? (deadline <= now ? LifecycleAction.Reap : LifecycleAction.Wait)
+            : PodState.WasReady(pod) ? LifecycleAction.None
             : PodState.IsReady(pod) ? LifecycleAction.MarkReady
             : deadline <= now ? LifecycleAction.Reap
             : LifecycleAction.Wait;

@@ -26,6 +26,9 @@ internal static class PodState
     public static bool HasIngress(V1Pod pod) =>
         pod.Metadata.Annotations?.TryGetValue(UserPodKeys.Ingress, out var value) == true && value == "true";
 
+    /// <summary>Created, but its Service or Ingress not yet (or never, if its creator died): see <see cref="UserPodKeys.Creating"/>.</summary>
+    public static bool IsCreating(V1Pod pod) => pod.Metadata.Annotations?.ContainsKey(UserPodKeys.Creating) == true;
+
     public static bool WasReady(V1Pod pod) => pod.Metadata.Annotations?.ContainsKey(UserPodKeys.ReadyAt) == true;
 
     /// <summary>When a pod that never became Ready is deleted: its creation time plus the create timeout.</summary>

@@ -35,6 +35,13 @@ internal static class UserPodFactory
         annotations[SidecarsAnnotations.User] = userId;
         annotations.Remove(UserPodKeys.ReadyAt);
         annotations.Remove(UserPodKeys.Ingress);
+        annotations.Remove(UserPodKeys.Creating);
+        if (manifest.Service is not null)
+        {
+            // Removed once the Service (and Ingress) exist; a pod left with it is deleted at its create deadline.
+            annotations[UserPodKeys.Creating] = "true";
+        }
+
         if (manifest.Ingress is not null)
         {
             annotations[UserPodKeys.Ingress] = "true";

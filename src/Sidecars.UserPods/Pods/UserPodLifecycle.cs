@@ -14,7 +14,9 @@ namespace Sidecars.UserPods.Pods;
 /// deleted with its resources once its creation time plus the create timeout has passed, and a pod seen Ready is
 /// marked so it is never reaped later. Pod events queue the pod; a reconcile reads the informer's view, acts on
 /// <see cref="LifecycleStep.Decide"/>, and asks to be queued again at the pod's deadline. A pod gone from the
-/// informer drops its cached tokens.
+/// informer drops its cached tokens. A pod whose creation never finished (<see cref="UserPodKeys.Creating"/> left on it
+/// because the process creating it died between the pod and its Service or Ingress) is deleted at the same deadline,
+/// Ready or not, so no half-created pod outlives the create timeout.
 /// </summary>
 public sealed partial class UserPodLifecycle(
     UserPodCache cache,
@@ -69,7 +71,15 @@ public sealed partial class UserPodLifecycle(
                 break;
             case LifecycleAction.Reap:
                 UserPodsMetrics.PodsReaped.Inc();
-                Log.Reaped(logger, pod.Metadata.NamespaceProperty, pod.Metadata.Name, options.Value.CreateTimeout.TotalSeconds);
+                if (PodState.IsCreating(pod))
+                {
+                    Log.ReapedUnfinished(logger, pod.Metadata.NamespaceProperty, pod.Metadata.Name, options.Value.CreateTimeout.TotalSeconds);
+                }
+                else
+                {
+                    Log.Reaped(logger, pod.Metadata.NamespaceProperty, pod.Metadata.Name, options.Value.CreateTimeout.TotalSeconds);
+                }
+
                 await resources.DeleteAllAsync(pod.Metadata.Name, ct);
                 break;
             case LifecycleAction.Wait:
@@ -91,5 +101,8 @@ public sealed partial class UserPodLifecycle(
 
         [LoggerMessage(2, LogLevel.Warning, "User pod {Namespace}/{Name} was not Ready within {Seconds}s of its creation; deleting it")]
         public static partial void Reaped(ILogger logger, string @namespace, string name, double seconds);
+
+        [LoggerMessage(3, LogLevel.Warning, "User pod {Namespace}/{Name}: its creation did not finish (its Service or Ingress was never confirmed) within {Seconds}s of its creation; deleting it")]
+        public static partial void ReapedUnfinished(ILogger logger, string @namespace, string name, double seconds);
     }
 }

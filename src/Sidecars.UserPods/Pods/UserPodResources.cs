@@ -163,6 +163,25 @@ public sealed class UserPodResources(KubernetesAccess kubernetes, RequestWork wo
         return services.Items.ToDictionary(s => s.Metadata.Name, StringComparer.Ordinal);
     }
 
+    /// <summary>
+    /// Removes <see cref="UserPodKeys.Creating"/> once the pod's Service and Ingress exist. A pod deleted meanwhile (its
+    /// create deadline passed) fails the create.
+    /// </summary>
+    public async Task MarkCreatedAsync(string podName, CancellationToken cancellationToken)
+    {
+        var patch = new V1Patch(
+            "{\"metadata\":{\"annotations\":{\"" + UserPodKeys.Creating + "\":null}}}",
+            V1Patch.PatchType.MergePatch);
+        try
+        {
+            await Client.CoreV1.PatchNamespacedPodAsync(patch, podName, Namespace, cancellationToken: cancellationToken);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            throw new UserPodsException(UserPodsError.DeadlineExceeded, $"pod {podName} was deleted before its creation finished");
+        }
+    }
+
     /// <summary>Records that the pod has been Ready, so it is never reaped at the create timeout (also after a restart).</summary>
     public async Task MarkReadyAsync(V1Pod pod, DateTimeOffset at, CancellationToken cancellationToken)
     {

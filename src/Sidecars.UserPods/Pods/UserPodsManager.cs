@@ -60,6 +60,9 @@ public sealed partial class UserPodsManager(
                 {
                     await resources.CreateIngressAsync(UserPodFactory.BuildIngress(manifest.Ingress, service, created, Options), cancellationToken);
                 }
+
+                // The pod is whole: only now does it count (a creator killed before this leaves it to the lifecycle).
+                await resources.MarkCreatedAsync(name, cancellationToken);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -74,7 +77,9 @@ public sealed partial class UserPodsManager(
         return name;
     }
 
-    /// <summary>True once the pod is Ready (tokens collected); false at the create timeout (the pod is then deleted).</summary>
+    /// <summary>
+    /// True once the pod is Ready and whole (tokens collected); false at the create timeout (the pod is then deleted).
+    /// </summary>
     public async Task<bool> WatchCreateAsync(Caller caller, string userId, string podName, CancellationToken cancellationToken)
     {
         Authorize(caller, userId);
@@ -99,7 +104,7 @@ public sealed partial class UserPodsManager(
         }
 
         var (current, timedOut) = await cache.WaitAsync(
-            podName, p => p is null || p.Metadata.DeletionTimestamp is not null || PodState.IsReady(p),
+            podName, p => p is null || p.Metadata.DeletionTimestamp is not null || (PodState.IsReady(p) && !PodState.IsCreating(p)),
             PodState.CreateDeadline(pod, Options.CreateTimeout),
             cancellationToken);
         if (timedOut)
@@ -110,7 +115,7 @@ public sealed partial class UserPodsManager(
             return false;
         }
 
-        if (current is null || !PodState.IsReady(current))
+        if (current is null || !PodState.IsReady(current) || PodState.IsCreating(current))
         {
             return false;
         }
@@ -173,8 +178,9 @@ public sealed partial class UserPodsManager(
     public async Task<IReadOnlyList<UserPodView>> GetPodsAsync(Caller caller, string userId, CancellationToken cancellationToken)
     {
         Authorize(caller, userId);
+        // A pod whose creation never finished is nobody's answer: it is not listed, and is deleted at its create deadline.
         var pods = (await cache.AllAsync(cancellationToken))
-            .Where(p => PodState.BelongsTo(p, userId))
+            .Where(p => PodState.BelongsTo(p, userId) && !PodState.IsCreating(p))
             .OrderBy(p => p.Metadata.CreationTimestamp)
             .ThenBy(p => p.Metadata.Name, StringComparer.Ordinal)
             .ToList();

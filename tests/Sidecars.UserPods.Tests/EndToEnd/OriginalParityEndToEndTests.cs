@@ -5,7 +5,9 @@ using k8s;
 using k8s.Models;
 using Sidecars.Conventions;
 using Sidecars.Testing;
+using Sidecars.Testing.Http;
 using Sidecars.Testing.Tokens;
+using Sidecars.Testing.UserPods;
 using Sidecars.UserPods.Pods;
 
 namespace Sidecars.UserPods.Tests.EndToEnd;
@@ -30,8 +32,8 @@ public sealed class OriginalParityEndToEndTests(ControlPlaneFixture cluster) : I
         cluster.ControlPlane.Kubelet.AddRunner(new TokenAppRunner(cluster.AgentPath, Pki.CaFile));
         _namespace = await cluster.NewNamespaceAsync("parity");
         _manifests = await LoopbackHttpServer.StartAsync();
-        _manifests.Files["/manifests/ubuntu.yaml"] = Manifests.SshPod;
-        _manifests.Files["/manifests/stuck.yaml"] = Manifests.NeverReady;
+        _manifests.Files["/manifests/ubuntu.yaml"] = UserPodManifests.SshPod;
+        _manifests.Files["/manifests/stuck.yaml"] = UserPodManifests.NeverReady;
         _agent = await ClusterAgentHost.StartAsync(cluster.ControlPlane.KubeconfigPath, new Dictionary<string, string?>
         {
             ["namespace"] = _namespace,

@@ -7,7 +7,12 @@ using k8s;
 using Sidecars.Contracts.V1;
 using Sidecars.Conventions;
 using Sidecars.Testing;
+using Sidecars.Testing.Http;
 using Sidecars.Testing.Tokens;
+using Sidecars.Testing.UserPods;
+using Sidecars.UserPods.Configuration;
+using Sidecars.UserPods.Manifests;
+using Sidecars.UserPods.Pods;
 
 namespace Sidecars.UserPods.Tests.EndToEnd;
 
@@ -30,11 +35,11 @@ public sealed class UserPodsEndToEndTests(ControlPlaneFixture cluster) : IAsyncL
         cluster.ControlPlane.Kubelet.AddRunner(new TokenAppRunner(cluster.AgentPath, Pki.CaFile));
         _namespace = await cluster.NewNamespaceAsync("userpods");
         _manifests = await LoopbackHttpServer.StartAsync();
-        _manifests.Files["/manifests/notebook.yaml"] = Manifests.TokenPod("tok-123");
-        _manifests.Files["/manifests/big-token.yaml"] = Manifests.TokenPod(new string('t', 200));
-        _manifests.Files["/manifests/stuck.yaml"] = Manifests.NeverReady;
-        _manifests.Files["/manifests/broken.yaml"] = Manifests.Malformed;
-        _manifests.Files["/elsewhere/notebook.yaml"] = Manifests.TokenPod("tok-123");
+        _manifests.Files["/manifests/notebook.yaml"] = UserPodManifests.TokenPod("tok-123");
+        _manifests.Files["/manifests/big-token.yaml"] = UserPodManifests.TokenPod(new string('t', 200));
+        _manifests.Files["/manifests/stuck.yaml"] = UserPodManifests.NeverReady;
+        _manifests.Files["/manifests/broken.yaml"] = UserPodManifests.Malformed;
+        _manifests.Files["/elsewhere/notebook.yaml"] = UserPodManifests.TokenPod("tok-123");
     }
 
     public async Task DisposeAsync()
@@ -113,7 +118,7 @@ public sealed class UserPodsEndToEndTests(ControlPlaneFixture cluster) : IAsyncL
     public async Task Only_the_cluster_agent_reads_a_pods_token_and_no_log_shows_it()
     {
         const string token = "tok-0f8a1c2e9b7d4c55";
-        _manifests.Files["/manifests/private-token.yaml"] = Manifests.TokenPod(token);
+        _manifests.Files["/manifests/private-token.yaml"] = UserPodManifests.TokenPod(token);
         var logFile = Path.Combine(Path.GetTempPath(), $"sidecars-userpods-{Guid.NewGuid():N}.log");
         var agent = await StartAgentAsync(createTimeout: TimeSpan.FromSeconds(60), logFile: logFile);
         var alice = agent.GrpcClient(ClusterAgentHost.AliceKey);
@@ -260,6 +265,28 @@ public sealed class UserPodsEndToEndTests(ControlPlaneFixture cluster) : IAsyncL
         await Kube.WaitForPodAsync(_namespace, podName, p => p is null, "the never-ready pod to be deleted");
         await KubernetesWaits.UntilGoneAsync(() => Kube.CoreV1.ReadNamespacedServiceAsync(podName, _namespace));
         Assert.True((await alice.WatchDeletePodAsync(new WatchDeletePodRequest { UserId = ClusterAgentHost.Alice, PodName = podName })).Deleted);
+        AssertIdle(agent);
+    }
+
+    [Fact]
+    public async Task A_pod_whose_creation_never_finished_is_nobodys_answer_and_is_deleted_with_its_objects_at_the_create_timeout()
+    {
+        // What a cluster agent killed between a pod's Service and its Ingress leaves: the pod, still marked unfinished, and its Service.
+        var agent = await StartAgentAsync(createTimeout: TimeSpan.FromSeconds(30));
+        var manifest = ManifestParser.Parse(UserPodManifests.TokenPod("tok-123"));
+        var pod = UserPodFactory.BuildPod(manifest, ClusterAgentHost.Alice, null, new UserPodsOptions { Namespace = _namespace, IngressDomain = IngressDomain }, "c0ffee");
+        var created = await Kube.CoreV1.CreateNamespacedPodAsync(pod, _namespace);
+        var podName = created.Metadata.Name;
+        await Kube.CoreV1.CreateNamespacedServiceAsync(UserPodFactory.BuildService(manifest.Service!, created), _namespace);
+
+        // Ready, but never reported: not listed, not marked Ready, and watch_create_pod answers false at the deadline.
+        await Kube.WaitForPodAsync(_namespace, podName, p => p is not null && p.IsReady(), "the unfinished pod to be Ready");
+        var alice = agent.GrpcClient(ClusterAgentHost.AliceKey);
+        Assert.Empty((await alice.GetPodsAsync(new GetPodsRequest { UserId = ClusterAgentHost.Alice })).Pods);
+        Assert.False((await alice.WatchCreatePodAsync(new WatchCreatePodRequest { UserId = ClusterAgentHost.Alice, PodName = podName })).Ready);
+        await Kube.WaitForPodAsync(_namespace, podName, p => p is null, "the unfinished pod to be deleted");
+        await KubernetesWaits.UntilGoneAsync(() => Kube.CoreV1.ReadNamespacedServiceAsync(podName, _namespace));
+        Assert.Empty((await Kube.CoreV1.ListNamespacedSecretAsync(_namespace, labelSelector: UserPodKeys.TokensFor + "=" + podName)).Items);
         AssertIdle(agent);
     }
 

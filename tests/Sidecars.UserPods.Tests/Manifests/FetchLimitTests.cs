@@ -1,3 +1,4 @@
+using Sidecars.Testing.Http;
 using Sidecars.UserPods.Configuration;
 using Sidecars.UserPods.Manifests;
 

@@ -35,4 +35,28 @@ public sealed class LifecycleStepTests
         Assert.Equal(expected, step.Action);
         Assert.Equal(new DateTimeOffset(Created) + Timeout, step.Deadline);
     }
+
+    [Theory]
+    [InlineData(false, 60, LifecycleAction.Wait)]
+    [InlineData(true, 60, LifecycleAction.Wait)]
+    [InlineData(false, 300, LifecycleAction.Reap)]
+    [InlineData(true, 900, LifecycleAction.Reap)]
+    public void A_pod_whose_creation_never_finished_is_never_marked_ready_and_is_reaped_at_its_deadline(bool ready, int secondsAfterCreation, LifecycleAction expected)
+    {
+        var pod = new V1Pod
+        {
+            Metadata = new V1ObjectMeta
+            {
+                Name = "p",
+                CreationTimestamp = Created,
+                Annotations = new Dictionary<string, string> { [UserPodKeys.Creating] = "true" },
+            },
+            Status = new V1PodStatus { Conditions = [new V1PodCondition { Type = "Ready", Status = ready ? "True" : "False" }] },
+        };
+
+        var step = LifecycleStep.Decide(pod, new DateTimeOffset(Created).AddSeconds(secondsAfterCreation), Timeout);
+
+        Assert.Equal(expected, step.Action);
+        Assert.Equal(new DateTimeOffset(Created) + Timeout, step.Deadline);
+    }
 }

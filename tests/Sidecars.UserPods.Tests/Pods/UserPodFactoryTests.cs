@@ -136,6 +136,19 @@ public sealed class UserPodFactoryTests
         Assert.Equal(["jupyter-alice-x7k2p.pods.example.org"], tls.Hosts);
     }
 
+    [Fact]
+    public void A_pod_with_a_service_is_created_marked_unfinished_and_the_mark_cannot_be_forged_away()
+    {
+        var withService = UserPodFactory.BuildPod(ManifestParser.Parse(Manifest), "alice", null, Options, "abc");
+        Assert.Equal("true", withService.Metadata.Annotations[UserPodKeys.Creating]);
+
+        // A manifest that sets the mark itself but has no Service does not keep it (nothing would ever remove it).
+        var podOnly = Manifest[..Manifest.IndexOf("---", StringComparison.Ordinal)].Replace(
+            "sidecars.io/user: forged@example.org", "sidecars.io/user: forged@example.org\n    sidecars.io/creating: \"true\"", StringComparison.Ordinal);
+        var pod = UserPodFactory.BuildPod(ManifestParser.Parse(podOnly), "alice", null, Options, "abc");
+        Assert.False(pod.Metadata.Annotations.ContainsKey(UserPodKeys.Creating));
+    }
+
     [Theory]
     [InlineData("jupyter", "alice", "jupyter-alice-")]
     [InlineData("9lives", "bob", "p-9lives-bob-")]

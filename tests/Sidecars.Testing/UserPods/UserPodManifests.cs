@@ -1,10 +1,13 @@
-namespace Sidecars.UserPods.Tests.EndToEnd;
+namespace Sidecars.Testing.UserPods;
 
 /// <summary>User-pod manifests as a portal would publish them.</summary>
-internal static class Manifests
+public static class UserPodManifests
 {
-    /// <summary>A pod whose container writes a token for its pod-agent to serve; with a Service and an Ingress.</summary>
-    public static string TokenPod(string tokenValue) => $$"""
+    /// <summary>
+    /// A pod whose container writes a token for its pod-agent to serve; with a Service and an Ingress, and with
+    /// <paramref name="storage"/> the user's storage volume (<c>sciencedata</c>) mounted.
+    /// </summary>
+    public static string TokenPod(string tokenValue, bool storage = false) => $$"""
         apiVersion: v1
         kind: Pod
         metadata:
@@ -26,7 +29,7 @@ internal static class Manifests
                 httpGet:
                   path: /readyz
                   port: 9090
-                periodSeconds: 1
+                periodSeconds: 1{{(storage ? StorageVolume : string.Empty)}}
         ---
         apiVersion: v1
         kind: Service
@@ -132,4 +135,7 @@ internal static class Manifests
               port: 22
               targetPort: 9090
         """;
+
+    /// <summary>Appended to a pod's only container: mounts the user's storage volume, declared after it.</summary>
+    private const string StorageVolume = "\n      volumeMounts:\n        - name: sciencedata\n          mountPath: /data\n  volumes:\n    - name: sciencedata\n      emptyDir: {}";
 }

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Sidecars.LocalCluster;
 using Sidecars.Testing.Tokens;
 
-namespace Sidecars.UserPods.Tests.EndToEnd;
+namespace Sidecars.Testing.UserPods;
 
 /// <summary>
 /// Runs containers of the image <c>sidecars-test/token-app</c>: the app writes its token (env TOKEN_KEY / TOKEN_VALUE)

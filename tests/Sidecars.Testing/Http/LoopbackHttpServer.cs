@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Sidecars.UserPods.Tests;
+namespace Sidecars.Testing.Http;
 
 /// <summary>A small HTTP server on 127.0.0.1 serving fixed paths (manifests, tokens).</summary>
 public sealed class LoopbackHttpServer : IAsyncDisposable

@@ -18,11 +18,17 @@ internal sealed partial class PodWorker
             grace = _context.Options.MaxTerminationGrace;
         }
 
-        await KillAllAsync(grace);
-
-        // The sandbox goes before the pod object, so whoever sees the pod gone may reuse its address.
-        ReleaseAddress();
-        await DeletePodAsync();
+        try
+        {
+            await KillAllAsync(grace);
+        }
+        finally
+        {
+            // The sandbox goes before the pod object, so whoever sees the pod gone may reuse its address; the pod
+            // object goes even when stopping a process failed.
+            ReleaseAddress();
+            await DeletePodAsync();
+        }
     }
 
     private async Task DeletePodAsync()
@@ -39,7 +45,8 @@ internal sealed partial class PodWorker
         {
             // Already gone, or a new pod took the name.
         }
-        catch (Exception e) when (e is HttpOperationException or HttpRequestException or IOException)
+        catch (Exception e) when (e is HttpOperationException or HttpRequestException or IOException
+            || (e is OperationCanceledException && !_lifetime.IsCancellationRequested))
         {
             Log.StatusPatchFailed(_context.Logger, Namespace, Name, "final delete failed, retrying: " + e.Message);
             PostAfter(TimeSpan.FromSeconds(1), DeletePodAsync);

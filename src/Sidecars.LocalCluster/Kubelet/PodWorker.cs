@@ -100,7 +100,17 @@ internal sealed partial class PodWorker : IAsyncDisposable
 
             if (!_done)
             {
-                await SyncStatusAsync(ct);
+                try
+                {
+                    await SyncStatusAsync(ct);
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+                {
+                    // The worker outlives any one failed call: a dead loop would leave the pod unserved (and, once
+                    // deleted, terminating forever).
+                    Log.WorkFailed(_context.Logger, Namespace, Name, e);
+                    PostAfter(TimeSpan.FromSeconds(1), () => Task.CompletedTask);
+                }
             }
         }
     }
@@ -262,7 +272,8 @@ internal sealed partial class PodWorker : IAsyncDisposable
         {
             // Deleted; the watch brings the DELETED event.
         }
-        catch (Exception e) when (e is HttpOperationException or HttpRequestException or IOException)
+        catch (Exception e) when (e is HttpOperationException or HttpRequestException or IOException
+            || (e is OperationCanceledException && !ct.IsCancellationRequested))
         {
             Log.StatusPatchFailed(_context.Logger, Namespace, Name, e.Message);
             PostAfter(TimeSpan.FromSeconds(1), () => Task.CompletedTask);

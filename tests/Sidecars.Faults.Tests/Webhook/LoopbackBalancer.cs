@@ -6,16 +6,17 @@ namespace Sidecars.Faults.Tests.Webhook;
 
 /// <summary>
 /// A Service in front of webhook replicas, on loopback: each TCP connection is passed through (TLS and all) to the next
-/// replica in turn that accepts it; a connection no replica accepts is reset, as kube-proxy rejects one for a Service
-/// without endpoints. A replica that stops listening is skipped from its next connection on (kube-proxy stops sending it
-/// new connections once its endpoint is gone; the replica's drain period covers the time that takes).
+/// ready endpoint in turn that accepts it; a connection no endpoint accepts is reset, as kube-proxy rejects one for a
+/// Service without endpoints. As with an EndpointSlice, a replica is an endpoint only while it is ready: the caller
+/// removes it when its pod starts terminating (the replica's drain period covers the time kube-proxy takes to notice)
+/// and adds it back once its readiness probe passes, never while it is still starting.
 /// </summary>
 internal sealed class LoopbackBalancer : IAsyncDisposable
 {
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(2);
 
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly IReadOnlyList<int> _backends;
+    private readonly ConcurrentDictionary<int, bool> _ready = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<Task, bool> _connections = new();
     private readonly Task _accepting;
@@ -25,7 +26,11 @@ internal sealed class LoopbackBalancer : IAsyncDisposable
 
     public LoopbackBalancer(IReadOnlyList<int> backendPorts)
     {
-        _backends = backendPorts;
+        foreach (var port in backendPorts)
+        {
+            _ready[port] = true;
+        }
+
         _listener.Start();
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
         _accepting = AcceptAsync();
@@ -35,6 +40,9 @@ internal sealed class LoopbackBalancer : IAsyncDisposable
 
     /// <summary>Connections passed to the replica on <paramref name="port"/>.</summary>
     public int Accepted(int port) => _accepted.GetValueOrDefault(port);
+
+    /// <summary>The replica on <paramref name="port"/> is ready (true) and receives new connections, or is not (false).</summary>
+    public void SetReady(int port, bool ready) => _ready[port] = ready;
 
     /// <summary>Connections that no replica accepted.</summary>
     public int Refused => Volatile.Read(ref _refused);
@@ -91,12 +99,13 @@ internal sealed class LoopbackBalancer : IAsyncDisposable
         }
     }
 
-    /// <summary>The next replica in turn that accepts a connection, or null when none does.</summary>
+    /// <summary>The next ready replica in turn that accepts a connection, or null when none does.</summary>
     private async Task<Socket?> ConnectAsync()
     {
-        for (var tried = 0; tried < _backends.Count; tried++)
+        var endpoints = _ready.Where(e => e.Value).Select(e => e.Key).Order().ToArray();
+        for (var tried = 0; tried < endpoints.Length; tried++)
         {
-            var port = _backends[(int)((uint)Interlocked.Increment(ref _next) % (uint)_backends.Count)];
+            var port = endpoints[(int)((uint)Interlocked.Increment(ref _next) % (uint)endpoints.Length)];
             var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {

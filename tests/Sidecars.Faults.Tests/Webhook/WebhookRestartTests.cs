@@ -135,6 +135,7 @@ public sealed class WebhookRestartTests(ControlPlaneFixture fixture, ITestOutput
                 // Some creates go through both replicas before each step, so that the apiserver holds connections to the replica that stops.
                 await Eventually.UntilAsync(() => created.Count(c => c.Phase == Current()) >= 10, $"creates before {draining}", TimeSpan.FromMinutes(1), ct);
                 Enter(draining);
+                service.SetReady(replica.Port, false);
                 var stopping = Stopwatch.StartNew();
                 var exitCode = await replica.TerminateAsync(Grace);
                 var stopped = stopping.Elapsed;
@@ -142,6 +143,7 @@ public sealed class WebhookRestartTests(ControlPlaneFixture fixture, ITestOutput
                 Enter(starting);
                 var starting2 = Stopwatch.StartNew();
                 await replica.StartAsync(ct);
+                service.SetReady(replica.Port, true);
                 steps.Add($"{replica.Name} SIGTERM to exit {stopped.TotalSeconds:0.0} s, start to ready {starting2.Elapsed.TotalSeconds:0.0} s");
             }
 

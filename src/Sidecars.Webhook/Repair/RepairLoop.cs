@@ -18,7 +18,7 @@ namespace Sidecars.Webhook.Repair;
 /// On the elected replica only: finds opted-in pods that lack their sidecars or owner label (admitted while the webhook
 /// was not called), reports each once as a <c>SidecarsMissing</c> Event and in the metrics, and optionally evicts
 /// controller-owned ones so they are recreated through admission. A pod event only queues the pod; a reconcile reads the
-/// pod from the shared informer and asks <see cref="RepairPlanner"/> what it lacks. Every pod is queued when the loop
+/// pod from the term's informer (a watch of every pod, started when the term starts and stopped when it ends) and asks <see cref="RepairPlanner"/> what it lacks. Every pod is queued when the loop
 /// starts (a replica that takes over after an outage reports at once), on every change, and again every
 /// <see cref="RepairOptions.Interval"/> (a namespace that opted in later).
 /// </summary>
@@ -33,7 +33,10 @@ public sealed partial class RepairLoop : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<RepairLoop> _logger;
     private readonly LeaseElector _elector;
-    private readonly ResourceInformer<V1Pod> _pods;
+    private readonly TimeSpan _watchTimeout;
+
+    /// <summary>The pods of the current term (a watch of every pod, held only while this replica leads).</summary>
+    private ResourceInformer<V1Pod>? _pods;
 
     /// <summary>The queue of the current term; null while this replica does not lead.</summary>
     private volatile WorkQueue<string>? _queue;
@@ -60,8 +63,11 @@ public sealed partial class RepairLoop : BackgroundService
         _options = options.Value;
         _time = time;
         _logger = logger;
-        _pods = informers.Pods(null, null);
+        _watchTimeout = informers.WatchTimeout;
     }
+
+    /// <summary>Whether this replica holds its watch of every pod: only while it leads.</summary>
+    public bool Watching => Volatile.Read(ref _pods) is not null;
 
     /// <summary>The pods found lacking and reported so far, still present and still lacking.</summary>
     public IReadOnlyList<RepairFinding> Findings => [.. _found.Values.Select(f => f.Finding)];
@@ -100,26 +106,29 @@ public sealed partial class RepairLoop : BackgroundService
 
     private async Task LeadAsync(CancellationToken leading)
     {
+        // Its own informer each term, stopped when the term ends: a replica that does not lead holds no pod cache.
+        await using var pods = new ResourceInformer<V1Pod>(KubernetesResourceSources.Pods(_client, null, null, watchTimeout: _watchTimeout), _logger);
         using var queue = new WorkQueue<string>("repair", _time);
+        _pods = pods;
         _queue = queue;
         try
         {
-            using var subscription = _pods.Subscribe(OnPod, replay: true);
-            _pods.Start();
+            using var subscription = pods.Subscribe(OnPod, replay: true);
+            pods.Start();
             try
             {
-                await _pods.WaitForSyncAsync(leading);
+                await pods.WaitForSyncAsync(leading);
             }
             catch (OperationCanceledException)
             {
                 return;
             }
 
-            Log.Started(_logger, _pods.Snapshot().Count);
+            Log.Started(_logger, pods.Snapshot().Count);
             // Ends when the term ends or the host stops.
             await ReconcileLoop.RunAsync(queue, Workers, ReconcileAsync, _logger, _options.Interval, () =>
             {
-                foreach (var pod in _pods.Snapshot())
+                foreach (var pod in pods.Snapshot())
                 {
                     queue.Add(Key(pod));
                 }
@@ -128,6 +137,7 @@ public sealed partial class RepairLoop : BackgroundService
         finally
         {
             _queue = null;
+            _pods = null;
         }
     }
 
@@ -136,7 +146,7 @@ public sealed partial class RepairLoop : BackgroundService
     private async Task<Reconciled> ReconcileAsync(string key, CancellationToken cancellationToken)
     {
         var slash = key.IndexOf('/', StringComparison.Ordinal);
-        if (!_pods.TryGet(key[..slash], key[(slash + 1)..], out var pod) || pod is null)
+        if (_pods is not { } pods || !pods.TryGet(key[..slash], key[(slash + 1)..], out var pod) || pod is null)
         {
             Forget(key);
             return Reconciled.Done;

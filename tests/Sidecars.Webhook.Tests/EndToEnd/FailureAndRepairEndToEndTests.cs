@@ -2,6 +2,7 @@ using k8s;
 using k8s.Models;
 using Microsoft.Extensions.DependencyInjection;
 using Sidecars.Conventions;
+using Sidecars.Kubernetes.Leadership;
 using Sidecars.Mutation;
 using Sidecars.Testing;
 using Sidecars.Webhook.Repair;
@@ -53,6 +54,17 @@ public sealed class FailureAndRepairEndToEndTests(ControlPlaneFixture fixture)
             var events = await fixture.Client.CoreV1.ListNamespacedEventAsync(ns, fieldSelector: "involvedObject.name=missed,reason=SidecarsMissing");
             Assert.Single(events.Items);
             Assert.Contains("pod-agent", events.Items[0].Message, StringComparison.Ordinal);
+
+            // Another replica takes the Lease: this one's term ends, and with it its watch of every pod.
+            Assert.True(repair.Watching);
+            var leaseName = LeadershipServiceCollectionExtensions.LeaseName(ElectedComponents.Webhook);
+            var lease = await fixture.Client.CoordinationV1.ReadNamespacedLeaseAsync(leaseName, own);
+            lease.Spec.HolderIdentity = "another-replica";
+            lease.Spec.LeaseDurationSeconds = 3600;
+            lease.Spec.RenewTime = DateTime.UtcNow;
+            await fixture.Client.CoordinationV1.ReplaceNamespacedLeaseAsync(lease, leaseName, own);
+            await Eventually.UntilAsync(() => !repair.Watching, "the replica that lost its Lease stops watching pods", TimeSpan.FromMinutes(1));
+            Assert.False(webhook.Services.GetRequiredService<LeaseElector>().IsLeader);
         }
         finally
         {

@@ -1,6 +1,6 @@
 using Sidecars.Webhook;
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = WebApplication.CreateSlimBuilder(args);
 builder.AddSidecarsWebhook();
 
 var app = builder.Build();

@@ -17,7 +17,8 @@ public sealed class UserPodsGrpcService(UserPodsManager manager, TimeProvider ti
         var http = context.GetHttpContext();
         var address = CallerAddress.Resolve(http.Connection.RemoteIpAddress, http.Request.Headers["X-Forwarded-For"].ToString(), options.Value);
         var name = await manager.CreateAsync(
-            UserPodsCallInterceptor.CallerOf(context), request.YamlUrl, request.UserId, Settings(request.Settings), address, context.CancellationToken);
+            UserPodsCallInterceptor.CallerOf(context), request.YamlUrl, request.UserId, Settings(request.Settings), address, request.RequestId,
+            context.CancellationToken);
         return new CreatePodResponse { PodName = name };
     }
 

@@ -21,6 +21,9 @@ public static class UserPodKeys
     /// </summary>
     public const string Creating = "sidecars.io/creating";
 
+    /// <summary>Annotation with the caller's request_id of the create that made the pod (when it gave one).</summary>
+    public const string RequestId = "sidecars.io/request-id";
+
     /// <summary>Label on a token Secret naming its pod.</summary>
     public const string TokensFor = "sidecars.io/tokens-for";
 

@@ -28,11 +28,23 @@ public sealed class UserPodResources(KubernetesAccess kubernetes, RequestWork wo
         }
     }
 
-    public async Task<V1Pod> CreatePodAsync(V1Pod pod, CancellationToken cancellationToken)
+    /// <summary>The pod labelled with <paramref name="instance"/> (<see cref="UserPodKeys.Instance"/>), or null; read from the apiserver.</summary>
+    public async Task<V1Pod?> FindByInstanceAsync(string instance, CancellationToken cancellationToken)
+    {
+        var pods = await Client.CoreV1.ListNamespacedPodAsync(Namespace, labelSelector: UserPodKeys.Instance + "=" + instance, cancellationToken: cancellationToken);
+        return pods.Items.FirstOrDefault();
+    }
+
+    /// <summary>Creates the pod; null when a pod of that name exists already (only a pod with a fixed name can meet one).</summary>
+    public async Task<V1Pod?> CreatePodAsync(V1Pod pod, CancellationToken cancellationToken)
     {
         try
         {
             return await Client.CoreV1.CreateNamespacedPodAsync(pod, Namespace, cancellationToken: cancellationToken);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.Conflict && !string.IsNullOrEmpty(pod?.Metadata?.Name))
+        {
+            return null;
         }
         catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.UnprocessableEntity or HttpStatusCode.BadRequest)
         {

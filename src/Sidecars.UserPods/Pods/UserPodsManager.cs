@@ -29,7 +29,8 @@ public sealed partial class UserPodsManager(
 
     public async Task<string> CreateAsync(
         Caller caller, string yamlUrl, string userId,
-        IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>>? settings, IPAddress? callerAddress, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>>? settings, IPAddress? callerAddress, string? requestId,
+        CancellationToken cancellationToken)
     {
         Authorize(caller, userId);
         if (string.IsNullOrWhiteSpace(yamlUrl))
@@ -37,9 +38,28 @@ public sealed partial class UserPodsManager(
             throw new UserPodsException(UserPodsError.InvalidArgument, "yaml_url is required");
         }
 
+        requestId = string.IsNullOrEmpty(requestId) ? null : requestId;
+        if (requestId is not null && UserPodRequests.Invalid(requestId) is { } invalid)
+        {
+            throw new UserPodsException(UserPodsError.InvalidArgument, invalid);
+        }
+
+        var instance = requestId is null ? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)) : UserPodRequests.Instance(userId, requestId);
+        if (requestId is not null && await EarlierAsync(instance, userId, requestId, cancellationToken) is { } earlier)
+        {
+            return earlier;
+        }
+
         var manifest = ManifestParser.Parse(await fetcher.FetchAsync(yamlUrl, cancellationToken));
-        var instance = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         var pod = UserPodFactory.BuildPod(manifest, userId, settings, Options, instance, CallerAddress.HomeServerOf(callerAddress, Options));
+        if (requestId is not null)
+        {
+            // A fixed name, so that two creates of one request racing each other make one pod: the apiserver refuses the second.
+            pod.Metadata.Annotations[UserPodKeys.RequestId] = requestId;
+            pod.Metadata.Name = pod.Metadata.GenerateName + UserPodRequests.NameSuffix(instance);
+            pod.Metadata.GenerateName = null;
+        }
+
         await cache.ReadyAsync(cancellationToken);
         if (!string.IsNullOrEmpty(Options.NfsStorageRoot) && UserPodFactory.UsesStorage(pod, Options))
         {
@@ -49,6 +69,20 @@ public sealed partial class UserPodsManager(
         }
 
         var created = await resources.CreatePodAsync(pod, cancellationToken);
+        if (created is null)
+        {
+            if (await EarlierAsync(instance, userId, requestId!, cancellationToken) is { } raced)
+            {
+                return raced;
+            }
+
+            // Another request's pod (or this request's pod, being deleted) holds the name: a generated one then.
+            pod.Metadata.GenerateName = pod.Metadata.Name[..^UserPodRequests.NameSuffixLength];
+            pod.Metadata.Name = null;
+            created = await resources.CreatePodAsync(pod, cancellationToken)
+                ?? throw new UserPodsException(UserPodsError.Unavailable, "the pod could not be named; create it again");
+        }
+
         var name = created.Metadata.Name;
         try
         {
@@ -75,6 +109,21 @@ public sealed partial class UserPodsManager(
         UserPodsMetrics.PodsCreated.Inc();
         Log.Created(logger, Options.Namespace, name, manifest.Service is not null, manifest.Ingress is not null);
         return name;
+    }
+
+    /// <summary>The name of the pod an earlier create of the same request made, while it exists and is not being deleted.</summary>
+    private async Task<string?> EarlierAsync(string instance, string userId, string requestId, CancellationToken cancellationToken)
+    {
+        var earlier = await resources.FindByInstanceAsync(instance, cancellationToken);
+        if (earlier is null || earlier.Metadata.DeletionTimestamp is not null || !PodState.BelongsTo(earlier, userId)
+            || earlier.Metadata.Annotations is not { } annotations
+            || !annotations.TryGetValue(UserPodKeys.RequestId, out var made) || made != requestId)
+        {
+            return null;
+        }
+
+        Log.Repeated(logger, Options.Namespace, earlier.Metadata.Name);
+        return earlier.Metadata.Name;
     }
 
     /// <summary>

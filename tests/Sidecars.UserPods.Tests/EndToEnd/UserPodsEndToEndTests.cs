@@ -165,6 +165,54 @@ public sealed class UserPodsEndToEndTests(ControlPlaneFixture cluster) : IAsyncL
     }
 
     [Fact]
+    public async Task A_create_repeated_with_its_request_id_answers_the_one_pod_it_made()
+    {
+        var agent = await StartAgentAsync(createTimeout: TimeSpan.FromSeconds(60));
+        var alice = agent.GrpcClient(ClusterAgentHost.AliceKey);
+        var bob = agent.GrpcClient(ClusterAgentHost.BobKey);
+        CreatePodRequest Create(string user, string requestId) => new() { YamlUrl = _manifests.Url("/manifests/notebook.yaml"), UserId = user, RequestId = requestId };
+
+        // Repeated one after the other (a caller that lost the first answer), and two at once (a caller that retried
+        // while its first call was still running): one pod each.
+        var first = (await alice.CreatePodAsync(Create(ClusterAgentHost.Alice, "order-17"))).PodName;
+        var again = (await alice.CreatePodAsync(Create(ClusterAgentHost.Alice, "order-17"))).PodName;
+        var racing = await Task.WhenAll(Enumerable.Range(0, 3).Select(async _ => (await alice.CreatePodAsync(Create(ClusterAgentHost.Alice, "order-18"))).PodName));
+        Assert.Equal(first, again);
+        Assert.Single(racing.Distinct());
+        Assert.NotEqual(first, racing[0]);
+
+        // Over HTTP/JSON the same; another user's request with the same id is another pod; no id, a new pod each time.
+        using var aliceJson = agent.JsonClient(ClusterAgentHost.AliceKey);
+        var overJson = await PostAsync(aliceJson, "/create_pod", new JsonObject
+        {
+            ["yaml_url"] = _manifests.Url("/manifests/notebook.yaml"),
+            ["user_id"] = ClusterAgentHost.Alice,
+            ["request_id"] = "order-17",
+        });
+        Assert.Equal(first, overJson["pod_name"]!.GetValue<string>());
+        var bobs = (await bob.CreatePodAsync(Create(ClusterAgentHost.Bob, "order-17"))).PodName;
+        Assert.NotEqual(first, bobs);
+        var plain = (await alice.CreatePodAsync(new CreatePodRequest { YamlUrl = _manifests.Url("/manifests/notebook.yaml"), UserId = ClusterAgentHost.Alice })).PodName;
+
+        var pods = await Kube.CoreV1.ListNamespacedPodAsync(_namespace);
+        Assert.Equal(
+            new[] { first, racing[0], bobs, plain }.Order(StringComparer.Ordinal),
+            pods.Items.Select(p => p.Metadata.Name).Order(StringComparer.Ordinal));
+        Assert.Equal("order-17", pods.Items.Single(p => p.Metadata.Name == first).Metadata.Annotations[UserPodKeys.RequestId]);
+        Assert.True((await alice.WatchCreatePodAsync(new WatchCreatePodRequest { UserId = ClusterAgentHost.Alice, PodName = first })).Ready);
+
+        // Once the pod is deleted the same request makes a new one.
+        await alice.DeletePodAsync(new DeletePodRequest { UserId = ClusterAgentHost.Alice, PodName = first });
+        Assert.True((await alice.WatchDeletePodAsync(new WatchDeletePodRequest { UserId = ClusterAgentHost.Alice, PodName = first })).Deleted);
+        var after = (await alice.CreatePodAsync(Create(ClusterAgentHost.Alice, "order-17"))).PodName;
+        Assert.NotNull(await Kube.CoreV1.ReadNamespacedPodAsync(after, _namespace));
+
+        var invalid = await Assert.ThrowsAsync<RpcException>(() => alice.CreatePodAsync(Create(ClusterAgentHost.Alice, "order 19")).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, invalid.StatusCode);
+        Assert.Contains("request_id", invalid.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Refusals_carry_their_reason_over_grpc_and_http()
     {
         var agent = await StartAgentAsync(createTimeout: TimeSpan.FromSeconds(60));

@@ -60,11 +60,20 @@ public sealed class UserPodResources(KubernetesAccess kubernetes, RequestWork wo
         }
     }
 
+    /// <summary>
+    /// Creates the pod's Service; one of that name owned by the same pod counts as created (a repeated create finishing
+    /// what an earlier one began), one owned by an earlier pod of the same name (still being collected) is refused.
+    /// </summary>
     public async Task CreateServiceAsync(V1Service service, CancellationToken cancellationToken)
     {
         try
         {
             await Client.CoreV1.CreateNamespacedServiceAsync(service, Namespace, cancellationToken: cancellationToken);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.Conflict)
+        {
+            var existing = await Client.CoreV1.ReadNamespacedServiceAsync(service.Metadata.Name, Namespace, cancellationToken: cancellationToken);
+            SameOwner("Service", service.Metadata, existing.Metadata);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.UnprocessableEntity or HttpStatusCode.BadRequest)
         {
@@ -78,9 +87,24 @@ public sealed class UserPodResources(KubernetesAccess kubernetes, RequestWork wo
         {
             await Client.NetworkingV1.CreateNamespacedIngressAsync(ingress, Namespace, cancellationToken: cancellationToken);
         }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.Conflict)
+        {
+            var existing = await Client.NetworkingV1.ReadNamespacedIngressAsync(ingress.Metadata.Name, Namespace, cancellationToken: cancellationToken);
+            SameOwner("Ingress", ingress.Metadata, existing.Metadata);
+        }
         catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.UnprocessableEntity or HttpStatusCode.BadRequest)
         {
             throw new UserPodsException(UserPodsError.InvalidArgument, "invalid manifest: Kubernetes refused the Ingress: " + Reason(e));
+        }
+    }
+
+    private static void SameOwner(string kind, V1ObjectMeta wanted, V1ObjectMeta existing)
+    {
+        var owner = wanted.OwnerReferences?.FirstOrDefault()?.Uid;
+        if (owner is null || existing.OwnerReferences?.Any(o => o.Uid == owner) != true)
+        {
+            throw new UserPodsException(
+                UserPodsError.Unavailable, $"the {kind} {existing.Name} of an earlier pod of the same name is still being deleted; create the pod again");
         }
     }
 

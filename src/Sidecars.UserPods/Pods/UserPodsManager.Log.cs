@@ -21,7 +21,7 @@ public sealed partial class UserPodsManager
         [LoggerMessage(5, LogLevel.Information, "Deleting {Count} user pod(s) in {Namespace} and {Storage} storage object(s)")]
         public static partial void DeletedAll(ILogger logger, string @namespace, int count, int storage);
 
-        [LoggerMessage(6, LogLevel.Information, "Create repeated with the request_id of user pod {Namespace}/{Name}: answering that pod")]
-        public static partial void Repeated(ILogger logger, string @namespace, string name);
+        [LoggerMessage(6, LogLevel.Information, "Create repeated with the request_id of user pod {Namespace}/{Name}: answering that pod (still being made: {Creating})")]
+        public static partial void Repeated(ILogger logger, string @namespace, string name, bool creating);
     }
 }

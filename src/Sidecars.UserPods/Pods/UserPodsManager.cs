@@ -45,12 +45,20 @@ public sealed partial class UserPodsManager(
         }
 
         var instance = requestId is null ? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)) : UserPodRequests.Instance(userId, requestId);
-        if (requestId is not null && await EarlierAsync(instance, userId, requestId, cancellationToken) is { } earlier)
+        var earlier = requestId is null ? null : await EarlierAsync(instance, userId, requestId, cancellationToken);
+        if (earlier is not null && !PodState.IsCreating(earlier))
         {
-            return earlier;
+            return earlier.Metadata.Name;
         }
 
         var manifest = ManifestParser.Parse(await fetcher.FetchAsync(yamlUrl, cancellationToken));
+        if (earlier is not null)
+        {
+            // The earlier create made the pod but not yet its Service or Ingress (it still runs, or its process died):
+            // finish them, as it would have. Both finishing at once is harmless: each takes the other's objects as made.
+            return await FinishAsync(manifest, earlier, cancellationToken);
+        }
+
         var pod = UserPodFactory.BuildPod(manifest, userId, settings, Options, instance, CallerAddress.HomeServerOf(callerAddress, Options));
         if (requestId is not null)
         {
@@ -73,7 +81,7 @@ public sealed partial class UserPodsManager(
         {
             if (await EarlierAsync(instance, userId, requestId!, cancellationToken) is { } raced)
             {
-                return raced;
+                return PodState.IsCreating(raced) ? await FinishAsync(manifest, raced, cancellationToken) : raced.Metadata.Name;
             }
 
             // Another request's pod (or this request's pod, being deleted) holds the name: a generated one then.
@@ -83,6 +91,15 @@ public sealed partial class UserPodsManager(
                 ?? throw new UserPodsException(UserPodsError.Unavailable, "the pod could not be named; create it again");
         }
 
+        await FinishAsync(manifest, created, cancellationToken);
+        UserPodsMetrics.PodsCreated.Inc();
+        Log.Created(logger, Options.Namespace, created.Metadata.Name, manifest.Service is not null, manifest.Ingress is not null);
+        return created.Metadata.Name;
+    }
+
+    /// <summary>Creates the pod's Service and Ingress (those its manifest has) and marks the pod whole; on failure deletes it all.</summary>
+    private async Task<string> FinishAsync(UserPodManifest manifest, V1Pod created, CancellationToken cancellationToken)
+    {
         var name = created.Metadata.Name;
         try
         {
@@ -94,8 +111,11 @@ public sealed partial class UserPodsManager(
                 {
                     await resources.CreateIngressAsync(UserPodFactory.BuildIngress(manifest.Ingress, service, created, Options), cancellationToken);
                 }
+            }
 
-                // The pod is whole: only now does it count (a creator killed before this leaves it to the lifecycle).
+            // The pod is whole: only now does it count (a creator killed before this leaves it to the lifecycle).
+            if (PodState.IsCreating(created))
+            {
                 await resources.MarkCreatedAsync(name, cancellationToken);
             }
         }
@@ -106,13 +126,11 @@ public sealed partial class UserPodsManager(
             throw;
         }
 
-        UserPodsMetrics.PodsCreated.Inc();
-        Log.Created(logger, Options.Namespace, name, manifest.Service is not null, manifest.Ingress is not null);
         return name;
     }
 
-    /// <summary>The name of the pod an earlier create of the same request made, while it exists and is not being deleted.</summary>
-    private async Task<string?> EarlierAsync(string instance, string userId, string requestId, CancellationToken cancellationToken)
+    /// <summary>The pod an earlier create of the same request made, while it exists and is not being deleted.</summary>
+    private async Task<V1Pod?> EarlierAsync(string instance, string userId, string requestId, CancellationToken cancellationToken)
     {
         var earlier = await resources.FindByInstanceAsync(instance, cancellationToken);
         if (earlier is null || earlier.Metadata.DeletionTimestamp is not null || !PodState.BelongsTo(earlier, userId)
@@ -122,8 +140,8 @@ public sealed partial class UserPodsManager(
             return null;
         }
 
-        Log.Repeated(logger, Options.Namespace, earlier.Metadata.Name);
-        return earlier.Metadata.Name;
+        Log.Repeated(logger, Options.Namespace, earlier.Metadata.Name, PodState.IsCreating(earlier));
+        return earlier;
     }
 
     /// <summary>

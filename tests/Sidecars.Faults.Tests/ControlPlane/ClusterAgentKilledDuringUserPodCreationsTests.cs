@@ -21,10 +21,10 @@ namespace Sidecars.Faults.Tests.ControlPlane;
 
 /// <summary>
 /// Scenario 2, user pods: the cluster agent process killed (SIGKILL) while callers create user pods (pod, Service,
-/// Ingress, the user's storage; the token Secret once Ready) over the user-pods gRPC API, then started again. A
-/// caller whose create was cut finds out the truth by listing its pods, and creates again only if the pod is not
-/// there: every pod a caller holds is whole and runs, no request has two pods, and once the create timeout has passed
-/// nothing the cut creates made remains.
+/// Ingress, the user's storage; the token Secret once Ready) over the user-pods gRPC API, then started again. Every
+/// create carries a request_id; a caller whose create was cut sends the same create again: every pod a caller holds
+/// is whole and runs, no request has two pods, and once the create timeout has passed nothing the cut creates made
+/// remains.
 /// </summary>
 [Collection(FaultsCollection.Name)]
 [Trait("Category", "ControlPlane")]
@@ -65,7 +65,12 @@ public sealed class ClusterAgentKilledDuringUserPodCreationsTests(ControlPlaneFi
             await agent.StartAsync(ct);
             using var channel = AdminCredentials.CreateChannel(agent.Address, null, pki.ServerRoots);
             var clients = Callers.ToDictionary(c => c.User, c => Client(channel, c.Key));
-            var request = (string user) => new CreatePodRequest { YamlUrl = manifests.Url(ManifestPath), UserId = user };
+            var request = (string user, int i) => new CreatePodRequest
+            {
+                YamlUrl = manifests.Url(ManifestPath),
+                UserId = user,
+                RequestId = string.Create(CultureInfo.InvariantCulture, $"create-{i}"),
+            };
 
             // Callers create one pod at a time each; the process is killed once half of the creates are answered.
             var answered = 0;
@@ -92,7 +97,8 @@ public sealed class ClusterAgentKilledDuringUserPodCreationsTests(ControlPlaneFi
             var recovery = Stopwatch.GetElapsedTime(killedTimestamp, cut.Max(c => c.AnsweredAt));
             output.WriteLine(
                 $"{count} creates from {Callers.Length} callers, {cut.Count} cut by the kill ({string.Join(", ", cut.GroupBy(c => c.Status).Select(g => $"{g.Count()} {g.Key}"))}): " +
-                $"{cut.Count(c => c.Found)} found by listing, {cut.Count(c => !c.Found)} created again");
+                $"repeated with their request_id: {Repeats(agent.Log, creating: false)} answered with the whole pod the cut call made, " +
+                $"{Repeats(agent.Log, creating: true)} finished the pod it had begun, the rest created it");
             output.WriteLine($"from SIGKILL to every repeated create answered: {recovery.TotalSeconds:0.0} s");
 
             // Every pod a caller holds is its own, listed once, Ready and whole: Service, Ingress, token Secret.
@@ -153,7 +159,7 @@ public sealed class ClusterAgentKilledDuringUserPodCreationsTests(ControlPlaneFi
                 {
                     try
                     {
-                        pods.Add((await client.CreatePodAsync(request(user), cancellationToken: ct)).PodName);
+                        pods.Add((await client.CreatePodAsync(request(user, i), cancellationToken: ct)).PodName);
                         if (Interlocked.Increment(ref answered) == count / 2)
                         {
                             half.TrySetResult();
@@ -163,20 +169,12 @@ public sealed class ClusterAgentKilledDuringUserPodCreationsTests(ControlPlaneFi
                     }
                     catch (RpcException e) when (killed.Task.IsCompleted)
                     {
-                        // Cut by the kill (in flight, or sent while the process was down): the answer is lost.
+                        // Cut by the kill (in flight, or sent while the process was down): the answer is lost, so
+                        // the same create again, with the same request_id.
                         var status = e.StatusCode;
-                        var (pod, found) = await RepeatAsync(async () =>
-                        {
-                            // One create in flight per caller: a pod it was not told of is that create's.
-                            var listed = (await client.GetPodsAsync(new GetPodsRequest { UserId = user }, cancellationToken: ct)).Pods.Select(p => p.PodName).ToList();
-                            var unknown = listed.Except(pods, StringComparer.Ordinal).ToList();
-                            Assert.True(unknown.Count <= 1, $"{user} lost one answer but finds {unknown.Count} pods it was not told of: {string.Join(", ", unknown)}");
-                            return unknown.Count == 1
-                                ? (unknown[0], true)
-                                : ((await client.CreatePodAsync(request(user), cancellationToken: ct)).PodName, false);
-                        }, ct);
+                        var pod = await RepeatAsync(async () => (await client.CreatePodAsync(request(user, i), cancellationToken: ct)).PodName, ct);
                         pods.Add(pod);
-                        cut.Add(new Cut(status.ToString(), found, Stopwatch.GetTimestamp()));
+                        cut.Add(new Cut(status.ToString(), Stopwatch.GetTimestamp()));
                     }
                 }
 
@@ -309,7 +307,12 @@ public sealed class ClusterAgentKilledDuringUserPodCreationsTests(ControlPlaneFi
     }
 
     /// <summary>A create whose answer the kill took: the status the caller saw, whether listing found its pod, when it had its answer.</summary>
-    private sealed record Cut(string Status, bool Found, long AnsweredAt);
+    private sealed record Cut(string Status, long AnsweredAt);
+
+    /// <summary>Repeated creates the cluster agent answered with the pod of an earlier one, still being made or whole.</summary>
+    private static int Repeats(string log, bool creating) =>
+        log.Split('\n').Count(l => l.Contains("Create repeated with the request_id", StringComparison.Ordinal)
+            && l.Contains(creating ? "(still being made: True)" : "(still being made: False)", StringComparison.Ordinal));
 
     private sealed record Objects(
         HashSet<string> Pods, HashSet<string> Services, HashSet<string> Ingresses, HashSet<string> TokenSecrets,

@@ -9,18 +9,19 @@ namespace Sidecars.Faults.Tests.Webhook;
 /// ready endpoint in turn that accepts it; a connection no endpoint accepts is reset, as kube-proxy rejects one for a
 /// Service without endpoints. As with an EndpointSlice, a replica is an endpoint only while it is ready: the caller
 /// removes it when its pod starts terminating (the replica's drain period covers the time kube-proxy takes to notice)
-/// and adds it back once its readiness probe passes, never while it is still starting.
+/// and adds it back once its readiness probe passes, never while it is still starting. Like kube-proxy, it forwards
+/// in the kernel's time, not the test's: the accept loop and every connection's copying run on threads of their own,
+/// so that whatever else runs in the test process (its thread pool busy or starved) never delays a review.
 /// </summary>
 internal sealed class LoopbackBalancer : IAsyncDisposable
 {
-    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(2);
-
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly Socket _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
     private readonly ConcurrentDictionary<int, bool> _ready = new();
-    private readonly CancellationTokenSource _stop = new();
-    private readonly ConcurrentDictionary<Task, bool> _connections = new();
-    private readonly Task _accepting;
+    private readonly ConcurrentDictionary<Socket, bool> _open = new();
+    private readonly ConcurrentDictionary<Thread, bool> _threads = new();
     private readonly ConcurrentDictionary<int, int> _accepted = new();
+    private readonly Thread _accepting;
+    private volatile bool _stopping;
     private int _next = -1;
     private int _refused;
 
@@ -31,9 +32,10 @@ internal sealed class LoopbackBalancer : IAsyncDisposable
             _ready[port] = true;
         }
 
-        _listener.Start();
-        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
-        _accepting = AcceptAsync();
+        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _listener.Listen(512);
+        Port = ((IPEndPoint)_listener.LocalEndPoint!).Port;
+        _accepting = Start("balancer-accept", Accept);
     }
 
     public int Port { get; }
@@ -47,60 +49,89 @@ internal sealed class LoopbackBalancer : IAsyncDisposable
     /// <summary>Connections that no replica accepted.</summary>
     public int Refused => Volatile.Read(ref _refused);
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
-        _listener.Stop();
-        await _accepting;
-        await Task.WhenAll(_connections.Keys);
-        _stop.Dispose();
+        _stopping = true;
+        _listener.Dispose();
+        foreach (var socket in _open.Keys)
+        {
+            socket.Dispose();
+        }
+
+        _accepting.Join();
+        foreach (var thread in _threads.Keys)
+        {
+            thread.Join();
+        }
+
+        return ValueTask.CompletedTask;
     }
 
-    private async Task AcceptAsync()
+    private Thread Start(string name, Action run)
     {
-        while (!_stop.IsCancellationRequested)
+        var thread = new Thread(() => run()) { IsBackground = true, Name = name };
+        _threads[thread] = true;
+        thread.Start();
+        return thread;
+    }
+
+    private void Accept()
+    {
+        while (!_stopping)
         {
             Socket client;
             try
             {
-                client = await _listener.AcceptSocketAsync(_stop.Token);
+                client = _listener.Accept();
             }
-            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
                 return;
             }
 
-            var connection = ServeAsync(client);
-            _connections[connection] = true;
-            _ = connection.ContinueWith(t => _connections.TryRemove(t, out _), TaskScheduler.Default);
+            Start("balancer-connection", () => Serve(client));
         }
     }
 
-    private async Task ServeAsync(Socket client)
+    private void Serve(Socket client)
     {
-        using (client)
+        _open[client] = true;
+        try
         {
-            using var backend = await ConnectAsync();
-            if (backend is null)
+            using (client)
             {
-                Interlocked.Increment(ref _refused);
-                client.LingerState = new LingerOption(true, 0);
-                return;
-            }
+                using var backend = Connect();
+                if (backend is null)
+                {
+                    Interlocked.Increment(ref _refused);
+                    client.LingerState = new LingerOption(true, 0);
+                    return;
+                }
 
-            using var pipe = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-            await using var fromClient = new NetworkStream(client, ownsSocket: false);
-            await using var toBackend = new NetworkStream(backend, ownsSocket: false);
-            var up = CopyAsync(fromClient, backend, pipe.Token);
-            var down = CopyAsync(toBackend, client, pipe.Token);
-            await Task.WhenAny(up, down);
-            await pipe.CancelAsync();
-            await Task.WhenAll(up, down);
+                _open[backend] = true;
+                try
+                {
+                    // Either direction ending (or failing) ends the connection, as the previous side closing does.
+                    var up = new Thread(() => Copy(client, backend, client, backend)) { IsBackground = true, Name = "balancer-up" };
+                    up.Start();
+                    Copy(backend, client, client, backend);
+                    up.Join();
+                }
+                finally
+                {
+                    _open.TryRemove(backend, out _);
+                }
+            }
+        }
+        finally
+        {
+            _open.TryRemove(client, out _);
+            _threads.TryRemove(Thread.CurrentThread, out _);
         }
     }
 
     /// <summary>The next ready replica in turn that accepts a connection, or null when none does.</summary>
-    private async Task<Socket?> ConnectAsync()
+    private Socket? Connect()
     {
         var endpoints = _ready.Where(e => e.Value).Select(e => e.Key).Order().ToArray();
         for (var tried = 0; tried < endpoints.Length; tried++)
@@ -109,13 +140,12 @@ internal sealed class LoopbackBalancer : IAsyncDisposable
             var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-                timeout.CancelAfter(ConnectTimeout);
-                await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), timeout.Token);
+                // On loopback a connect is answered at once: accepted, or refused when nothing listens.
+                socket.Connect(new IPEndPoint(IPAddress.Loopback, port));
                 _accepted.AddOrUpdate(port, 1, (_, count) => count + 1);
                 return socket;
             }
-            catch (Exception e) when (e is SocketException or OperationCanceledException)
+            catch (SocketException)
             {
                 socket.Dispose();
             }
@@ -124,23 +154,42 @@ internal sealed class LoopbackBalancer : IAsyncDisposable
         return null;
     }
 
-    /// <summary>Copies until the source ends, then half-closes the destination so the other side sees the end.</summary>
-    private static async Task CopyAsync(NetworkStream source, Socket destination, CancellationToken ct)
+    /// <summary>Copies until the source ends, half-closes the destination so the other side sees the end, then ends the connection.</summary>
+    private static void Copy(Socket source, Socket destination, Socket client, Socket backend)
     {
         var buffer = new byte[16 * 1024];
         try
         {
             int read;
-            while ((read = await source.ReadAsync(buffer, ct)) > 0)
+            while ((read = source.Receive(buffer)) > 0)
             {
-                await destination.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, ct);
+                for (var sent = 0; sent < read;)
+                {
+                    sent += destination.Send(buffer, sent, read - sent, SocketFlags.None);
+                }
             }
 
             destination.Shutdown(SocketShutdown.Send);
         }
-        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             // The other side went away (or the balancer stops): the connection ends.
+        }
+
+        // Unblocks the other direction's Receive.
+        Close(client);
+        Close(backend);
+    }
+
+    private static void Close(Socket socket)
+    {
+        try
+        {
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Already closed.
         }
     }
 }

@@ -60,11 +60,12 @@ public sealed partial class UserPodsManager(
         }
 
         var pod = UserPodFactory.BuildPod(manifest, userId, settings, Options, instance, CallerAddress.HomeServerOf(callerAddress, Options));
+        var generateName = pod.Metadata.GenerateName;
         if (requestId is not null)
         {
             // A fixed name, so that two creates of one request racing each other make one pod: the apiserver refuses the second.
             pod.Metadata.Annotations[UserPodKeys.RequestId] = requestId;
-            pod.Metadata.Name = pod.Metadata.GenerateName + UserPodRequests.NameSuffix(instance);
+            pod.Metadata.Name = generateName + UserPodRequests.NameSuffix(instance);
             pod.Metadata.GenerateName = null;
         }
 
@@ -85,7 +86,7 @@ public sealed partial class UserPodsManager(
             }
 
             // Another request's pod (or this request's pod, being deleted) holds the name: a generated one then.
-            pod.Metadata.GenerateName = pod.Metadata.Name[..^UserPodRequests.NameSuffixLength];
+            pod.Metadata.GenerateName = generateName;
             pod.Metadata.Name = null;
             created = await resources.CreatePodAsync(pod, cancellationToken)
                 ?? throw new UserPodsException(UserPodsError.Unavailable, "the pod could not be named; create it again");

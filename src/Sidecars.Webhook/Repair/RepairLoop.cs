@@ -18,8 +18,9 @@ namespace Sidecars.Webhook.Repair;
 /// On the elected replica only: finds opted-in pods that lack their sidecars or owner label (admitted while the webhook
 /// was not called), reports each once as a <c>SidecarsMissing</c> Event and in the metrics, and optionally evicts
 /// controller-owned ones so they are recreated through admission. A pod event only queues the pod; a reconcile reads the
-/// pod from the term's informer (a watch of every pod, started when the term starts and stopped when it ends) and asks <see cref="RepairPlanner"/> what it lacks. Every pod is queued when the loop
-/// starts (a replica that takes over after an outage reports at once), on every change, and again every
+/// pod from the term's informer (a watch of every pod, started when the term starts and stopped when it ends) and asks
+/// <see cref="RepairPlanner"/> what it lacks. Every pod is queued when the loop starts (a replica that takes over after
+/// an outage reports at once), on every change, and again every
 /// <see cref="RepairOptions.Interval"/> (a namespace that opted in later).
 /// </summary>
 public sealed partial class RepairLoop : BackgroundService
@@ -36,7 +37,7 @@ public sealed partial class RepairLoop : BackgroundService
     private readonly TimeSpan _watchTimeout;
 
     /// <summary>The pods of the current term (a watch of every pod, held only while this replica leads).</summary>
-    private ResourceInformer<V1Pod>? _pods;
+    private volatile ResourceInformer<V1Pod>? _pods;
 
     /// <summary>The queue of the current term; null while this replica does not lead.</summary>
     private volatile WorkQueue<string>? _queue;
@@ -67,7 +68,7 @@ public sealed partial class RepairLoop : BackgroundService
     }
 
     /// <summary>Whether this replica holds its watch of every pod: only while it leads.</summary>
-    public bool Watching => Volatile.Read(ref _pods) is not null;
+    public bool Watching => _pods is not null;
 
     /// <summary>The pods found lacking and reported so far, still present and still lacking.</summary>
     public IReadOnlyList<RepairFinding> Findings => [.. _found.Values.Select(f => f.Finding)];

@@ -306,7 +306,7 @@ public sealed class ClusterAgentKilledDuringUserPodCreationsTests(ControlPlaneFi
         await kube.CoreV1.DeleteNamespaceAsync(ns);
     }
 
-    /// <summary>A create whose answer the kill took: the status the caller saw, whether listing found its pod, when it had its answer.</summary>
+    /// <summary>A create whose answer the kill took: the status the caller saw, and when its repeat was answered.</summary>
     private sealed record Cut(string Status, long AnsweredAt);
 
     /// <summary>Repeated creates the cluster agent answered with the pod of an earlier one, still being made or whole.</summary>

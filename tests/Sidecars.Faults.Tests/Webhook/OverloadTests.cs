@@ -15,19 +15,20 @@ namespace Sidecars.Faults.Tests.Webhook;
 /// whether or not earlier ones were answered, as the apiserver does when pods keep coming) at twice the throughput it
 /// reached saturated a moment before (closed loop, 48 callers for its 16 slots), with at most as many reviews
 /// outstanding as two apiservers allow themselves (their default in-flight limit for mutating requests; beyond it an
-/// apiserver refuses a create with 429 before calling webhooks, counted here as throttled). Every review is answered within the apiserver's 3 s timeout, either decided (200)
-/// or refused with 503 and the reason; every refusal is counted in its metric (nothing shed silently); resident memory
-/// afterwards is within 20 % of before; and afterwards it serves normally again.
+/// apiserver refuses a create with 429 before calling webhooks, counted here as throttled). Every review is answered
+/// within the apiserver's 3 s timeout, either decided (200) or refused with 503 and the reason; every refusal is
+/// counted in its metric (nothing shed silently); resident memory afterwards is within 20 % of before; and afterwards
+/// it serves normally again.
 /// </summary>
 public sealed class OverloadTests(ITestOutputHelper output) : IDisposable
 {
     /// <summary>Seconds of overload; the suite runs a reduced 10, the soak (soak.sh) the full 60.</summary>
     public const string SecondsVariable = "SIDECARS_FAULTS_OVERLOAD_SECONDS";
 
-    private static readonly TimeSpan ApiServerTimeout = TimeSpan.FromSeconds(3);
-
     /// <summary>Reviews two apiservers hold in progress at most: twice the default --max-mutating-requests-inflight.</summary>
     private const int ApiServerInFlight = 400;
+
+    private static readonly TimeSpan ApiServerTimeout = TimeSpan.FromSeconds(3);
     private static readonly int Seconds = int.TryParse(Environment.GetEnvironmentVariable(SecondsVariable), out var s) && s > 0 ? s : 10;
     private readonly TempDirectory _directory = new();
 
@@ -68,8 +69,8 @@ public sealed class OverloadTests(ITestOutputHelper output) : IDisposable
         // Saturated throughput: what it decides per second with always more reviews waiting than it has slots, measured
         // closed loop (each caller sends its next review when the last is answered, 3 for each of the gate's slots), so
         // that the measurement itself sheds nothing and the client's own cost stays bounded. The first rounds still
-        // compile hot code to its final tier (and the machine is shared), so at least 5 rounds run, then more until two in a row
-        // add less than 10 %; the best round counts. Then twice that, open loop.
+        // compile hot code to its final tier (and the machine is shared), so at least 5 rounds run, then more until two
+        // in a row add less than 10 %; the best round counts. Then twice that, open loop.
         var rate = 0.0;
         var shedMeasuring = 0;
         for (int round = 1, flat = 0; round <= 10 && (round <= 5 || flat < 2); round++)

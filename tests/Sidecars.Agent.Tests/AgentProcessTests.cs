@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using Sidecars.Testing;
+using Sidecars.Testing.Agent;
 
 namespace Sidecars.Agent.Tests;
 
@@ -62,7 +62,7 @@ public sealed class AgentProcessTests
     private static async Task<Process> StartServingAsync(string role)
     {
         var agent = ControlPlaneFixture.FindAgent() ?? throw new InvalidOperationException("build the agent first (dotnet build agent)");
-        var (port, health) = (FreePort(), FreePort());
+        var (port, health) = (FreePort.Next(), FreePort.Next());
         string[] args = role == "lightpeer"
             ? ["lightpeer", "--address", "127.0.0.1", "--port", Text(port), "--health-port", Text(health)]
             : ["pod-agent", "--tokens-only", "--pod-ip", "127.0.0.1", "--health-port", Text(health)];
@@ -110,11 +110,4 @@ public sealed class AgentProcessTests
     }
 
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
@@ -311,7 +310,7 @@ public sealed class PodAgentTests : IAsyncLifetime
         {
             var secretFile = test._dir.File(replica + ".secret");
             await File.WriteAllTextAsync(secretFile, test._secret + "\n");
-            var agent = new RunningAgent(socket ?? test._dir.File(replica + ".sock"), FreePort());
+            var agent = new RunningAgent(socket ?? test._dir.File(replica + ".sock"), Sidecars.Testing.Agent.FreePort.Next());
             agent.Exit = Task.Run(() => PodAgentCommand.RunAsync(
                 ["--socket", agent.Socket, "--secret-file", secretFile, "--cluster-agent", test._host.Address,
                  "--cluster-agent-ca", test._pki.ServerCaPemPath, "--pod-name", replica, "--pod-ip", "127.0.0.1",
@@ -329,13 +328,6 @@ public sealed class PodAgentTests : IAsyncLifetime
             await _stop.CancelAsync();
             await Exit;
             _stop.Dispose();
-        }
-
-        private static int FreePort()
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
         }
     }
 }

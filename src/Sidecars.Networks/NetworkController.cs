@@ -19,9 +19,10 @@ namespace Sidecars.Networks;
 /// Keeps each peer network's membership in line with its pods (label klight.networkId, seen through the shared pod
 /// informer): a pod event only queues its network; a pass over the network (<see cref="ReconcileAsync"/>, one at a
 /// time per network) reads the informer, purges members whose pod was deleted, replaced or stopped answering (telling
-/// the rest to forget them), and joins each Ready pod through one live member, newest first. Up to
-/// <see cref="NetworksOptions.JoinConcurrency"/> pods of a network join at once, as a scaled-up Deployment turns Ready
-/// in a burst; a purge never runs beside a join of its network, so no join goes through a member being forgotten.
+/// the rest to forget them), and starts joining each Ready pod through one live member, newest first. Up to
+/// <see cref="NetworksOptions.JoinConcurrency"/> pods of a network join at once, each on its own, as a scaled-up
+/// Deployment turns Ready in a burst; a pod that turns Ready meanwhile starts without waiting for them. A purge never
+/// runs beside a join of its network, so no join goes through a member being forgotten.
 /// It runs on the elected replica only; each pass ends by recording the members on their pods
 /// (<see cref="NetworkMemberRecord"/>), from which every replica answers (<see cref="Snapshot"/>) and a new leader
 /// starts: members are not joined again after a takeover.
@@ -30,6 +31,9 @@ public sealed partial class NetworkController : BackgroundService
 {
     /// <summary>Networks reconciled side by side (each network by one worker at a time).</summary>
     private const int Workers = 4;
+
+    /// <summary>Membership records of one network written at once.</summary>
+    private const int RecordConcurrency = 8;
 
     /// <summary>Spacing of the attempts to join a Ready pod that does not answer yet.</summary>
     private static readonly ExponentialBackoff JoinBackoff = new(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(5));
@@ -47,6 +51,10 @@ public sealed partial class NetworkController : BackgroundService
     private readonly Lock _lock = new();
     private readonly Dictionary<string, NetworkState> _networks = new(StringComparer.Ordinal);
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Joins in flight, awaited when the controller stops.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> _joining = new();
+    private CancellationToken _stopping;
 
     public NetworkController(
         IKubernetes client,
@@ -131,8 +139,10 @@ public sealed partial class NetworkController : BackgroundService
             return;
         }
 
+        _stopping = stoppingToken;
         Resume();
         await ReconcileLoop.RunAsync(_queue, Workers, ReconcileAsync, _logger, _options.CheckInterval, Resync, _time, stoppingToken);
+        await Task.WhenAll(_joining.Keys);
     }
 
     /// <summary>Takes over the members recorded on the pods (by an earlier leader), newest first.</summary>
@@ -197,7 +207,13 @@ public sealed partial class NetworkController : BackgroundService
         }
     }
 
-    /// <summary>One pass over a network: check members when due, purge, join; requeued while joins wait for a retry.</summary>
+    /// <summary>
+    /// One pass over a network: check members when due, purge, start the joins of Ready pods, record the members. A
+    /// join runs on its own (up to <see cref="NetworksOptions.JoinConcurrency"/> per network) and queues the network
+    /// again when it ends, so a pod that turns Ready while others join starts at once instead of waiting for the
+    /// slowest of them. A purge waits until no join of its network is in flight (no join goes through a member being
+    /// forgotten), and no join starts while a purge waits.
+    /// </summary>
     private async Task<Reconciled> ReconcileAsync(string id, CancellationToken ct)
     {
         var network = Network(id);
@@ -215,20 +231,34 @@ public sealed partial class NetworkController : BackgroundService
 
         var pods = Observed().Where(p => p.Network == id).ToList();
         NetworkPlan plan;
+        int inFlight;
         lock (_lock)
         {
             plan = NetworkPlanner.Plan(pods, network.Members, network.Failures, network.Joins, _options, _time.GetUtcNow(), Stopwatch.GetTimestamp());
             network.Joins = new Dictionary<string, JoinState>(plan.JoinStates, StringComparer.Ordinal);
+            inFlight = network.InFlight.Count;
         }
 
-        foreach (var purge in plan.Purges)
+        var again = false;
+        if (plan.Purges.Count == 0 || inFlight == 0)
         {
-            await RemoveAsync(network, purge.Member, purge.Reason, ct);
+            // Else the joins in flight queue the network when they end, and the purge runs then.
+            foreach (var purge in plan.Purges)
+            {
+                await RemoveAsync(network, purge.Member, purge.Reason, ct);
+            }
+
+            if (plan.First is { } first)
+            {
+                // Decided alone: with joins in flight (whose member vanished) it waits until they end.
+                again = inFlight == 0 && (await JoinAsync(network, first, alone: true, ct) || plan.PassAgain);
+            }
+            else
+            {
+                StartJoins(network, plan.Joins);
+            }
         }
 
-        var again = plan.PassAgain | (plan.First is { } first
-            ? await JoinAllAsync(network, [first], alone: true, ct)
-            : await JoinAllAsync(network, plan.Joins, alone: false, ct));
         if (!await RecordAsync(network, ct))
         {
             return Reconciled.Retry;
@@ -248,34 +278,52 @@ public sealed partial class NetworkController : BackgroundService
         return next is { } at ? Reconciled.After(at - _time.GetUtcNow()) : Reconciled.Done;
     }
 
-    /// <summary>Joins the pods, up to the join concurrency at once; true when the network needs another pass right away.</summary>
-    private async Task<bool> JoinAllAsync(NetworkState network, IReadOnlyList<LightpeerPod> pods, bool alone, CancellationToken ct)
+    /// <summary>
+    /// Starts the joins of the pods not joining already, while the network has join slots free; each join queues the
+    /// network when it ends, and the pods left out start then.
+    /// </summary>
+    private void StartJoins(NetworkState network, IReadOnlyList<LightpeerPod> pods)
     {
-        if (pods.Count == 0)
+        lock (_lock)
         {
-            return false;
-        }
-
-        // A pod that does not answer yet must not hold a join slot that the pods behind it could use.
-        var answering = await Task.WhenAll(pods.Select(async p => (Pod: p, Ok: await IsHealthyAsync(p.Address!, ct))));
-        foreach (var (pod, _) in answering.Where(a => !a.Ok))
-        {
-            NetworkMetrics.JoinFailures.WithLabels("pod_unreachable").Inc();
-            JoinFailed(network, pod);
-        }
-
-        var again = 0;
-        await Parallel.ForEachAsync(
-            answering.Where(a => a.Ok).Select(a => a.Pod),
-            new ParallelOptions { MaxDegreeOfParallelism = _options.JoinConcurrency, CancellationToken = ct },
-            async (pod, token) =>
+            foreach (var pod in pods)
             {
-                if (await JoinAsync(network, pod, alone, token))
+                if (network.InFlight.Count >= _options.JoinConcurrency)
                 {
-                    Interlocked.Exchange(ref again, 1);
+                    return;
                 }
-            });
-        return again == 1;
+
+                if (network.InFlight.Add(pod.Key))
+                {
+                    var join = RunJoinAsync(network, pod);
+                    _joining[join] = 0;
+                    _ = join.ContinueWith(t => _joining.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                }
+            }
+        }
+    }
+
+    /// <summary>One pod's join, off the pass that started it; a pod that does not answer is tried again after a backoff.</summary>
+    private async Task RunJoinAsync(NetworkState network, LightpeerPod pod)
+    {
+        await Task.Yield();
+        try
+        {
+            await JoinAsync(network, pod, alone: false, _stopping);
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // The term ended.
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                network.InFlight.Remove(pod.Key);
+            }
+
+            _queue.Add(network.Id);
+        }
     }
 
     /// <summary>
@@ -444,29 +492,32 @@ public sealed partial class NetworkController : BackgroundService
             members = [.. network.Members];
         }
 
-        var written = true;
-        foreach (var change in NetworkPlanner.Records(Observed().Where(p => p.Network == network.Id), members))
-        {
-            var patch = AnnotationPatch.For(change.Pod.Uid, new Dictionary<string, string?>
+        // Written side by side: a pass that admitted many pods would otherwise wait for their records one by one.
+        var written = 1;
+        await Parallel.ForEachAsync(
+            NetworkPlanner.Records(Observed().Where(p => p.Network == network.Id), members),
+            new ParallelOptions { MaxDegreeOfParallelism = RecordConcurrency, CancellationToken = ct },
+            async (change, token) =>
             {
-                [SidecarsAnnotations.NetworkMember] = change.Member is null ? null : NetworkMemberRecord.Format(network.Id, change.Member),
+                var patch = AnnotationPatch.For(change.Pod.Uid, new Dictionary<string, string?>
+                {
+                    [SidecarsAnnotations.NetworkMember] = change.Member is null ? null : NetworkMemberRecord.Format(network.Id, change.Member),
+                });
+                try
+                {
+                    await _client.CoreV1.PatchNamespacedPodAsync(patch, change.Pod.Name, change.Pod.Namespace, cancellationToken: token);
+                }
+                catch (HttpOperationException e) when ((int)e.Response.StatusCode is 404 or 409 or 422)
+                {
+                    // Deleted or replaced meanwhile: its next event brings a pass over what is there.
+                }
+                catch (Exception e) when (e is HttpOperationException or HttpRequestException)
+                {
+                    Log.RecordFailed(_logger, change.Pod.Namespace, change.Pod.Name, network.Id, e.Message);
+                    Interlocked.Exchange(ref written, 0);
+                }
             });
-            try
-            {
-                await _client.CoreV1.PatchNamespacedPodAsync(patch, change.Pod.Name, change.Pod.Namespace, cancellationToken: ct);
-            }
-            catch (HttpOperationException e) when ((int)e.Response.StatusCode is 404 or 409 or 422)
-            {
-                // Deleted or replaced meanwhile: its next event brings a pass over what is there.
-            }
-            catch (Exception e) when (e is HttpOperationException or HttpRequestException)
-            {
-                Log.RecordFailed(_logger, change.Pod.Namespace, change.Pod.Name, network.Id, e.Message);
-                written = false;
-            }
-        }
-
-        return written;
+        return written == 1;
     }
 
     /// <summary>Health-checks every member, counting consecutive failures; the plan purges those past the threshold.</summary>
@@ -552,6 +603,9 @@ public sealed partial class NetworkController : BackgroundService
 
         /// <summary>Pods being joined, by key.</summary>
         public Dictionary<string, JoinState> Joins { get; set; } = new(StringComparer.Ordinal);
+
+        /// <summary>Keys of the pods whose join call is in flight.</summary>
+        public HashSet<string> InFlight { get; } = new(StringComparer.Ordinal);
 
         /// <summary>The next pass health-checks the members first.</summary>
         public bool CheckDue { get; set; }

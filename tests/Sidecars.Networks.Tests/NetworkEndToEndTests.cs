@@ -199,6 +199,33 @@ public sealed partial class NetworkEndToEndTests(ControlPlaneFixture fixture)
     }
 
     [Fact]
+    public async Task A_pod_that_turns_Ready_while_another_s_join_hangs_joins_without_waiting_for_it()
+    {
+        var ns = await fixture.NewNamespaceAsync("networks-overtake");
+        // A call bound long enough that the hanging join is still in flight whatever the machine's load.
+        await using var agent = await StartAgentAsync(ns, settings: new Dictionary<string, string?> { ["Sidecars:Networks:CallTimeout"] = "00:01:00" });
+        var controller = agent.Services.GetRequiredService<NetworkController>();
+        await using var first = await StartScriptedPodAsync(ns, "peer-m", "net-o", holdJoins: false);
+        await WaitForNetworksAsync(agent, ("net-o", 1));
+
+        // peer-p's join hangs in its lightpeer; peer-q turns Ready meanwhile and becomes a member while it still hangs.
+        await using var hanging = await StartScriptedPodAsync(ns, "peer-p", "net-o", holdJoins: true);
+        await hanging.JoinArrived.WaitAsync(Timeout);
+        await using var next = await StartScriptedPodAsync(ns, "peer-q", "net-o", holdJoins: false);
+        await WaitForAsync(
+            agent, s => s.Any(n => n.Id == "net-o" && n.Members.Any(m => m.Pod == "peer-q")), "peer-q did not become a member", Timeout);
+        Assert.Equal(1, hanging.JoinsWaiting);
+        Assert.Equal(["peer-q", "peer-m"], Members(controller, "net-o").Select(m => m.Pod));
+
+        // Its join answered, the hanging pod is the newest member, joined once.
+        hanging.ReleaseJoins();
+        await WaitForNetworksAsync(agent, ("net-o", 3));
+        Assert.Equal(["peer-p", "peer-q", "peer-m"], Members(controller, "net-o").Select(m => m.Pod));
+        Assert.Equal(1, hanging.Joins);
+        Assert.Equal(1, next.Joins);
+    }
+
+    [Fact]
     public async Task Only_the_network_controller_can_make_a_lightpeer_join_or_forget()
     {
         Assert.True(fixture.AgentPath is not null, "the agent must be built (dotnet build agent) so the kubelet can run lightpeers");
@@ -316,7 +343,8 @@ public sealed partial class NetworkEndToEndTests(ControlPlaneFixture fixture)
         await fixture.Client.WaitForPodAsync(ns, name, p => p is not null && p.IsReady() == ready, $"pod {name} Ready={status}", Timeout);
     }
 
-    // Health checks are slow by default here so that the tests see joins and delete events act on their own.
+    // Health checks are slow by default here so that the tests see joins and delete events act on their own; a test's
+    // settings replace these.
     private Task<AgentHost> StartAgentAsync(string ns, string checkInterval = "00:10:00", IReadOnlyDictionary<string, string?>? settings = null) =>
         AgentHost.StartAsync(fixture.ControlPlane.KubeconfigPath, new Dictionary<string, string?>
         {
@@ -324,7 +352,7 @@ public sealed partial class NetworkEndToEndTests(ControlPlaneFixture fixture)
             ["Sidecars:Networks:Namespace"] = ns,
             ["Sidecars:Networks:CheckInterval"] = checkInterval,
             ["Sidecars:Networks:CallTimeout"] = "00:00:03",
-        }.Concat(settings ?? new Dictionary<string, string?>()).ToDictionary());
+        }.Where(s => settings?.ContainsKey(s.Key) != true).Concat(settings ?? new Dictionary<string, string?>()).ToDictionary());
 
     private static Task WaitForNetworksAsync(AgentHost agent, params (string Id, int Size)[] expected) =>
         WaitForAsync(

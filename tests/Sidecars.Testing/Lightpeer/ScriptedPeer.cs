@@ -16,6 +16,7 @@ public sealed class ScriptedPeer : IAsyncDisposable
     private readonly TaskCompletionSource<string> _announced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private WebApplication? _app;
     private int _joins;
+    private int _joinsWaiting;
     private int _announcements;
     private int _refuseAnnouncements;
 
@@ -33,6 +34,9 @@ public sealed class ScriptedPeer : IAsyncDisposable
 
     /// <summary>Join calls received so far.</summary>
     public int Joins => Volatile.Read(ref _joins);
+
+    /// <summary>Join calls held right now: arrived, neither released nor given up by their caller.</summary>
+    public int JoinsWaiting => Volatile.Read(ref _joinsWaiting);
 
     /// <summary>Completes when the first Join call arrives.</summary>
     public Task JoinArrived => _joinArrived.Task;
@@ -66,8 +70,17 @@ public sealed class ScriptedPeer : IAsyncDisposable
         public override async Task<JoinResponse> Join(JoinRequest request, ServerCallContext context)
         {
             Interlocked.Increment(ref peer._joins);
+            Interlocked.Increment(ref peer._joinsWaiting);
             peer._joinArrived.TrySetResult();
-            await peer._joinsReleased.Task.WaitAsync(context.CancellationToken);
+            try
+            {
+                await peer._joinsReleased.Task.WaitAsync(context.CancellationToken);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref peer._joinsWaiting);
+            }
+
             return new JoinResponse { Joined = true };
         }
 

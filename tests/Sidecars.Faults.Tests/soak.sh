@@ -2,6 +2,8 @@
 # Fault soak: the fault scenarios with full counts (1,000 secret operations, 100,000 hostile reviews, 100 user-pod
 # creates), RUNS times each (default 5), then the recovery figures: min / median / max per scenario.
 #   tests/Sidecars.Faults.Tests/soak.sh            # needs SIDECARS_K8S_BIN for the control-plane scenarios
+#   SOAK_LOG=soak.log tests/Sidecars.Faults.Tests/soak.sh   # keeps the runs' full output there (else a temporary file)
+#   tests/Sidecars.Faults.Tests/soak.sh --summarize soak.log # the table from a kept log, also of runs cut short
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs="${RUNS:-5}"
@@ -11,17 +13,10 @@ export SIDECARS_FAULTS_WEBHOOK_CREATES="${SIDECARS_FAULTS_WEBHOOK_CREATES:-500}"
 export SIDECARS_FAULTS_USER_POD_CREATES="${SIDECARS_FAULTS_USER_POD_CREATES:-100}"
 export SIDECARS_FAULTS_OVERLOAD_SECONDS="${SIDECARS_FAULTS_OVERLOAD_SECONDS:-60}"
 export SIDECARS_K8S_BIN="${SIDECARS_K8S_BIN:-$HOME/.cache/sidecars/k8s-1.20.2/bin}"
-dotnet build tests/Sidecars.Faults.Tests -c Release -nologo -v quiet
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-status=0
-for run in $(seq 1 "$runs"); do
-  echo "== run $run of $runs"
-  dotnet test tests/Sidecars.Faults.Tests -c Release --no-build -nologo --logger "console;verbosity=detailed" "$@" 2>&1 | tee -a "$log" | grep -E '^\s*(Passed|Failed) |recovery|down .* s;|from SIGKILL|cut by the kill|half-created pods|on resume:|webhook (rolled|down):|offered .* slowest|after the overload' || status=$?
-done
+summarize() {
 # One line per scenario: every recovery time measured, then min / median / max.
 # (xUnit prints each test's output twice: once in its progress lines, which are left out here.)
-grep -v '\[xUnit.net' "$log" | grep -ohE '(recovery \(SIGKILL[^:]*: .*|[A-Za-z]+: down [0-9.]+ s; from the control plane back to the waiter.s answer [0-9.]+ s|from SIGKILL to every repeated create answered( Available)?: [0-9.]+ s|from the watcher back to the waiter.s answer [0-9.]+ s, to the pod created meanwhile joined [0-9.]+ s|the pod created after it joined [0-9.]+ s, to the webhook deciding by the labels changed after it [0-9.]+ s|SIGTERM to exit [0-9.]+ s, start to ready [0-9.]+ s|reported \(metric \+ event\) [0-9.]+ s|slowest answer [0-9]+ ms|[0-9.]+ s after the overload)' |
+grep -v '\[xUnit.net' "$1" | grep -ohE '(recovery \(SIGKILL[^:]*: .*|[A-Za-z]+: down [0-9.]+ s; from the control plane back to the waiter.s answer [0-9.]+ s|from SIGKILL to every repeated create answered( Available)?: [0-9.]+ s|from the watcher back to the waiter.s answer [0-9.]+ s, to the pod created meanwhile joined [0-9.]+ s|the pod created after it joined [0-9.]+ s, to the webhook deciding by the labels changed after it [0-9.]+ s|SIGTERM to exit [0-9.]+ s, start to ready [0-9.]+ s|reported \(metric \+ event\) [0-9.]+ s|slowest answer [0-9]+ ms|[0-9.]+ s after the overload)' |
   awk '
     /^recovery/ { n = split($0, a, ": "); split(a[2], v, ", "); match(a[1], /call, [^)]*/); for (i in v) add("cluster agent killed during secret operations, " substr(a[1], RSTART + 6, RLENGTH - 6), v[i]) }
     /from the control plane back/ { split($0, a, ":"); match($0, /answer [0-9.]+/); add(a[1] " restarted", substr($0, RSTART + 7, RLENGTH - 7)) }
@@ -43,4 +38,25 @@ grep -v '\[xUnit.net' "$log" | grep -ohE '(recovery \(SIGKILL[^:]*: .*|[A-Za-z]+
         printf "%-60s %5d %8.1f %8.1f %8.1f\n", k, n, x[1], med, x[n]
       }
     }'
+}
+
+if [ "${1:-}" = "--summarize" ]; then
+  summarize "$2"
+  exit 0
+fi
+
+dotnet build tests/Sidecars.Faults.Tests -c Release -nologo -v quiet
+if [ -n "${SOAK_LOG:-}" ]; then
+  log="$SOAK_LOG"
+  : > "$log"
+else
+  log=$(mktemp)
+  trap 'rm -f "$log"' EXIT
+fi
+status=0
+for run in $(seq 1 "$runs"); do
+  echo "== run $run of $runs"
+  dotnet test tests/Sidecars.Faults.Tests -c Release --no-build -nologo --logger "console;verbosity=detailed" "$@" 2>&1 | tee -a "$log" | grep -E '^\s*(Passed|Failed) |recovery|down .* s;|from SIGKILL|cut by the kill|half-created pods|on resume:|webhook (rolled|down):|offered .* slowest|after the overload' || status=$?
+done
+summarize "$log"
 exit "$status"

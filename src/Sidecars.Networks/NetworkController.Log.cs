@@ -29,5 +29,8 @@ public sealed partial class NetworkController
 
         [LoggerMessage(8, LogLevel.Information, "Took over network {Network} with {Count} recorded members")]
         public static partial void Resumed(ILogger logger, string network, int count);
+
+        [LoggerMessage(9, LogLevel.Error, "Joining pod {Namespace}/{Name} to network {Network} failed; trying again after a backoff")]
+        public static partial void JoinCrashed(ILogger logger, string @namespace, string name, string network, Exception exception);
     }
 }

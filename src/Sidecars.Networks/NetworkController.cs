@@ -311,9 +311,15 @@ public sealed partial class NetworkController : BackgroundService
         {
             await JoinAsync(network, pod, alone: false, _stopping);
         }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        catch (Exception) when (_stopping.IsCancellationRequested)
         {
-            // The term ended.
+            // The term ended (a call cut by it fails as cancelled or as an RPC error).
+        }
+        catch (Exception e)
+        {
+            // Not expected (calls and Kubernetes errors are handled inside); the pod is tried again after a backoff.
+            Log.JoinCrashed(_logger, pod.Namespace, pod.Name, network.Id, e);
+            JoinFailed(network, pod);
         }
         finally
         {

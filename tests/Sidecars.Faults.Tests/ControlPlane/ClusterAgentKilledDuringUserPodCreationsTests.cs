@@ -222,6 +222,9 @@ public sealed class ClusterAgentKilledDuringUserPodCreationsTests(ControlPlaneFi
             ["Sidecars__UserPods__CreateTimeout"] = createTimeout.ToString("c", CultureInfo.InvariantCulture),
             ["Sidecars__UserPods__DeleteTimeout"] = "00:01:00",
             ["Sidecars__UserPods__ManifestWhitelist"] = $@"http://127\.0\.0\.1:{manifestPort}/manifests/[a-z-]+\.yaml",
+            // The manifests are served by this test process, beside the kubelet running 100 pods in the soak: one fetch
+            // took more than the default 10 s there, failing a create before any kill.
+            ["Sidecars__UserPods__ManifestFetchTimeout"] = "00:01:00",
             ["Sidecars__UserPods__IngressDomain"] = "pods.test.local",
             ["Sidecars__UserPods__NfsStorageRoot"] = "/srv/users",
             ["Sidecars__UserPods__StorageCapacity"] = "1Gi",

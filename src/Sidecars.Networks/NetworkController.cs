@@ -52,8 +52,7 @@ public sealed partial class NetworkController : BackgroundService
     private readonly Dictionary<string, NetworkState> _networks = new(StringComparer.Ordinal);
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Joins in flight, awaited when the controller stops.</summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> _joining = new();
+    /// <summary>The running term's token: joins run off the pass that starts them and end with the term.</summary>
     private CancellationToken _stopping;
 
     public NetworkController(
@@ -142,7 +141,7 @@ public sealed partial class NetworkController : BackgroundService
         _stopping = stoppingToken;
         Resume();
         await ReconcileLoop.RunAsync(_queue, Workers, ReconcileAsync, _logger, _options.CheckInterval, Resync, _time, stoppingToken);
-        await Task.WhenAll(_joining.Keys);
+        await Task.WhenAll(InFlightJoins());
     }
 
     /// <summary>Takes over the members recorded on the pods (by an earlier leader), newest first.</summary>
@@ -293,13 +292,21 @@ public sealed partial class NetworkController : BackgroundService
                     return;
                 }
 
-                if (network.InFlight.Add(pod.Key))
+                if (!network.InFlight.ContainsKey(pod.Key))
                 {
-                    var join = RunJoinAsync(network, pod);
-                    _joining[join] = 0;
-                    _ = join.ContinueWith(t => _joining.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                    // The join yields before its first step, so it is recorded here before it can remove itself.
+                    network.InFlight.Add(pod.Key, RunJoinAsync(network, pod));
                 }
             }
+        }
+    }
+
+    /// <summary>Every network's joins in flight, awaited when the term ends.</summary>
+    private Task[] InFlightJoins()
+    {
+        lock (_lock)
+        {
+            return [.. _networks.Values.SelectMany(n => n.InFlight.Values)];
         }
     }
 
@@ -610,8 +617,8 @@ public sealed partial class NetworkController : BackgroundService
         /// <summary>Pods being joined, by key.</summary>
         public Dictionary<string, JoinState> Joins { get; set; } = new(StringComparer.Ordinal);
 
-        /// <summary>Keys of the pods whose join call is in flight.</summary>
-        public HashSet<string> InFlight { get; } = new(StringComparer.Ordinal);
+        /// <summary>The joins in flight, by pod key; each removes itself when it ends.</summary>
+        public Dictionary<string, Task> InFlight { get; } = new(StringComparer.Ordinal);
 
         /// <summary>The next pass health-checks the members first.</summary>
         public bool CheckDue { get; set; }

@@ -65,8 +65,8 @@ static async Task<int> RunAsync(IReadOnlyDictionary<string, string> options, Can
 
     var body = await TypicalReviewAsync(options["review"], cancellationToken);
 
-    var webhookPort = FreePort();
-    var noopPort = FreePort();
+    var webhookPort = ServedProcess.FreePort();
+    var noopPort = ServedProcess.FreePort();
     using var webhook = Start("dotnet", [options["webhook"], "--Sidecars:Webhook:Address=127.0.0.1", $"--Sidecars:Webhook:Port={webhookPort}", "--Sidecars:Webhook:MetricsPort=0",
         $"--Sidecars:Webhook:CertificateFile={cert}", $"--Sidecars:Webhook:KeyFile={key}", .. BenchInjection.Arguments, "--Logging:LogLevel:Default=Warning"]);
     using var noop = Start("dotnet", [KestrelFloor.Path, "--port", noopPort.ToString(CultureInfo.InvariantCulture), "--cert", cert, "--key", key]);
@@ -143,13 +143,6 @@ static void Kill(Process process)
         process.Kill(entireProcessTree: true);
         process.WaitForExit();
     }
-}
-
-static int FreePort()
-{
-    using var listener = new TcpListener(IPAddress.Loopback, 0);
-    listener.Start();
-    return ((IPEndPoint)listener.LocalEndpoint).Port;
 }
 
 static async Task WaitListeningAsync(int port, CancellationToken cancellationToken)

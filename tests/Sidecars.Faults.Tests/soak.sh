@@ -45,7 +45,8 @@ if [ "${1:-}" = "--summarize" ]; then
   exit 0
 fi
 
-dotnet build tests/Sidecars.Faults.Tests -c Release -nologo -v quiet
+# The whole solution: the scenarios run the built hosts and, under the simulated kubelet, the agent.
+dotnet build Sidecars.sln -c Release -nologo -v quiet
 if [ -n "${SOAK_LOG:-}" ]; then
   log="$SOAK_LOG"
   : > "$log"

@@ -28,6 +28,7 @@ public sealed partial class LightpeerNode : IDisposable
     private int _nextCheck;
     private int _gossiping;
     private int _news;
+    private int _member;
 
     /// <param name="tls">Peer credentials: with them every peer is called over mutual TLS.</param>
     public LightpeerNode(LightpeerOptions options, TimeProvider time, ILogger<LightpeerNode> logger, PeerTls? tls = null)
@@ -46,6 +47,13 @@ public sealed partial class LightpeerNode : IDisposable
     public string Self => Peers.Self;
 
     /// <summary>
+    /// In a network: joined (through a peer, or alone by a join naming ourselves) or called by a member since this
+    /// process started. Until then the lightpeer is not Ready, so neither is its pod; once a member it stays one (a
+    /// purged member is joined again by the network controller, which needs no readiness signal for it).
+    /// </summary>
+    public bool IsMember => Volatile.Read(ref _member) == 1;
+
+    /// <summary>
     /// Joins through the peer at <paramref name="address"/>: both sides merge; the other side announces. A join raises
     /// our incarnation first: the network controller only joins a pod that is not a member, so members may have been
     /// told to forget us, and the raised incarnation is what lets them take us back from any gossip, not only from the
@@ -60,6 +68,7 @@ public sealed partial class LightpeerNode : IDisposable
 
         if (address == Self)
         {
+            BecomeMember("joined alone");
             return new JoinResponse { Joined = true, Peers = { Peers.Snapshot() } };
         }
 
@@ -78,6 +87,7 @@ public sealed partial class LightpeerNode : IDisposable
 
             LightpeerMetrics.Exchanges.WithLabels("out", "ok").Inc();
             Heard(address);
+            BecomeMember("joined through " + address);
             Log.Joined(_logger, Self, address, Peers.Count);
             return new JoinResponse { Joined = true, Peers = { Peers.Snapshot() } };
         }
@@ -99,6 +109,7 @@ public sealed partial class LightpeerNode : IDisposable
             : new PeerEntry(request.Joined, entries.FirstOrDefault(e => e.Address == request.Joined).Incarnation);
         var added = Learn(entries, new PeerEntry(request.From, request.Incarnation), joined);
         Heard(request.From);
+        BecomeMember("called by " + request.From);
         LightpeerMetrics.Exchanges.WithLabels("in", "ok").Inc();
         if (request.Announce && !string.IsNullOrEmpty(request.From))
         {
@@ -171,6 +182,15 @@ public sealed partial class LightpeerNode : IDisposable
     }
 
     public void Dispose() => _clients.Dispose();
+
+    private void BecomeMember(string how)
+    {
+        if (Interlocked.Exchange(ref _member, 1) == 0)
+        {
+            LightpeerMetrics.Member.Set(1);
+            Log.BecameMember(_logger, Self, how);
+        }
+    }
 
     /// <summary>
     /// Takes back peers dropped for not answering that answer now: on a loaded node a live peer can miss its checks,

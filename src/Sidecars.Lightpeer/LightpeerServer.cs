@@ -102,7 +102,20 @@ public sealed partial class LightpeerServer : IAsyncDisposable
         {
             var health = $"*:{options.HealthPort}";
             app.MapGet("/healthz", new RequestDelegate(c => c.Response.WriteAsync("ok"))).RequireHost(health);
-            app.MapGet("/readyz", new RequestDelegate(c => c.Response.WriteAsync("ready"))).RequireHost(health);
+            // Ready once in a network, as a proxy is Ready once it has its first configuration: the pod takes no
+            // traffic while its peers cannot reach it, and the network controller joins a running lightpeer without
+            // waiting for this probe.
+            var node = app.Services.GetRequiredService<LightpeerNode>();
+            app.MapGet("/readyz", new RequestDelegate(c =>
+            {
+                if (node.IsMember)
+                {
+                    return c.Response.WriteAsync("ready");
+                }
+
+                c.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                return c.Response.WriteAsync("not in a network yet: waiting for the network controller to join this pod");
+            })).RequireHost(health);
             app.MapMetrics().RequireHost(health);
         }
 

@@ -33,7 +33,7 @@ internal sealed class LightpeerService(LightpeerNode node) : Contracts.V1.Lightp
     }
 
     public override Task<HealthResponse> Health(HealthRequest request, ServerCallContext context) =>
-        Task.FromResult(new HealthResponse { Self = node.Self, Peers = node.Peers.Count, Incarnation = node.Peers.Incarnation });
+        Task.FromResult(new HealthResponse { Self = node.Self, Peers = node.Peers.Count, Incarnation = node.Peers.Incarnation, Member = node.IsMember });
 
     public override Task<ForgetResponse> Forget(ForgetRequest request, ServerCallContext context) =>
         Task.FromResult(new ForgetResponse { Removed = node.Forget(request.Addresses) });

@@ -32,5 +32,8 @@ public sealed partial class NetworkController
 
         [LoggerMessage(9, LogLevel.Error, "Joining pod {Namespace}/{Name} to network {Network} failed; trying again after a backoff")]
         public static partial void JoinCrashed(ILogger logger, string @namespace, string name, string network, Exception exception);
+
+        [LoggerMessage(10, LogLevel.Information, "Joined member {Namespace}/{Name} to network {Network} again via {Via}: its lightpeer had restarted outside the network")]
+        public static partial void Rejoined(ILogger logger, string @namespace, string name, string network, string via);
     }
 }

@@ -223,11 +223,7 @@ public sealed partial class NetworkController : BackgroundService
             network.CheckDue = false;
         }
 
-        if (check)
-        {
-            await CheckMembersAsync(network, ct);
-        }
-
+        IReadOnlySet<string> outside = check ? await CheckMembersAsync(network, ct) : new HashSet<string>();
         var pods = Observed().Where(p => p.Network == id).ToList();
         NetworkPlan plan;
         int inFlight;
@@ -254,7 +250,9 @@ public sealed partial class NetworkController : BackgroundService
             }
             else
             {
-                StartJoins(network, plan.Joins);
+                // Members whose lightpeer restarted and was not called by any peer since: joined again, as they are
+                // not Ready until then.
+                StartJoins(network, [.. plan.Joins, .. pods.Where(p => outside.Contains(p.Key) && p is { ReadyOnceMember: true, Gone: false })]);
             }
         }
 
@@ -340,21 +338,24 @@ public sealed partial class NetworkController : BackgroundService
     }
 
     /// <summary>
-    /// Joins the pod through the newest live member, or records it as the first member when it is joining alone with
-    /// none. A pod that finds every member dead beside other joins does not make itself the first: the next pass
-    /// decides that alone.
+    /// Joins the pod through the newest live member, or makes it the first member when it is joining alone with none.
+    /// A pod that finds every member dead beside other joins does not make itself the first: the next pass decides
+    /// that alone. A member is joined again the same way (through the others, or alone when it is the only one) when
+    /// its lightpeer says it is outside the network (restarted, and no peer called it since).
     /// </summary>
     private async Task<bool> JoinAsync(NetworkState network, LightpeerPod pod, bool alone, CancellationToken ct)
     {
-        IReadOnlyList<NetworkMember> members;
+        IReadOnlyList<NetworkMember> others;
+        bool rejoin;
         lock (_lock)
         {
-            members = [.. network.Members];
+            others = [.. network.Members.Where(m => m.Key != pod.Key)];
+            rejoin = network.Members.Exists(m => m.Key == pod.Key && m.Uid == pod.Uid);
         }
 
-        var result = members.Count == 0 && alone
-            ? new JoinResult(JoinOutcome.First, null, [])
-            : await MemberSelection.JoinThroughAsync(members, m => AttemptAsync(pod, m, ct));
+        var result = others.Count == 0 && (alone || rejoin)
+            ? await JoinAloneAsync(pod, ct)
+            : await MemberSelection.JoinThroughAsync(others, m => AttemptAsync(pod, m, ct));
         foreach (var dead in result.Dropped)
         {
             await RemoveAsync(network, dead, "unreachable", ct);
@@ -362,6 +363,11 @@ public sealed partial class NetworkController : BackgroundService
 
         switch (result.Outcome)
         {
+            case JoinOutcome.Joined when rejoin:
+            case JoinOutcome.First when rejoin && others.Count == 0:
+                NetworkMetrics.Joins.WithLabels("rejoined").Inc();
+                Log.Rejoined(_logger, pod.Namespace, pod.Name, network.Id, result.Via?.Key ?? "(alone)");
+                break;
             case JoinOutcome.Joined:
             case JoinOutcome.First when alone:
                 Admit(network, pod, result);
@@ -371,7 +377,32 @@ public sealed partial class NetworkController : BackgroundService
                 break;
         }
 
-        return result.Dropped.Count > 0 || (result.Outcome == JoinOutcome.First && !alone);
+        return result.Dropped.Count > 0 || (result.Outcome == JoinOutcome.First && !alone && !rejoin);
+    }
+
+    /// <summary>
+    /// The first member of a network. The injected lightpeer is told so (a join naming itself), as it is Ready only once
+    /// in a network; a pod's own lightpeer is recorded without a call, as it always was.
+    /// </summary>
+    private async Task<JoinResult> JoinAloneAsync(LightpeerPod pod, CancellationToken ct)
+    {
+        if (!pod.ReadyOnceMember)
+        {
+            return new JoinResult(JoinOutcome.First, null, []);
+        }
+
+        try
+        {
+            var response = await Client(pod.Address!).JoinAsync(
+                new JoinRequest { Address = pod.Address }, deadline: DateTime.UtcNow + _options.CallTimeout, cancellationToken: ct);
+            return new JoinResult(response.Joined ? JoinOutcome.First : JoinOutcome.PodUnreachable, null, []);
+        }
+        catch (RpcException e) when (!ct.IsCancellationRequested)
+        {
+            NetworkMetrics.JoinFailures.WithLabels("pod_unreachable").Inc();
+            Log.PodUnreachable(_logger, pod.Namespace, pod.Name, pod.Address!, e.Status.Detail);
+            return new JoinResult(JoinOutcome.PodUnreachable, null, []);
+        }
     }
 
     /// <summary>
@@ -533,8 +564,11 @@ public sealed partial class NetworkController : BackgroundService
         return written == 1;
     }
 
-    /// <summary>Health-checks every member, counting consecutive failures; the plan purges those past the threshold.</summary>
-    private async Task CheckMembersAsync(NetworkState network, CancellationToken ct)
+    /// <summary>
+    /// Health-checks every member, counting consecutive failures (the plan purges those past the threshold); returns
+    /// the keys of members that answer but say they are outside the network.
+    /// </summary>
+    private async Task<IReadOnlySet<string>> CheckMembersAsync(NetworkState network, CancellationToken ct)
     {
         IReadOnlyList<NetworkMember> members;
         lock (_lock)
@@ -542,34 +576,43 @@ public sealed partial class NetworkController : BackgroundService
             members = [.. network.Members];
         }
 
-        var results = await Task.WhenAll(members.Select(async m => (Member: m, Ok: await IsHealthyAsync(m.Address, ct))));
+        var results = await Task.WhenAll(members.Select(async m => (Member: m, Health: await HealthAsync(m.Address, ct))));
+        var outside = new HashSet<string>(StringComparer.Ordinal);
         lock (_lock)
         {
-            foreach (var (member, ok) in results)
+            foreach (var (member, health) in results)
             {
-                if (ok)
-                {
-                    network.Failures.Remove(member.Key);
-                }
-                else
+                if (health is not { } answer)
                 {
                     network.Failures[member.Key] = network.Failures.GetValueOrDefault(member.Key) + 1;
+                    continue;
+                }
+
+                network.Failures.Remove(member.Key);
+                if (answer.HasMember && !answer.Member)
+                {
+                    outside.Add(member.Key);
                 }
             }
         }
+
+        return outside;
     }
 
-    private async Task<bool> IsHealthyAsync(string address, CancellationToken ct)
+    private async Task<bool> IsHealthyAsync(string address, CancellationToken ct) => await HealthAsync(address, ct) is not null;
+
+    /// <summary>The lightpeer's answer when it answers as itself, else null.</summary>
+    private async Task<HealthResponse?> HealthAsync(string address, CancellationToken ct)
     {
         try
         {
             var response = await Client(address).HealthAsync(
                 new HealthRequest(), deadline: DateTime.UtcNow + _options.CallTimeout, cancellationToken: ct);
-            return response.Self == address;
+            return response.Self == address ? response : null;
         }
         catch (RpcException)
         {
-            return false;
+            return null;
         }
     }
 

@@ -9,7 +9,7 @@ internal static class NetworkMetrics
         "sidecars_network_members", "Members of each peer network.", "network");
 
     public static readonly Counter Joins = Prometheus.Metrics.CreateCounter(
-        "sidecars_network_joins_total", "Pods joined to a network, by how (through a member, or as the first member).", "outcome");
+        "sidecars_network_joins_total", "Pods joined to a network, by how (joined: through a member; first: as the first member; rejoined: a member whose lightpeer restarted outside the network).", "outcome");
 
     public static readonly Histogram JoinSeconds = Prometheus.Metrics.CreateHistogram(
         "sidecars_network_join_duration_seconds", "Time from a pod being seen Ready to its lightpeer having joined.",

@@ -44,7 +44,7 @@ public static class NetworkPlanner
         DateTimeOffset? next = null;
         foreach (var pod in pods.Where(p => p.Joinable && !remaining.Contains(p.Key)).OrderBy(p => p.Key, StringComparer.Ordinal))
         {
-            // A pod that left the Ready set (or was replaced) starts over: its attempts belonged to another spell.
+            // A pod that left the joinable set (or was replaced) starts over: its attempts belonged to another spell.
             var state = joins.TryGetValue(pod.Key, out var known) && known.Uid == pod.Uid ? known : new JoinState(pod.Uid, since, 0, now);
             states.Add(pod.Key, state);
             if (state.Failures >= options.JoinAttempts)
@@ -67,7 +67,7 @@ public static class NetworkPlanner
     }
 
     /// <summary>
-    /// Ready pods that are not members and have not given up: the <see cref="NetworkSnapshot.Pending"/> figure, read
+    /// Joinable pods that are not members and have not given up: the <see cref="NetworkSnapshot.Pending"/> figure, read
     /// from the informer so it follows the pods even while a pass is busy joining.
     /// </summary>
     public static int Pending(

@@ -1,3 +1,4 @@
+using System.Net;
 using Sidecars.Contracts.V1;
 using Sidecars.Testing.Lightpeer;
 
@@ -53,6 +54,52 @@ public sealed class LightpeerTests : IAsyncLifetime
         // b answers again at its address but knows nobody, so it will not call a: a's own checks must find it.
         await _peers.StartAsync(bOptions);
         await Eventually.HoldsAsync(() => Peers.KnowsExactly(_peers.Client(a), [b.Address, c.Address]), "a took b back", TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
+    public async Task A_peer_is_Ready_only_once_in_a_network_joined_alone_or_called_by_a_member_after_a_restart()
+    {
+        var aOptions = Peers.Options();
+        aOptions.HealthPort = 9091;
+        var a = await _peers.StartAsync(aOptions);
+        var bOptions = Peers.Options();
+        bOptions.HealthPort = 9091;
+        var b = await _peers.StartAsync(bOptions);
+        using var http = new HttpClient();
+        async Task<(HttpStatusCode, string)> ReadyzAsync(LightpeerOptions options)
+        {
+            using var response = await http.GetAsync(new Uri($"http://{options.Address}:{options.HealthPort}/readyz"));
+            return (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        // Started, answering, outside any network: alive (/healthz) but not Ready, and its health answer says so.
+        Assert.Equal("ok", await http.GetStringAsync(new Uri($"http://{aOptions.Address}:9091/healthz")));
+        var (status, body) = await ReadyzAsync(aOptions);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Contains("not in a network", body, StringComparison.Ordinal);
+        var health = await _peers.Client(a).HealthAsync(new HealthRequest());
+        Assert.True(health.HasMember && !health.Member, $"{health}");
+
+        // The network controller makes a the first member with a join naming a itself.
+        Assert.True((await _peers.Client(a).JoinAsync(new JoinRequest { Address = a.Address })).Joined);
+        Assert.Equal((HttpStatusCode.OK, "ready"), await ReadyzAsync(aOptions));
+        Assert.True((await _peers.Client(a).HealthAsync(new HealthRequest())).Member);
+        Assert.Empty(a.Node.Peers.Snapshot());
+
+        // b joins through a: Ready.
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await ReadyzAsync(bOptions)).Item1);
+        Assert.True((await _peers.Client(b).JoinAsync(new JoinRequest { Address = a.Address })).Joined);
+        Assert.Equal((HttpStatusCode.OK, "ready"), await ReadyzAsync(bOptions));
+
+        // b restarts: outside the network again until a member calls it; a's next round of checks does.
+        await _peers.StopAsync(b);
+        b = await _peers.StartAsync(bOptions);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await ReadyzAsync(bOptions)).Item1);
+        Assert.False((await _peers.Client(b).HealthAsync(new HealthRequest())).Member);
+        await a.Node.CheckPeersAsync(CancellationToken.None);
+        Assert.Equal((HttpStatusCode.OK, "ready"), await ReadyzAsync(bOptions));
+        Assert.True((await _peers.Client(b).HealthAsync(new HealthRequest())).Member);
+        Assert.Equal([a.Address], b.Node.Peers.Snapshot());
     }
 
     [Fact]

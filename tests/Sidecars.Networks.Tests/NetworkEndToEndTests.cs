@@ -55,20 +55,81 @@ public sealed partial class NetworkEndToEndTests(ControlPlaneFixture fixture)
     }
 
     [Fact]
-    public async Task Pods_already_Ready_when_the_controller_starts_form_one_network()
+    public async Task Pods_running_before_the_controller_starts_are_not_Ready_until_they_form_one_network()
     {
         Assert.True(fixture.AgentPath is not null, "the agent must be built (dotnet build agent) so the kubelet can run lightpeers");
         var ns = await fixture.NewNamespaceAsync("networks-burst");
         await fixture.Client.AppsV1.CreateNamespacedDeploymentAsync(LightpeerWorkloads.Deployment("peers-e", "net-e", 12), ns);
-        await fixture.Client.WaitForPodsAsync(ns, null, pods => pods.Count == 12 && pods.All(p => p.IsReady()), "12 lightpeer pods Ready", Timeout);
+        var running = await fixture.Client.WaitForPodsAsync(
+            ns, null, pods => pods.Count == 12 && pods.All(p => p.Status?.PodIP is not null && LightpeerPod.From(p) is { Started: true }),
+            "12 lightpeers running", Timeout);
+
+        // Outside any network, every lightpeer answers, and says it is not Ready: so is its pod.
+        using (var http = new HttpClient())
+        {
+            foreach (var pod in running)
+            {
+                var readyz = new Uri($"http://{pod.Status.PodIP}:{SidecarsNames.LightpeerHealthPort}/readyz");
+                await Eventually.UntilAsync(
+                    async () =>
+                    {
+                        try
+                        {
+                            using var response = await http.GetAsync(readyz);
+                            return response.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable;
+                        }
+                        catch (HttpRequestException)
+                        {
+                            return false;
+                        }
+                    },
+                    $"{readyz} answers 503 (not in a network)", Timeout);
+            }
+        }
+
+        var listed = await fixture.Client.CoreV1.ListNamespacedPodAsync(ns);
+        Assert.DoesNotContain(listed.Items, p => p.IsReady());
 
         // The informer hands the controller all twelve at once, so their joins run side by side from an empty network:
         // exactly one of them may become the first member, or the network splits into islands that never meet.
         await using var agent = await StartAgentAsync(ns);
-        var controller = agent.Services.GetRequiredService<NetworkController>();
         await WaitForNetworksAsync(agent, ("net-e", 12));
         await AssertEveryPeerKnowsEveryOtherAsync(agent, "net-e");
+        await fixture.Client.WaitForPodsAsync(ns, null, pods => pods.Count == 12 && pods.All(p => p.IsReady()), "12 lightpeer pods Ready once members", Timeout);
         await DeleteWorkloadsAsync(ns, "peers-e");
+    }
+
+    [Fact]
+    public async Task A_lone_member_whose_lightpeer_restarted_is_joined_again_and_Ready_again()
+    {
+        Assert.True(fixture.AgentPath is not null, "the agent must be built (dotnet build agent) so the kubelet can run lightpeers");
+        var ns = await fixture.NewNamespaceAsync("networks-lone");
+        // Checked every second but never purged for missed checks: the member stays recorded through the restart, so
+        // only its own word that it is outside the network can bring it back.
+        await using var agent = await StartAgentAsync(ns, checkInterval: "00:00:01", settings: new Dictionary<string, string?> { ["Sidecars:Networks:FailureThreshold"] = "100" });
+        var controller = agent.Services.GetRequiredService<NetworkController>();
+        await fixture.Client.AppsV1.CreateNamespacedDeploymentAsync(LightpeerWorkloads.Deployment("peers-l", "net-l", 1), ns);
+        await WaitForNetworksAsync(agent, ("net-l", 1));
+        var member = Members(controller, "net-l").Single();
+        await fixture.Client.WaitForPodAsync(ns, member.Pod, p => p is not null && p.IsReady(), $"pod {member.Pod} Ready as the first member", Timeout);
+
+        // kill -9: the kubelet starts a fresh lightpeer, which knows nobody and has no peer to call it.
+        var processes = LightpeerWorkloads.ProcessesOf(fixture.ControlPlane.Kubelet.FindPodDirectory(ns, member.Pod)
+            ?? throw new InvalidOperationException($"no pod directory for {member.Pod}"));
+        Assert.NotEmpty(processes);
+        foreach (var pid in processes)
+        {
+            await LightpeerWorkloads.SignalAsync(pid, "KILL");
+        }
+
+        // The controller's health check hears that it is outside the network and joins it alone again: Ready again.
+        await fixture.Client.WaitForPodAsync(
+            ns, member.Pod, p => p is not null && p.IsReady() && p.Status.ContainerStatuses.Single().RestartCount > 0,
+            $"pod {member.Pod} restarted and Ready again", Timeout);
+        Assert.Equal([member], Members(controller, "net-l"));
+        using var clients = new PeerClients(TimeSpan.FromSeconds(5), agent.Services.GetRequiredService<NetworkCredentials>());
+        Assert.True((await clients.Get(member.Address, secure: true).HealthAsync(new HealthRequest(), deadline: DateTime.UtcNow.AddSeconds(5))).Member);
+        await DeleteWorkloadsAsync(ns, "peers-l");
     }
 
     [Fact]

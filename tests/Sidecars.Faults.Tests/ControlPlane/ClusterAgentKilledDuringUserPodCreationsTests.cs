@@ -213,10 +213,14 @@ public sealed class ClusterAgentKilledDuringUserPodCreationsTests(ControlPlaneFi
             ["Sidecars__Clusters__Namespace"] = ns,
             ["Sidecars__Networks__Namespace"] = ns,
             ["Sidecars__Leadership__Namespace"] = ns,
-            // Only the lifecycle (the reaping at the create deadline) needs the lease; a generous renew deadline keeps
-            // the process leading (a replica that cannot renew steps down and exits) while 100 pods start beside it.
-            ["Sidecars__Leadership__LeaseDuration"] = "00:00:30",
-            ["Sidecars__Leadership__RenewDeadline"] = "00:00:25",
+            // Only the lifecycle (the reaping at the create deadline) needs the lease. A replica that cannot renew it
+            // steps down and exits for its pod to be restarted, which this harness does not do: with 100 pods starting
+            // beside it, renewals timed out for 25 s and the restarted process stopped, and the next call found nobody.
+            // So the renew deadline is generous, and the process keeps one name, so that the restarted one (the same
+            // replica after its kill) renews the Lease at once instead of waiting for it to expire.
+            ["Sidecars__Leadership__Identity"] = "fault-user-pods-agent",
+            ["Sidecars__Leadership__LeaseDuration"] = "00:05:00",
+            ["Sidecars__Leadership__RenewDeadline"] = "00:04:00",
             ["Sidecars__Leadership__RetryPeriod"] = "00:00:01",
             ["Sidecars__UserPods__Namespace"] = ns,
             ["Sidecars__UserPods__CreateTimeout"] = createTimeout.ToString("c", CultureInfo.InvariantCulture),

@@ -6,6 +6,7 @@ using Google.Protobuf;
 using Grpc.Net.Client;
 using Sidecars.Contracts.V1;
 using Sidecars.PodAgent;
+using Sidecars.Testing.Agent;
 
 /// <summary>
 /// Resident memory of the NativeAOT agent in both roles next to the NativeAOT floor of its stack, in interleaved rounds:
@@ -85,7 +86,7 @@ internal static class AgentMemoryBenchmark
     private static async Task<Measured> PodAgentAsync(string binary, string clusterAgent, string dir, int scrapes, int seconds, IReadOnlyList<string> environment)
     {
         var socket = Path.Combine(dir, "memory-agent.sock");
-        var healthPort = FreePort();
+        var healthPort = FreePort.Next();
         using var process = Start(binary, environment,
             "pod-agent", "--socket", socket, "--secret-file", Path.Combine(dir, "secret"), "--cluster-agent", clusterAgent,
             "--cluster-agent-ca", Path.Combine(dir, "server-ca.pem"), "--pod-name", "bench-memory", "--pod-ip", "127.0.0.1",
@@ -112,7 +113,7 @@ internal static class AgentMemoryBenchmark
 
     private static async Task<Measured> LightpeerAsync(string binary, string dir, int scrapes, int seconds, IReadOnlyList<string> environment)
     {
-        var (port, healthPort) = (FreePort(), FreePort());
+        var (port, healthPort) = (FreePort.Next(), FreePort.Next());
         using var process = Start(binary, environment, "lightpeer", "--address", "127.0.0.1",
             "--port", port.ToString(CultureInfo.InvariantCulture), "--health-port", healthPort.ToString(CultureInfo.InvariantCulture));
         try
@@ -145,7 +146,7 @@ internal static class AgentMemoryBenchmark
     private static async Task<Measured> FloorAsync(string binary, string dir, int scrapes, int seconds)
     {
         var socket = Path.Combine(dir, "memory-floor.sock");
-        var healthPort = FreePort();
+        var healthPort = FreePort.Next();
         using var process = Start(binary, [], socket, healthPort.ToString(CultureInfo.InvariantCulture));
         try
         {
@@ -268,12 +269,6 @@ internal static class AgentMemoryBenchmark
         })));
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static double Median(List<double> values)
     {

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
+using Sidecars.Testing.Agent;
 
 namespace Sidecars.Webhook.Benchmarks;
 
@@ -16,7 +17,7 @@ internal sealed class CaptureEndpoint : IAsyncDisposable
 
     private CaptureEndpoint(string certificateFile, string keyFile)
     {
-        Port = ServedProcess.FreePort();
+        Port = FreePort.Next();
         _certificate = X509Certificate2.CreateFromPemFile(certificateFile, keyFile);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();

@@ -8,6 +8,7 @@ using k8s;
 using Sidecars.Certificates.Issuing;
 using Sidecars.Conventions;
 using Sidecars.LocalCluster;
+using Sidecars.Testing.Agent;
 using Sidecars.Webhook.Registration;
 
 namespace Sidecars.Webhook.Benchmarks;
@@ -105,11 +106,11 @@ internal static class ComparisonBenchmark
 
         Task<ServedProcess> StartWebhookAsync(string name, IReadOnlyDictionary<string, string> environment)
         {
-            var port = ServedProcess.FreePort();
+            var port = FreePort.Next();
             return ServedProcess.StartAsync(name, "dotnet",
                 [
                     "sidecars-webhook.dll", "--Sidecars:Webhook:Address=127.0.0.1", $"--Sidecars:Webhook:Port={port}",
-                    $"--Sidecars:Webhook:MetricsPort={ServedProcess.FreePort()}", $"--Sidecars:Webhook:CertificateFile={cert}", $"--Sidecars:Webhook:KeyFile={key}",
+                    $"--Sidecars:Webhook:MetricsPort={FreePort.Next()}", $"--Sidecars:Webhook:CertificateFile={cert}", $"--Sidecars:Webhook:KeyFile={key}",
                     .. controlPlane is null ? Array.Empty<string>() : [$"--Sidecars:Kubernetes:KubeconfigPath={controlPlane.KubeconfigPath}"],
                 ],
                 port, cancellationToken, environment.GetValueOrDefault(VariantDirectory, settings.WebhookDirectory),
@@ -140,12 +141,12 @@ internal static class ComparisonBenchmark
 
         var (patched, injected) = await ResponsesAsync(http, webhook.MutateUrl, review, directory, "load", cancellationToken);
         Console.WriteLine($"the Go floor answers with the webhook's own responses: {patched.Length} bytes for the review, {injected.Length} bytes once the pod carries {SidecarsAnnotations.Injected}");
-        var floorPort = ServedProcess.FreePort();
+        var floorPort = FreePort.Next();
         using var floor = await ServedProcess.StartAsync(GoFloor, settings.FloorBinary,
             ["-addr", $"127.0.0.1:{floorPort}", "-cert", cert, "-key", key, "-response", patched.Path, "-injected-response", injected.Path], floorPort, cancellationToken);
-        var goNoopPort = ServedProcess.FreePort();
+        var goNoopPort = FreePort.Next();
         using var goNoop = await ServedProcess.StartAsync(GoNoop, settings.FloorBinary, ["-addr", $"127.0.0.1:{goNoopPort}", "-cert", cert, "-key", key], goNoopPort, cancellationToken);
-        var kestrelPort = ServedProcess.FreePort();
+        var kestrelPort = FreePort.Next();
         using var kestrel = await ServedProcess.StartAsync(KestrelNoop, "dotnet",
             [KestrelFloor.Path, "--port", kestrelPort.ToString(CultureInfo.InvariantCulture), "--cert", cert, "--key", key],
             kestrelPort, cancellationToken);
@@ -153,7 +154,7 @@ internal static class ComparisonBenchmark
         ServedProcess? kestrelAot = null;
         if (settings.KestrelAotBinary is not null)
         {
-            var port = ServedProcess.FreePort();
+            var port = FreePort.Next();
             kestrelAot = await ServedProcess.StartAsync(KestrelAot, settings.KestrelAotBinary,
                 ["--port", port.ToString(CultureInfo.InvariantCulture), "--cert", cert, "--key", key], port, cancellationToken);
         }
@@ -308,7 +309,7 @@ internal static class ComparisonBenchmark
         }
 
         var (patched, injected) = await ResponsesAsync(http, webhook.MutateUrl, JsonNode.Parse(captured)!, directory, "apiserver", cancellationToken);
-        var apiFloorPort = ServedProcess.FreePort();
+        var apiFloorPort = FreePort.Next();
         using var apiFloor = await ServedProcess.StartAsync(GoFloor, settings.FloorBinary,
             ["-addr", $"127.0.0.1:{apiFloorPort}", "-cert", cert, "-key", key, "-response", patched.Path, "-injected-response", injected.Path], apiFloorPort, cancellationToken);
 

@@ -3,8 +3,9 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
-using Sidecars.Webhook.Benchmarks;
 using Sidecars.Certificates.Issuing;
+using Sidecars.Testing.Agent;
+using Sidecars.Webhook.Benchmarks;
 using Sidecars.Webhook.Tls;
 
 // Usage:
@@ -65,8 +66,8 @@ static async Task<int> RunAsync(IReadOnlyDictionary<string, string> options, Can
 
     var body = await TypicalReviewAsync(options["review"], cancellationToken);
 
-    var webhookPort = ServedProcess.FreePort();
-    var noopPort = ServedProcess.FreePort();
+    var webhookPort = FreePort.Next();
+    var noopPort = FreePort.Next();
     using var webhook = Start("dotnet", [options["webhook"], "--Sidecars:Webhook:Address=127.0.0.1", $"--Sidecars:Webhook:Port={webhookPort}", "--Sidecars:Webhook:MetricsPort=0",
         $"--Sidecars:Webhook:CertificateFile={cert}", $"--Sidecars:Webhook:KeyFile={key}", .. BenchInjection.Arguments, "--Logging:LogLevel:Default=Warning"]);
     using var noop = Start("dotnet", [KestrelFloor.Path, "--port", noopPort.ToString(CultureInfo.InvariantCulture), "--cert", cert, "--key", key]);

@@ -124,12 +124,6 @@ internal sealed class ServedProcess : IDisposable
         }
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static async Task WaitListeningAsync(ServedProcess served, CancellationToken cancellationToken)
     {

@@ -9,6 +9,7 @@ using Sidecars.Conventions;
 using Sidecars.Identity.Blessings;
 using Sidecars.Mutation;
 using Sidecars.Testing;
+using Sidecars.Testing.Http;
 using Sidecars.Testing.Identity;
 using PodAgentClient = Sidecars.Contracts.V1.PodAgent.PodAgentClient;
 
@@ -173,8 +174,8 @@ public sealed class IdentityEndToEndTests(ControlPlaneFixture fixture)
             "a replacement replica whose agent is running", TimeSpan.FromSeconds(120))).First(p => IsNew(p, pods) && AgentRunning(p));
         using (var http = new HttpClient())
         {
-            var readyz = $"http://{waiting.Status.PodIP}:{SidecarsNames.PodAgentHealthPort}/readyz";
-            await Eventually.UntilAsync(async () => await TryStatusAsync(http, readyz) is 503, $"{readyz} to answer 503 (listening, no blessing)");
+            var readyz = new Uri($"http://{waiting.Status.PodIP}:{SidecarsNames.PodAgentHealthPort}/readyz");
+            await Eventually.UntilAsync(async () => await HttpStatus.TryGetAsync(http, readyz) is 503, $"{readyz} to answer 503 (listening, no blessing)");
         }
 
         var current = await scenario.Client.CoreV1.ReadNamespacedPodAsync(waiting.Metadata.Name, scenario.Namespace);
@@ -215,18 +216,5 @@ public sealed class IdentityEndToEndTests(ControlPlaneFixture fixture)
     {
         var status = pod.Status?.ContainerStatuses?.FirstOrDefault(c => c.Name == SidecarsNames.PodAgentContainer);
         return status?.State?.Terminated?.ExitCode ?? status?.LastState?.Terminated?.ExitCode;
-    }
-
-    private static async Task<int?> TryStatusAsync(HttpClient http, string url)
-    {
-        try
-        {
-            using var response = await http.GetAsync(url);
-            return (int)response.StatusCode;
-        }
-        catch (HttpRequestException)
-        {
-            return null;
-        }
     }
 }

@@ -10,6 +10,7 @@ using Sidecars.Lightpeer;
 using Sidecars.Networks.Identity;
 using Sidecars.Testing;
 using Sidecars.Testing.Agent;
+using Sidecars.Testing.Http;
 using Sidecars.Testing.Lightpeer;
 
 namespace Sidecars.Networks.Tests;
@@ -70,20 +71,7 @@ public sealed partial class NetworkEndToEndTests(ControlPlaneFixture fixture)
             foreach (var pod in running)
             {
                 var readyz = new Uri($"http://{pod.Status.PodIP}:{SidecarsNames.LightpeerHealthPort}/readyz");
-                await Eventually.UntilAsync(
-                    async () =>
-                    {
-                        try
-                        {
-                            using var response = await http.GetAsync(readyz);
-                            return response.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable;
-                        }
-                        catch (HttpRequestException)
-                        {
-                            return false;
-                        }
-                    },
-                    $"{readyz} answers 503 (not in a network)", Timeout);
+                await Eventually.UntilAsync(async () => await HttpStatus.TryGetAsync(http, readyz) is 503, $"{readyz} answers 503 (not in a network)", Timeout);
             }
         }
 

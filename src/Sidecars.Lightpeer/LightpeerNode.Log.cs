@@ -27,7 +27,7 @@ public sealed partial class LightpeerNode
         [LoggerMessage(7, LogLevel.Information, "Lightpeer {Self} found peer {Peer} at a newer incarnation {Incarnation} (restarted or joined again): sending it our set")]
         public static partial void Restarted(ILogger logger, string self, string peer, ulong incarnation);
 
-        [LoggerMessage(8, LogLevel.Information, "Lightpeer {Self} is in its network ({How}): Ready")]
-        public static partial void BecameMember(ILogger logger, string self, string how);
+        [LoggerMessage(8, LogLevel.Information, "Lightpeer {Self} is in its network ({How} {Peer}): Ready")]
+        public static partial void BecameMember(ILogger logger, string self, string how, string peer);
     }
 }

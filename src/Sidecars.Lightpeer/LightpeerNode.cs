@@ -68,7 +68,7 @@ public sealed partial class LightpeerNode : IDisposable
 
         if (address == Self)
         {
-            BecomeMember("joined alone");
+            BecomeMember("joined alone as", Self);
             return new JoinResponse { Joined = true, Peers = { Peers.Snapshot() } };
         }
 
@@ -87,7 +87,7 @@ public sealed partial class LightpeerNode : IDisposable
 
             LightpeerMetrics.Exchanges.WithLabels("out", "ok").Inc();
             Heard(address);
-            BecomeMember("joined through " + address);
+            BecomeMember("joined through", address);
             Log.Joined(_logger, Self, address, Peers.Count);
             return new JoinResponse { Joined = true, Peers = { Peers.Snapshot() } };
         }
@@ -109,7 +109,7 @@ public sealed partial class LightpeerNode : IDisposable
             : new PeerEntry(request.Joined, entries.FirstOrDefault(e => e.Address == request.Joined).Incarnation);
         var added = Learn(entries, new PeerEntry(request.From, request.Incarnation), joined);
         Heard(request.From);
-        BecomeMember("called by " + request.From);
+        BecomeMember("called by", request.From);
         LightpeerMetrics.Exchanges.WithLabels("in", "ok").Inc();
         if (request.Announce && !string.IsNullOrEmpty(request.From))
         {
@@ -183,12 +183,13 @@ public sealed partial class LightpeerNode : IDisposable
 
     public void Dispose() => _clients.Dispose();
 
-    private void BecomeMember(string how)
+    /// <summary>Called on every join and incoming exchange: only the first call, which makes us a member, does anything.</summary>
+    private void BecomeMember(string how, string peer)
     {
         if (Interlocked.Exchange(ref _member, 1) == 0)
         {
             LightpeerMetrics.Member.Set(1);
-            Log.BecameMember(_logger, Self, how);
+            Log.BecameMember(_logger, Self, how, peer);
         }
     }
 

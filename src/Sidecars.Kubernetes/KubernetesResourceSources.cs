@@ -32,13 +32,9 @@ public static class KubernetesResourceSources
                     : await client.CoreV1.ListNamespacedPodAsync(@namespace, fieldSelector: fieldSelector, labelSelector: labelSelector, cancellationToken: ct);
                 return new ResourceList<V1Pod>([.. list.Items], list.Metadata.ResourceVersion);
             },
-            (rv, onError, ct) => all
-                ? client.CoreV1.WatchListPodForAllNamespacesAsync(
-                    allowWatchBookmarks: true, fieldSelector: fieldSelector, labelSelector: labelSelector, resourceVersion: rv,
-                    timeoutSeconds: timeoutSeconds, onError: onError, cancellationToken: ct)
-                : client.CoreV1.WatchListNamespacedPodAsync(
-                    @namespace, allowWatchBookmarks: true, fieldSelector: fieldSelector, labelSelector: labelSelector, resourceVersion: rv,
-                    timeoutSeconds: timeoutSeconds, onError: onError, cancellationToken: ct));
+            (rv, onError, ct) => client.WatchAsync<V1Pod>(
+                new WatchRequest(KubernetesWatch.CollectionPath("", "v1", "pods", @namespace), rv, labelSelector, fieldSelector, timeoutSeconds),
+                onError, ct));
     }
 
     /// <param name="namespace">Null or empty for all namespaces.</param>
@@ -56,13 +52,9 @@ public static class KubernetesResourceSources
                     : await client.AppsV1.ListNamespacedDeploymentAsync(@namespace, labelSelector: labelSelector, cancellationToken: ct);
                 return new ResourceList<V1Deployment>([.. list.Items], list.Metadata.ResourceVersion);
             },
-            (rv, onError, ct) => all
-                ? client.AppsV1.WatchListDeploymentForAllNamespacesAsync(
-                    allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: rv,
-                    timeoutSeconds: timeoutSeconds, onError: onError, cancellationToken: ct)
-                : client.AppsV1.WatchListNamespacedDeploymentAsync(
-                    @namespace, allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: rv,
-                    timeoutSeconds: timeoutSeconds, onError: onError, cancellationToken: ct));
+            (rv, onError, ct) => client.WatchAsync<V1Deployment>(
+                new WatchRequest(KubernetesWatch.CollectionPath("apps", "v1", "deployments", @namespace), rv, labelSelector, null, timeoutSeconds),
+                onError, ct));
     }
 
     public static IResourceSource<V1Namespace> Namespaces(IKubernetes client, string? labelSelector, TimeSpan? watchTimeout = null)
@@ -76,9 +68,9 @@ public static class KubernetesResourceSources
                 var list = await client.CoreV1.ListNamespaceAsync(labelSelector: labelSelector, cancellationToken: ct);
                 return new ResourceList<V1Namespace>([.. list.Items], list.Metadata.ResourceVersion);
             },
-            (rv, onError, ct) => client.CoreV1.WatchListNamespaceAsync(
-                allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: rv,
-                timeoutSeconds: timeoutSeconds, onError: onError, cancellationToken: ct));
+            (rv, onError, ct) => client.WatchAsync<V1Namespace>(
+                new WatchRequest(KubernetesWatch.CollectionPath("", "v1", "namespaces"), rv, labelSelector, null, timeoutSeconds),
+                onError, ct));
     }
 
     /// <summary>ConfigMaps of one namespace, or of all; <paramref name="fieldSelector"/> such as <c>metadata.name=x</c> narrows them to one name.</summary>
@@ -97,13 +89,9 @@ public static class KubernetesResourceSources
                     : await client.CoreV1.ListNamespacedConfigMapAsync(@namespace, fieldSelector: fieldSelector, cancellationToken: ct);
                 return new ResourceList<V1ConfigMap>([.. list.Items], list.Metadata.ResourceVersion);
             },
-            (rv, onError, ct) => all
-                ? client.CoreV1.WatchListConfigMapForAllNamespacesAsync(
-                    allowWatchBookmarks: true, fieldSelector: fieldSelector, resourceVersion: rv,
-                    timeoutSeconds: timeoutSeconds, onError: onError, cancellationToken: ct)
-                : client.CoreV1.WatchListNamespacedConfigMapAsync(
-                    @namespace, allowWatchBookmarks: true, fieldSelector: fieldSelector, resourceVersion: rv,
-                    timeoutSeconds: timeoutSeconds, onError: onError, cancellationToken: ct));
+            (rv, onError, ct) => client.WatchAsync<V1ConfigMap>(
+                new WatchRequest(KubernetesWatch.CollectionPath("", "v1", "configmaps", @namespace), rv, null, fieldSelector, timeoutSeconds),
+                onError, ct));
     }
 
     /// <summary>The one Secret <paramref name="name"/> of a namespace (list and watch narrowed to it, so RBAC may name it).</summary>
@@ -119,9 +107,9 @@ public static class KubernetesResourceSources
                 var list = await client.CoreV1.ListNamespacedSecretAsync(@namespace, fieldSelector: fieldSelector, cancellationToken: ct);
                 return new ResourceList<V1Secret>([.. list.Items], list.Metadata.ResourceVersion);
             },
-            (rv, onError, ct) => client.CoreV1.WatchListNamespacedSecretAsync(
-                @namespace, allowWatchBookmarks: true, fieldSelector: fieldSelector, resourceVersion: rv,
-                timeoutSeconds: timeoutSeconds, onError: onError, cancellationToken: ct));
+            (rv, onError, ct) => client.WatchAsync<V1Secret>(
+                new WatchRequest(KubernetesWatch.CollectionPath("", "v1", "secrets", @namespace), rv, null, fieldSelector, timeoutSeconds),
+                onError, ct));
     }
 
     /// <summary>Whole seconds (at least one) of <paramref name="watchTimeout"/>, <see cref="WatchTimeoutSeconds"/> when null.</summary>

@@ -24,8 +24,9 @@ public static class KubernetesWait
                 var list = await client.AppsV1.ListNamespacedDeploymentAsync(ns, fieldSelector: "metadata.name=" + name, cancellationToken: token);
                 return (list.Items, list.Metadata.ResourceVersion);
             },
-            (rv, onError, token) => client.AppsV1.WatchListNamespacedDeploymentAsync(
-                ns, fieldSelector: "metadata.name=" + name, resourceVersion: rv, allowWatchBookmarks: true, onError: onError, cancellationToken: token),
+            (rv, onError, token) => client.WatchAsync<V1Deployment>(
+                new WatchRequest(KubernetesWatch.CollectionPath("apps", "v1", "deployments", ns), rv, FieldSelector: "metadata.name=" + name),
+                onError, token),
             list => list.Count == 1 && condition(list[0]),
             list => string.Join("; ", list.Select(d =>
                 $"{d.Metadata.Name}: ready {d.Status?.ReadyReplicas ?? 0}/{d.Spec?.Replicas ?? 1}, available {d.Status?.AvailableReplicas ?? 0}")),

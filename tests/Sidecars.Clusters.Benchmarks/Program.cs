@@ -82,7 +82,7 @@ static async Task CreateLatencyAsync(ControlPlaneFixture fixture, int count)
     {
         try
         {
-            await foreach (var (_, d) in fixture.Client.AppsV1.WatchListNamespacedDeploymentAsync(ns, cancellationToken: stop.Token))
+            await foreach (var (_, d) in fixture.Client.WatchAsync<V1Deployment>(new WatchRequest(KubernetesWatch.CollectionPath("apps", "v1", "deployments", ns), AllowBookmarks: false), cancellationToken: stop.Token))
             {
                 if (KubernetesConditions.IsDeploymentAvailable(d))
                 {

@@ -98,6 +98,6 @@ public sealed class TrustBundleControllerTests(ControlPlaneFixture fixture)
     private Task LabelAsync(string ns, string value) =>
         Client.CoreV1.PatchNamespaceAsync(
             new V1Patch(
-                new V1Namespace { Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string> { [SidecarsLabels.NamespaceInjection] = value } } },
+                KubernetesJson.Serialize(new V1Namespace { Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string> { [SidecarsLabels.NamespaceInjection] = value } } }),
                 V1Patch.PatchType.MergePatch), ns);
 }

@@ -37,8 +37,8 @@ public static class KubernetesWaits
                 var list = await client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: labelSelector, cancellationToken: token);
                 return (list.Items, list.Metadata.ResourceVersion);
             },
-            (rv, onError, token) => client.CoreV1.WatchListNamespacedPodAsync(
-                ns, labelSelector: labelSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: onError, cancellationToken: token),
+            (rv, onError, token) => client.WatchAsync<V1Pod>(
+                new WatchRequest(KubernetesWatch.CollectionPath("", "v1", "pods", ns), rv, LabelSelector: labelSelector), onError, token),
             condition, pods => string.Join("; ", pods.Select(Describe)), description, timeout, ct);
 
     /// <summary>Waits until <paramref name="condition"/> holds for the named pod (null once it is gone).</summary>
@@ -52,8 +52,8 @@ public static class KubernetesWaits
                 var list = await client.CoreV1.ListNamespacedPodAsync(ns, fieldSelector: "metadata.name=" + name, cancellationToken: token);
                 return (list.Items, list.Metadata.ResourceVersion);
             },
-            (rv, onError, token) => client.CoreV1.WatchListNamespacedPodAsync(
-                ns, fieldSelector: "metadata.name=" + name, resourceVersion: rv, allowWatchBookmarks: true, onError: onError, cancellationToken: token),
+            (rv, onError, token) => client.WatchAsync<V1Pod>(
+                new WatchRequest(KubernetesWatch.CollectionPath("", "v1", "pods", ns), rv, FieldSelector: "metadata.name=" + name), onError, token),
             items => condition(items.Count > 0 ? items[0] : default), items => string.Join("; ", items.Select(Describe)), description, timeout, ct);
         return pods.Count > 0 ? pods[0] : null;
     }
@@ -73,8 +73,8 @@ public static class KubernetesWaits
                 var list = await client.BatchV1.ListNamespacedJobAsync(ns, fieldSelector: "metadata.name=" + name, cancellationToken: token);
                 return (list.Items, list.Metadata.ResourceVersion);
             },
-            (rv, onError, token) => client.BatchV1.WatchListNamespacedJobAsync(
-                ns, fieldSelector: "metadata.name=" + name, resourceVersion: rv, allowWatchBookmarks: true, onError: onError, cancellationToken: token),
+            (rv, onError, token) => client.WatchAsync<V1Job>(
+                new WatchRequest(KubernetesWatch.CollectionPath("batch", "v1", "jobs", ns), rv, FieldSelector: "metadata.name=" + name), onError, token),
             list => list.Count == 1 && condition(list[0]),
             list => string.Join("; ", list.Select(j => $"{j.Metadata.Name}: succeeded {j.Status?.Succeeded ?? 0}, active {j.Status?.Active ?? 0}")),
             description, timeout, ct);

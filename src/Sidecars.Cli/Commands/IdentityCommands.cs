@@ -65,7 +65,7 @@ internal static class IdentityCommands
 
         command.SetAction(async (result, ct) => await Guard(async () =>
         {
-            var deployment = KubernetesYaml.Deserialize<V1Deployment>(await File.ReadAllTextAsync(result.GetRequiredValue(file), ct));
+            var deployment = KubernetesObjects.ReadOne<V1Deployment>(await File.ReadAllTextAsync(result.GetRequiredValue(file), ct));
             var extension = result.GetRequiredValue(blessing);
             var @namespace = result.GetValue(ns) ?? deployment.Metadata.NamespaceProperty ?? Configuration.CliKubernetes.Namespace();
             deployment.Metadata.NamespaceProperty = @namespace;

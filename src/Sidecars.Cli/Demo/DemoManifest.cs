@@ -1,5 +1,5 @@
-using k8s;
 using k8s.Models;
+using Sidecars.Mutation;
 
 namespace Sidecars.Cli.Demo;
 
@@ -18,7 +18,7 @@ internal static class DemoManifest
     public static Dictionary<string, V1PodSpec> AppliedSpecs(string manifest)
     {
         var specs = new Dictionary<string, V1PodSpec>(StringComparer.Ordinal);
-        foreach (var document in KubernetesYaml.LoadAllFromString(manifest))
+        foreach (var document in KubernetesObjects.ReadAll(manifest))
         {
             switch (document)
             {

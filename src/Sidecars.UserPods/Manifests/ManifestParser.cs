@@ -1,5 +1,6 @@
 using k8s;
 using k8s.Models;
+using Sidecars.Mutation;
 
 namespace Sidecars.UserPods.Manifests;
 
@@ -9,16 +10,12 @@ public static class ManifestParser
     public static UserPodManifest Parse(string yaml)
     {
         ArgumentNullException.ThrowIfNull(yaml);
-        List<object> objects;
+        IReadOnlyList<IKubernetesObject> objects;
         try
         {
-            objects = KubernetesYaml.LoadAllFromString(yaml);
+            objects = KubernetesObjects.ReadAll(yaml);
         }
-        catch (YamlDotNet.Core.YamlException e)
-        {
-            throw Invalid($"not valid Kubernetes YAML at line {e.Start.Line}, column {e.Start.Column}: {Innermost(e)}");
-        }
-        catch (Exception e) when (e is InvalidOperationException or ArgumentException or KeyNotFoundException or FormatException or NullReferenceException)
+        catch (FormatException e)
         {
             throw Invalid($"not valid Kubernetes YAML: {e.Message}");
         }
@@ -42,11 +39,9 @@ public static class ManifestParser
                     ingress = i;
                     break;
                 case V1Pod or V1Service or V1Ingress:
-                    throw Invalid($"more than one {((IKubernetesObject)obj).Kind}; a manifest holds one Pod and at most one Service and one Ingress");
-                case IKubernetesObject other:
-                    throw Invalid($"kind {other.ApiVersion}/{other.Kind} is not supported; a manifest holds one Pod and at most one Service and one Ingress");
+                    throw Invalid($"more than one {obj.Kind}; a manifest holds one Pod and at most one Service and one Ingress");
                 default:
-                    throw Invalid("a document is not a Kubernetes object");
+                    throw Invalid($"kind {obj.ApiVersion}/{obj.Kind} is not supported; a manifest holds one Pod and at most one Service and one Ingress");
             }
         }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Text.Json.Nodes;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -222,13 +223,13 @@ public sealed class UserPodResources(KubernetesAccess kubernetes, RequestWork wo
     public async Task MarkReadyAsync(V1Pod pod, DateTimeOffset at, CancellationToken cancellationToken)
     {
         var patch = new V1Patch(
-            new Dictionary<string, object>
+            new JsonObject
             {
-                ["metadata"] = new Dictionary<string, object>
+                ["metadata"] = new JsonObject
                 {
-                    ["annotations"] = new Dictionary<string, string> { [UserPodKeys.ReadyAt] = at.ToString("O", CultureInfo.InvariantCulture) },
+                    ["annotations"] = new JsonObject { [UserPodKeys.ReadyAt] = at.ToString("O", CultureInfo.InvariantCulture) },
                 },
-            },
+            }.ToJsonString(),
             V1Patch.PatchType.MergePatch);
         try
         {

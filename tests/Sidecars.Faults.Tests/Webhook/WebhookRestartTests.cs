@@ -6,6 +6,7 @@ using System.Text;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
+using Sidecars.Mutation;
 using Sidecars.Conventions;
 using Sidecars.Faults.Tests.ControlPlane;
 using Sidecars.LocalCluster;
@@ -217,7 +218,7 @@ public sealed class WebhookRestartTests(ControlPlaneFixture fixture, ITestOutput
     private static V1MutatingWebhookConfiguration Configuration(string name, Uri service, string caBundlePem)
     {
         var root = ControlPlaneFixture.FindRepositoryRoot()!;
-        var configuration = KubernetesYaml.Deserialize<V1MutatingWebhookConfiguration>(File.ReadAllText(Path.Combine(root, "deploy", "base", "webhook-configuration.yaml")));
+        var configuration = KubernetesObjects.ReadOne<V1MutatingWebhookConfiguration>(File.ReadAllText(Path.Combine(root, "deploy", "base", "webhook-configuration.yaml")));
         configuration.Metadata.Name = name;
         foreach (var hook in configuration.Webhooks)
         {

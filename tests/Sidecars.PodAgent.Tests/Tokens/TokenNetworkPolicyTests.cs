@@ -1,6 +1,7 @@
 using k8s;
 using k8s.Models;
 using Sidecars.Conventions;
+using Sidecars.Mutation;
 using Sidecars.Testing;
 
 namespace Sidecars.PodAgent.Tests;
@@ -14,7 +15,7 @@ public sealed class TokenNetworkPolicyTests
     private static readonly string Root = ControlPlaneFixture.FindRepositoryRoot() ?? throw new InvalidOperationException("Sidecars.sln not found");
 
     private static V1NetworkPolicy Policy =>
-        KubernetesYaml.Deserialize<V1NetworkPolicy>(File.ReadAllText(Path.Combine(Root, "deploy", "examples", "pod-agent-token-policy.yaml")));
+        KubernetesObjects.ReadOne<V1NetworkPolicy>(File.ReadAllText(Path.Combine(Root, "deploy", "examples", "pod-agent-token-policy.yaml")));
 
     [Fact]
     public void It_selects_every_pod_of_its_namespace_for_ingress()
@@ -62,8 +63,6 @@ public sealed class TokenNetworkPolicyTests
 
     /// <summary>The pod labels of the cluster agent deploy/ installs.</summary>
     private static IDictionary<string, string> ClusterAgentPodLabels() =>
-        KubernetesYaml.Deserialize<V1Deployment>(File.ReadAllText(Path.Combine(Root, "deploy", "base", "cluster-agent.yaml"))
-            .Split("\n---", StringSplitOptions.RemoveEmptyEntries)
-            .Single(document => document.Contains("\nkind: Deployment", StringComparison.Ordinal)))
-            .Spec.Template.Metadata.Labels;
+        KubernetesObjects.ReadAll(File.ReadAllText(Path.Combine(Root, "deploy", "base", "cluster-agent.yaml")))
+            .OfType<V1Deployment>().Single().Spec.Template.Metadata.Labels;
 }

@@ -150,7 +150,7 @@ public sealed class OriginalParityEndToEndTests(ControlPlaneFixture cluster) : I
         var alice = _agent!.GrpcClient(ClusterAgentHost.AliceKey);
         var podName = (await alice.CreatePodAsync(new Contracts.V1.CreatePodRequest { YamlUrl = _manifests.Url("/manifests/stuck.yaml"), UserId = ClusterAgentHost.Alice })).PodName;
         // As the API records a pod it has seen Ready; the pod's readiness probe never passes, so it is not Ready now.
-        var patch = new V1Patch(new { metadata = new { annotations = new Dictionary<string, string> { [UserPodKeys.ReadyAt] = DateTimeOffset.UtcNow.ToString("O") } } }, V1Patch.PatchType.MergePatch);
+        var patch = new V1Patch(KubernetesJson.Serialize(new V1Pod { Metadata = new V1ObjectMeta { Annotations = new Dictionary<string, string> { [UserPodKeys.ReadyAt] = DateTimeOffset.UtcNow.ToString("O") } } }), V1Patch.PatchType.MergePatch);
         await Kube.CoreV1.PatchNamespacedPodAsync(patch, podName, _namespace);
         await Eventually.UntilAsync(async () => (await alice.GetPodsAsync(new Contracts.V1.GetPodsRequest { UserId = ClusterAgentHost.Alice })).Pods.Count == 1, "the pod to be listed");
         await Eventually.UntilAsync(async () =>

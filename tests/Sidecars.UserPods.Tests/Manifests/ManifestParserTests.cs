@@ -72,7 +72,7 @@ public sealed class ManifestParserTests
     [InlineData("apiVersion: v1\nkind: Pod\nmetadata:\n  labels: {a: b}\nspec:\n  containers:\n    - name: a\n      image: b\n", "neither metadata.name nor metadata.generateName")]
     [InlineData("apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\nspec:\n  containers:\n    - name: a\n", "every container needs a name and an image")]
     [InlineData("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\n", "kind apps/v1/Deployment is not supported")]
-    [InlineData("apiVersion: example.org/v1\nkind: Widget\nmetadata:\n  name: a\n", "not valid Kubernetes YAML")]
+    [InlineData("apiVersion: example.org/v1\nkind: Widget\nmetadata:\n  name: a\n", "kind example.org/v1/Widget is not supported")]
     public void Invalid_manifests_are_refused_with_the_reason(string yaml, string reason)
     {
         var e = Assert.Throws<UserPodsException>(() => ManifestParser.Parse(yaml));

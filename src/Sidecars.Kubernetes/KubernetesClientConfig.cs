@@ -9,7 +9,10 @@ public static class KubernetesClientConfig
     /// <paramref name="kubeconfigPath"/> when given; otherwise the in-cluster configuration inside a pod, else
     /// $KUBECONFIG or ~/.kube/config. <paramref name="context"/> picks a kubeconfig context (the current one when null).
     /// </summary>
-    public static KubernetesClientConfiguration Build(string? kubeconfigPath = null, string? context = null)
+    public static KubernetesClientConfiguration Build(string? kubeconfigPath = null, string? context = null) =>
+        KubernetesSerialization.Complete(Find(kubeconfigPath, context));
+
+    private static KubernetesClientConfiguration Find(string? kubeconfigPath, string? context)
     {
         if (!string.IsNullOrEmpty(kubeconfigPath))
         {

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using k8s;
@@ -6,36 +5,42 @@ using k8s;
 namespace Sidecars.Kubernetes;
 
 /// <summary>
-/// Completes the client's source-generated serializer so that it writes back what it reads. An object read from the
-/// apiserver carries <c>metadata.managedFields[].fieldsV1</c>, an untyped value read as a <see cref="JsonElement"/>,
-/// which the client's own context has no metadata for: without this, replacing a Lease or a Secret as read, or
-/// serializing a pod from an informer, throws <see cref="NotSupportedException"/>.
+/// The client's source-generated serializer, completed so that it writes back what it reads. An object read from the
+/// apiserver carries <c>metadata.managedFields[].fieldsV1</c>, an untyped value read as a <see cref="JsonElement"/> that
+/// the client's own context has no metadata for: without this, replacing a Secret or a webhook configuration as read,
+/// or serializing a pod from an informer, throws <see cref="NotSupportedException"/>.
 /// </summary>
 public static class KubernetesSerialization
 {
-    private static int _configured;
+    /// <summary>The client's default options plus the untyped values; for serializing objects outside a request.</summary>
+    public static JsonSerializerOptions Options { get; } = CreateOptions();
 
-    /// <summary>Adds the missing metadata once; runs when this assembly loads, before any client exists.</summary>
-#pragma warning disable CA2255 // The serializer is process-wide and frozen at its first use: it must be completed first.
-    [ModuleInitializer]
-#pragma warning restore CA2255
-    public static void Configure()
+    /// <summary>Completes the serializer of every client built from <paramref name="configuration"/>.</summary>
+    public static KubernetesClientConfiguration Complete(KubernetesClientConfiguration configuration)
     {
-        if (Interlocked.Exchange(ref _configured, 1) != 0)
-        {
-            return;
-        }
+        ArgumentNullException.ThrowIfNull(configuration);
+        configuration.AddJsonOptions(AddUntypedValues);
+        return configuration;
+    }
 
-        KubernetesJson.AddJsonOptions(options =>
-        {
-            if (options.IsReadOnly)
-            {
-                throw new InvalidOperationException(
-                    "the Kubernetes serializer was used before Sidecars.Kubernetes completed it; call KubernetesSerialization.Configure first");
-            }
+    /// <summary>JSON of a Kubernetes object as read, managed fields included.</summary>
+    public static string Serialize(object value) => KubernetesJson.Serialize(value, Options);
 
+    private static JsonSerializerOptions CreateOptions()
+    {
+        JsonSerializerOptions? copy = null;
+        KubernetesJson.AddJsonOptions(defaults => copy = new JsonSerializerOptions(defaults));
+        AddUntypedValues(copy!);
+        copy!.MakeReadOnly();
+        return copy;
+    }
+
+    private static void AddUntypedValues(JsonSerializerOptions options)
+    {
+        if (!options.TypeInfoResolverChain.Contains(UntypedValuesContext.Default))
+        {
             options.TypeInfoResolverChain.Add(UntypedValuesContext.Default);
-        });
+        }
     }
 }
 

@@ -47,6 +47,6 @@ public static class ServerSideApply
         item.ApiVersion ??= apiVersion;
         item.Kind ??= kind;
         item.Metadata.ResourceVersion = null;
-        return (new V1Patch(KubernetesJson.Serialize(item), V1Patch.PatchType.ApplyPatch), name, ns);
+        return (new V1Patch(KubernetesSerialization.Serialize(item), V1Patch.PatchType.ApplyPatch), name, ns);
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using k8s;
 using k8s.Models;
+using Sidecars.Kubernetes;
 
 namespace Sidecars.RealNode.Tests;
 
@@ -12,7 +13,7 @@ public sealed class LaneCluster : IDisposable
     public LaneCluster(string kubeconfig)
     {
         Kubeconfig = kubeconfig;
-        Client = new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig));
+        Client = new k8s.Kubernetes(KubernetesClientConfig.Build(kubeconfig));
     }
 
     public string Kubeconfig { get; }

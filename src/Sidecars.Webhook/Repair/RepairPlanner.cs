@@ -2,6 +2,7 @@ using System.Text.Json;
 using k8s;
 using k8s.Models;
 using Sidecars.Conventions;
+using Sidecars.Kubernetes;
 using Sidecars.Mutation;
 
 namespace Sidecars.Webhook.Repair;
@@ -33,7 +34,7 @@ public sealed class RepairPlanner(MutationEngine engine)
             Name = pod.Metadata.Name,
             UserName = RepairUser,
             UserGroups = [],
-            Object = JsonDocument.Parse(KubernetesJson.Serialize(pod)).RootElement,
+            Object = JsonDocument.Parse(KubernetesSerialization.Serialize(pod)).RootElement,
             NamespaceLabels = namespaceLabels,
         };
         var decision = engine.Decide(input);

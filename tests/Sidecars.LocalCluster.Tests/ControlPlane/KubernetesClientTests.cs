@@ -108,7 +108,7 @@ public sealed class KubernetesClientTests
         var replaced = await Client.CoordinationV1.ReplaceNamespacedLeaseAsync(read, "held", ns);
 
         Assert.Equal("b", replaced.Spec.HolderIdentity);
-        Assert.Contains("\"fieldsV1\"", KubernetesJson.Serialize(replaced), StringComparison.Ordinal);
+        Assert.Contains("\"fieldsV1\"", KubernetesSerialization.Serialize(replaced), StringComparison.Ordinal);
     }
 
     private static V1ConfigMap ConfigMap(string name, string watched, string value) => new()

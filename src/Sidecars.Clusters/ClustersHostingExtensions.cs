@@ -20,8 +20,8 @@ public static class ClustersHostingExtensions
         if (!builder.Services.KubernetesAvailableFor(builder.Configuration, "clusters")) return builder;
         builder.Services.AddOptions<ClustersOptions>()
             .Bind(builder.Configuration.GetSection(ClustersOptions.Section))
-            .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<ClustersOptions>, ClustersOptionsAttributesValidator>();
         builder.Services.AddSidecarsKubernetes(builder.Configuration);
         builder.Services.TryAddSingleton(TimeProvider.System);
         // Every replica answers from its informers; the elected one enforces create deadlines.

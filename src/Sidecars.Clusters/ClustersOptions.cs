@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using Sidecars.Conventions;
+using Microsoft.Extensions.Options;
 
 namespace Sidecars.Clusters;
 
@@ -13,11 +15,11 @@ public sealed class ClustersOptions
     public string Namespace { get; set; } = "default";
 
     /// <summary>How long CreateCluster waits for Available before DEADLINE_EXCEEDED (a request may ask for less or more).</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    [TimeSpanRange("00:00:01", "1.00:00:00")]
     public TimeSpan CreateTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>How long DeleteCluster waits for the Deployment and its pods to be gone.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    [TimeSpanRange("00:00:01", "1.00:00:00")]
     public TimeSpan DeleteTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Delete the Deployment when a create times out (otherwise it is left and the cluster is FAILED).</summary>
@@ -26,3 +28,7 @@ public sealed class ClustersOptions
     [Range(0, 10000)]
     public int MaxReplicas { get; set; } = 1000;
 }
+
+/// <summary>The attribute checks of <see cref="ClustersOptions"/>, generated at build time (no reflection).</summary>
+[OptionsValidator]
+internal sealed partial class ClustersOptionsAttributesValidator : IValidateOptions<ClustersOptions>;

@@ -31,8 +31,8 @@ public static class IdentityHostingExtensions
         var services = builder.Services;
         services.AddOptions<IdentityOptions>()
             .Bind(builder.Configuration.GetSection(IdentityOptions.Section))
-            .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<IdentityOptions>, IdentityOptionsAttributesValidator>();
 
         // Without a cluster only the file store and admin client certificates are possible; with one, the shared
         // client (Sidecars:Kubernetes) serves the Secrets store and TokenReview.
@@ -49,8 +49,8 @@ public static class IdentityHostingExtensions
 
         services.AddOptions<TrustOptions>()
             .Bind(builder.Configuration.GetSection(TrustOptions.Section))
-            .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TrustOptions>, TrustOptionsAttributesValidator>();
         if (kubernetes && builder.Configuration.GetValue(TrustOptions.Section + ":" + nameof(TrustOptions.Enabled), defaultValue: true))
         {
             // Every replica runs it: each pass is a server-side apply of the same content, so replicas agree.

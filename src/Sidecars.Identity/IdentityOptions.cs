@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using Sidecars.Conventions;
+using Microsoft.Extensions.Options;
 
 namespace Sidecars.Identity;
 
@@ -33,7 +35,7 @@ public sealed class IdentityOptions
     /// Lifetime of an issued replica blessing. It bounds revocation: after ForgetSecret no renewal succeeds, so every
     /// blessing issued under the secret expires (and stops verifying) within this time.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
+    [TimeSpanRange("00:00:01", "30.00:00:00")]
     public TimeSpan BlessingLifetime { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>How SeekBlessings callers prove which replica they are (<see cref="Identity.ReplicaAttestation"/>).</summary>
@@ -44,7 +46,7 @@ public sealed class IdentityOptions
     public string PodTokenAudience { get; set; } = Conventions.SidecarsNames.PodTokenAudience;
 
     /// <summary>Validity of the root certificate created by Claim.</summary>
-    [Range(typeof(TimeSpan), "1.00:00:00", "36500.00:00:00")]
+    [TimeSpanRange("1.00:00:00", "36500.00:00:00")]
     public TimeSpan RootValidity { get; set; } = TimeSpan.FromDays(3650);
 
     public IdentityStoreKind Store { get; set; } = IdentityStoreKind.Auto;
@@ -76,3 +78,7 @@ public sealed class IdentityOptions
     [Range(1, 1_000_000)]
     public int FailuresPerSecond { get; set; } = 1;
 }
+
+/// <summary>The attribute checks of <see cref="IdentityOptions"/>, generated at build time (no reflection).</summary>
+[OptionsValidator]
+internal sealed partial class IdentityOptionsAttributesValidator : IValidateOptions<IdentityOptions>;

@@ -19,8 +19,8 @@ public static class NetworksHostingExtensions
         if (!builder.Services.KubernetesAvailableFor(builder.Configuration, "networks")) return builder;
         builder.Services.AddOptions<NetworksOptions>()
             .Bind(builder.Configuration.GetSection(NetworksOptions.Section))
-            .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<NetworksOptions>, NetworksOptionsAttributesValidator>();
         builder.Services.AddSidecarsKubernetes(builder.Configuration);
         builder.Services.TryAddSingleton(TimeProvider.System);
         // Every replica keeps the network CA and the namespaces' identity Secrets (writes race on resourceVersion), so

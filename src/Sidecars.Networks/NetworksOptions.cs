@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using Sidecars.Conventions;
+using Microsoft.Extensions.Options;
 
 namespace Sidecars.Networks;
 
@@ -11,11 +13,11 @@ public sealed class NetworksOptions
     public string? Namespace { get; set; }
 
     /// <summary>How often every member is health-checked.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.050", "01:00:00")]
+    [TimeSpanRange("00:00:00.050", "01:00:00")]
     public TimeSpan CheckInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Bound on one call to a lightpeer (join, health, forget).</summary>
-    [Range(typeof(TimeSpan), "00:00:00.050", "00:05:00")]
+    [TimeSpanRange("00:00:00.050", "00:05:00")]
     public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Consecutive failed health checks after which a member is purged.</summary>
@@ -39,13 +41,17 @@ public sealed class NetworksOptions
     public string CaNamespace { get; set; } = "sidecars-system";
 
     /// <summary>How often the network CA and every identity Secret are checked again (rotation, repair of a changed Secret).</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    [TimeSpanRange("00:00:01", "1.00:00:00")]
     public TimeSpan IdentityCheckInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
     /// How long a namespace's peer identity Secret outlives the namespace's last lightpeer pod before it is deleted (a
     /// workload scaled to zero and back, or recreated, finds it still there).
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "30.00:00:00")]
+    [TimeSpanRange("00:00:00", "30.00:00:00")]
     public TimeSpan IdentityRetention { get; set; } = TimeSpan.FromMinutes(10);
 }
+
+/// <summary>The attribute checks of <see cref="NetworksOptions"/>, generated at build time (no reflection).</summary>
+[OptionsValidator]
+internal sealed partial class NetworksOptionsAttributesValidator : IValidateOptions<NetworksOptions>;

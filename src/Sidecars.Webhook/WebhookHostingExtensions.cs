@@ -41,10 +41,13 @@ public static class WebhookHostingExtensions
 
         builder.Logging.AddSidecarsDefaults(builder.Configuration);
         MeterPublishing.Configure();
-        services.AddOptions<WebhookOptions>().Bind(builder.Configuration.GetSection(WebhookOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<RotationOptions>().Bind(builder.Configuration.GetSection(RotationOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<WebhookOptions>().Bind(builder.Configuration.GetSection(WebhookOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<WebhookOptions>, WebhookOptionsAttributesValidator>();
+        services.AddOptions<RotationOptions>().Bind(builder.Configuration.GetSection(RotationOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RotationOptions>, RotationOptionsAttributesValidator>();
         services.AddOptions<RepairOptions>().Bind(builder.Configuration.GetSection(RepairOptions.Section)).ValidateOnStart();
-        services.AddOptions<InjectionOptions>().Bind(builder.Configuration.GetSection(InjectionOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<InjectionOptions>().Bind(builder.Configuration.GetSection(InjectionOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<InjectionOptions>, InjectionOptionsAttributesValidator>();
         services.AddSingleton<IValidateOptions<InjectionOptions>, InjectionOptionsValidator>();
         services.PostConfigure<InjectionOptions>(injection =>
         {

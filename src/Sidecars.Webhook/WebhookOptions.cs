@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using Sidecars.Conventions;
+using Microsoft.Extensions.Options;
 
 namespace Sidecars.Webhook;
 
@@ -53,7 +55,7 @@ public sealed class WebhookOptions
     /// connection after the answer, so that the apiserver moves its pooled connections to the other replicas before the
     /// listener closes (HTTP/2 clients get GOAWAY when it does). Zero stops at once.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:00:20")]
+    [TimeSpanRange("00:00:00", "00:00:20")]
     public TimeSpan DrainPeriod { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
@@ -72,23 +74,27 @@ public sealed class WebhookOptions
     /// Longest a review waits for a slot before it is refused with 503 overloaded: well inside the apiserver's webhook
     /// timeout (the shipped configuration sets 3 s), so that the apiserver gets an answer and applies the failurePolicy.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:00:30")]
+    [TimeSpanRange("00:00:00", "00:00:30")]
     public TimeSpan QueueTimeout { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
     /// Longest a review's body may take to arrive once it holds a slot; later it is refused with 408 body-timeout, so
     /// that a client trickling its body cannot hold the gate's slots.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:00:30")]
+    [TimeSpanRange("00:00:00.100", "00:00:30")]
     public TimeSpan BodyTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// Once no review has been refused as overloaded for this long, the webhook returns to the operating system the
     /// memory the overload took (one aggressive collection). Zero keeps it.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    [TimeSpanRange("00:00:00", "01:00:00")]
     public TimeSpan OverloadQuietPeriod { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Whether to watch namespaces for the opt-in label (off when running without a cluster).</summary>
     public bool WatchNamespaces { get; set; } = true;
 }
+
+/// <summary>The attribute checks of <see cref="WebhookOptions"/>, generated at build time (no reflection).</summary>
+[OptionsValidator]
+internal sealed partial class WebhookOptionsAttributesValidator : IValidateOptions<WebhookOptions>;

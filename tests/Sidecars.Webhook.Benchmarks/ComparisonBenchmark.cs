@@ -35,7 +35,7 @@ internal sealed record WebhookVariant(string Name, IReadOnlyDictionary<string, s
 }
 
 /// <summary>
-/// The Sidecars webhook, published and started as its image starts it (<c>dotnet sidecars-webhook.dll</c> in its own
+/// The Sidecars webhook, published and started as its image starts it (the NativeAOT <c>sidecars-webhook</c> in its own
 /// directory, <c>appsettings.json</c> next to it, deploy/'s settings as <c>appsettings.Production.json</c>), against the
 /// floors, each a process of its own serving HTTPS on loopback: a Go net/http webhook that parses the review and answers
 /// with the very response the Sidecars webhook gave for it, a Go no-op, and a Kestrel no-op. Saturated throughput from
@@ -76,7 +76,10 @@ internal static class ComparisonBenchmark
         var key = Path.Combine(directory, "tls.key");
         await File.WriteAllTextAsync(cert, serving.CertificatePem, cancellationToken);
         await File.WriteAllTextAsync(key, serving.KeyPem, cancellationToken);
-        File.Copy(settings.SettingsFile, Path.Combine(settings.WebhookDirectory, "appsettings.Production.json"), overwrite: true);
+        foreach (var webhookDirectory in settings.Variants.Select(v => v.Environment.GetValueOrDefault(VariantDirectory)).OfType<string>().Append(settings.WebhookDirectory).Distinct())
+        {
+            File.Copy(settings.SettingsFile, Path.Combine(webhookDirectory, "appsettings.Production.json"), overwrite: true);
+        }
         using var ca = authority.Load();
         using var http = Client(ca);
 
@@ -107,13 +110,17 @@ internal static class ComparisonBenchmark
         Task<ServedProcess> StartWebhookAsync(string name, IReadOnlyDictionary<string, string> environment)
         {
             var port = FreePort.Next();
-            return ServedProcess.StartAsync(name, "dotnet",
+            var webhookDirectory = environment.GetValueOrDefault(VariantDirectory, settings.WebhookDirectory);
+            // As the image starts it: the NativeAOT executable when published so, else the managed build under dotnet.
+            var native = Path.Combine(webhookDirectory, "sidecars-webhook");
+            var (command, first) = File.Exists(native) ? (native, Array.Empty<string>()) : ("dotnet", ["sidecars-webhook.dll"]);
+            return ServedProcess.StartAsync(name, command,
                 [
-                    "sidecars-webhook.dll", "--Sidecars:Webhook:Address=127.0.0.1", $"--Sidecars:Webhook:Port={port}",
+                    .. first, "--Sidecars:Webhook:Address=127.0.0.1", $"--Sidecars:Webhook:Port={port}",
                     $"--Sidecars:Webhook:MetricsPort={FreePort.Next()}", $"--Sidecars:Webhook:CertificateFile={cert}", $"--Sidecars:Webhook:KeyFile={key}",
                     .. controlPlane is null ? Array.Empty<string>() : [$"--Sidecars:Kubernetes:KubeconfigPath={controlPlane.KubeconfigPath}"],
                 ],
-                port, cancellationToken, environment.GetValueOrDefault(VariantDirectory, settings.WebhookDirectory),
+                port, cancellationToken, webhookDirectory,
                 new Dictionary<string, string>(environment.Where(e => e.Key != VariantDirectory)) { ["DOTNET_ENVIRONMENT"] = "Production" });
         }
 

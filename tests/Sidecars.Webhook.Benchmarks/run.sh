@@ -13,8 +13,9 @@ cd "$(dirname "$0")/../.."
 if [[ "${1:-}" == "--compare" ]]; then
   shift
   out="${BENCH_OUT:-$(mktemp -d /tmp/sidecars-compare-build-XXXXXX)}"
-  # As Dockerfile.webhook publishes it.
-  dotnet publish webhook/Sidecars.Webhook.Host.csproj -c Release -p:UseAppHost=false -o "$out/webhook" -nologo -v quiet
+  # As Dockerfile.webhook publishes it (NativeAOT, needs clang), and the same code managed, measured beside it.
+  dotnet publish webhook/Sidecars.Webhook.Host.csproj -c Release -r linux-x64 -o "$out/webhook" -nologo -v quiet
+  dotnet publish webhook/Sidecars.Webhook.Host.csproj -c Release -p:PublishAot=false -p:UseAppHost=false -o "$out/webhook-managed" -nologo -v quiet
   dotnet build tests/Sidecars.Webhook.Benchmarks -c Release -nologo -v quiet
   # The Go floor: standard library only, built offline.
   (cd tests/Sidecars.Webhook.Benchmarks/floor && GOFLAGS=-mod=mod GOPROXY=off go build -o "$out/floor" .)
@@ -28,7 +29,8 @@ if [[ "${1:-}" == "--compare" ]]; then
   command -v wrk >/dev/null || echo "wrk not found (Debian: apt-get install wrk); the throughput step will be skipped" >&2
   exec dotnet tests/Sidecars.Webhook.Benchmarks/bin/Release/net10.0/Sidecars.Webhook.Benchmarks.dll compare \
     --webhook-dir "$out/webhook" --settings deploy/base/webhook-settings.json --floor "$out/floor" "${aot[@]}" \
-    --review "${REVIEW:-tests/fixtures/admission-reviews/team-a_jupyter-alice_create.json}" "$@"
+    --review "${REVIEW:-tests/fixtures/admission-reviews/team-a_jupyter-alice_create.json}" \
+    --variants "managed (JIT):BENCH_WEBHOOK_DIR=$out/webhook-managed" "$@"
 fi
 dotnet build webhook/Sidecars.Webhook.Host.csproj -c Release -nologo -v quiet
 dotnet build tests/Sidecars.Webhook.Benchmarks -c Release -nologo -v quiet

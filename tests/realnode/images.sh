@@ -102,7 +102,7 @@ TAG=$({ GIT_INDEX_FILE="$index" git ls-files -s -- "${CONTEXT[@]}"; echo "$base_
 
 base_args() {
   case "$1" in
-    agent) echo "--build-arg=SDK_IMAGE=$SDK_IMAGE --build-arg=RUNTIME_DEPS_IMAGE=$RUNTIME_DEPS_IMAGE" ;;
+    agent | webhook) echo "--build-arg=SDK_IMAGE=$SDK_IMAGE --build-arg=RUNTIME_DEPS_IMAGE=$RUNTIME_DEPS_IMAGE" ;;
     *) echo "--build-arg=SDK_IMAGE=$SDK_IMAGE --build-arg=ASPNET_IMAGE=$ASPNET_IMAGE" ;;
   esac
 }
@@ -159,7 +159,7 @@ check_webhook() {
   # As a Secret volume with the pod's fsGroup gives them: readable by the user the image runs as, by nobody else.
   chown -R 65532:65532 "$tls"; chmod 0500 "$tls"; chmod 0400 "$tls/tls.key" "$tls/tls.crt"
   port=$(free_port); metrics=$(free_port)
-  start_server "$image" webhook -v "$tls:/etc/sidecars/tls:ro" "sidecars-check-webhook-$$" -- dotnet sidecars-webhook.dll \
+  start_server "$image" webhook -v "$tls:/etc/sidecars/tls:ro" "sidecars-check-webhook-$$" -- /app/sidecars-webhook \
     --Sidecars:Webhook:Address=127.0.0.1 "--Sidecars:Webhook:Port=$port" "--Sidecars:Webhook:MetricsPort=$metrics"
   wait_for "the webhook's /healthz on 127.0.0.1:$metrics" 60 curl -fsS --max-time 2 "http://127.0.0.1:$metrics/healthz" \
     || { stop_server; fail_check "the webhook from $image did not serve /healthz" webhook; }

@@ -33,7 +33,8 @@ public static class ServingHostingExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
-        services.AddOptions<ServingOptions>().Bind(builder.Configuration.GetSection(ServingOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ServingOptions>().Bind(builder.Configuration.GetSection(ServingOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ServingOptions>, ServingOptionsAttributesValidator>();
         var options = builder.Configuration.GetSection(ServingOptions.Section).Get<ServingOptions>() ?? new ServingOptions();
         if (!options.Enabled)
         {

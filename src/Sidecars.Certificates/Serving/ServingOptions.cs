@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Sidecars.Certificates.Issuing;
 using Sidecars.Conventions;
+using Microsoft.Extensions.Options;
 
 namespace Sidecars.Certificates.Serving;
 
@@ -41,6 +42,10 @@ public sealed class ServingOptions : ServingCertificatePolicy
     [Required]
     public string SecretName { get; set; } = SidecarsNames.ClusterAgentTlsSecret;
 
-    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    [TimeSpanRange("00:00:01", "1.00:00:00")]
     public TimeSpan CheckInterval { get; set; } = TimeSpan.FromMinutes(1);
 }
+
+/// <summary>The attribute checks of <see cref="ServingOptions"/>, generated at build time (no reflection).</summary>
+[OptionsValidator]
+internal sealed partial class ServingOptionsAttributesValidator : IValidateOptions<ServingOptions>;

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace Sidecars.Identity.Trust;
 
@@ -18,3 +19,7 @@ public sealed class TrustOptions
     [RegularExpression("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
     public string Namespace { get; set; } = "sidecars-system";
 }
+
+/// <summary>The attribute checks of <see cref="TrustOptions"/>, generated at build time (no reflection).</summary>
+[OptionsValidator]
+internal sealed partial class TrustOptionsAttributesValidator : IValidateOptions<TrustOptions>;

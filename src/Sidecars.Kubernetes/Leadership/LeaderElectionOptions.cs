@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using Sidecars.Conventions;
+using Microsoft.Extensions.Options;
 
 namespace Sidecars.Kubernetes.Leadership;
 
@@ -16,15 +18,15 @@ public sealed class LeaderElectionOptions : IValidatableObject
     public string? Namespace { get; set; }
 
     /// <summary>How long a Lease not renewed stays with its holder.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    [TimeSpanRange("00:00:01", "00:10:00")]
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>How long the leader keeps acting without a successful renewal; shorter than the lease duration.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.500", "00:10:00")]
+    [TimeSpanRange("00:00:00.500", "00:10:00")]
     public TimeSpan RenewDeadline { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Spacing of renewals by the leader and of attempts by the others.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    [TimeSpanRange("00:00:00.100", "00:01:00")]
     public TimeSpan RetryPeriod { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>This replica's name in the Lease; the pod name (HOSTNAME) and a random suffix when empty.</summary>
@@ -60,3 +62,7 @@ public sealed class LeaderElectionOptions : IValidatableObject
     public string ResolveIdentity() =>
         string.IsNullOrWhiteSpace(Identity) ? $"{Environment.MachineName}_{Guid.NewGuid():N}" : Identity;
 }
+
+/// <summary>The attribute checks of <see cref="LeaderElectionOptions"/>, generated at build time (no reflection).</summary>
+[OptionsValidator]
+internal sealed partial class LeaderElectionOptionsAttributesValidator : IValidateOptions<LeaderElectionOptions>;

@@ -24,7 +24,8 @@ public static class LeadershipServiceCollectionExtensions
             return services;
         }
 
-        services.AddOptions<LeaderElectionOptions>().Bind(configuration.GetSection(LeaderElectionOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<LeaderElectionOptions>().Bind(configuration.GetSection(LeaderElectionOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LeaderElectionOptions>, LeaderElectionOptionsAttributesValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(sp =>
         {

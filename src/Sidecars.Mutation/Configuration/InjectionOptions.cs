@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Sidecars.Conventions;
+using Microsoft.Extensions.Options;
 
 namespace Sidecars.Mutation;
 
@@ -102,8 +103,14 @@ public sealed class InjectionOptions
     public SidecarResources Lightpeer { get; set; } = new();
 
     /// <summary>Probe timings of both sidecars.</summary>
+#pragma warning disable SYSLIB1212 // Checked by InjectionOptionsValidator, whose failures name the key (Sidecars:Injection:Probes).
     public ProbeOptions Probes { get; set; } = new();
+#pragma warning restore SYSLIB1212
 
     /// <summary>securityContext of both sidecars.</summary>
     public SidecarSecurityOptions SecurityContext { get; set; } = new();
 }
+
+/// <summary>The attribute checks of <see cref="InjectionOptions"/>, generated at build time (no reflection).</summary>
+[OptionsValidator]
+public sealed partial class InjectionOptionsAttributesValidator : IValidateOptions<InjectionOptions>;

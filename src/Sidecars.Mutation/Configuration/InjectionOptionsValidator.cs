@@ -6,6 +6,8 @@ namespace Sidecars.Mutation;
 /// <summary>Rules of <see cref="InjectionOptions"/> that span fields or need parsing; each failure names its key.</summary>
 public sealed class InjectionOptionsValidator : IValidateOptions<InjectionOptions>
 {
+    private static readonly ProbeOptionsAttributesValidator ProbeAttributes = new();
+
     public ValidateOptionsResult Validate(string? name, InjectionOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -65,10 +67,10 @@ public sealed class InjectionOptionsValidator : IValidateOptions<InjectionOption
             failures.Add($"{prefix}TrustedDelegates must not contain empty names");
         }
 
-        var probeFailures = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
-        System.ComponentModel.DataAnnotations.Validator.TryValidateObject(
-            options.Probes, new System.ComponentModel.DataAnnotations.ValidationContext(options.Probes), probeFailures, validateAllProperties: true);
-        failures.AddRange(probeFailures.Select(f => $"{prefix}Probes:{string.Join(",", f.MemberNames)}: {f.ErrorMessage}"));
+        if (ProbeAttributes.Validate(null, options.Probes) is { Failed: true } probes)
+        {
+            failures.AddRange(probes.Failures.Select(f => $"{prefix}Probes: {f}"));
+        }
 
         ValidateResources(options.PodAgent, prefix + "PodAgent", failures);
         ValidateResources(options.Lightpeer, prefix + "Lightpeer", failures);

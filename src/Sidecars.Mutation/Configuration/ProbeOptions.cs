@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace Sidecars.Mutation;
 
@@ -30,3 +31,7 @@ public sealed class ProbeOptions
     [Range(1, 1000)]
     public int LivenessFailureThreshold { get; set; } = 6;
 }
+
+/// <summary>The attribute checks of <see cref="ProbeOptions"/>, generated at build time (no reflection).</summary>
+[OptionsValidator]
+internal sealed partial class ProbeOptionsAttributesValidator : IValidateOptions<ProbeOptions>;

@@ -67,9 +67,9 @@ internal sealed class SidecarTemplates
                 Thaw(_frozen.TrustBundleMount));
         if (request.TokenDirectory is { } tokens)
         {
-            args.Add("--token-dir");
-            args.Add(tokens);
-            mounts.Add(TokenMount(tokens, readOnly: true));
+            args.Add((JsonNode)"--token-dir");
+            args.Add((JsonNode)tokens);
+            mounts.Add((JsonNode)TokenMount(tokens, readOnly: true));
         }
 
         var env = CommonEnv();
@@ -120,7 +120,7 @@ internal sealed class SidecarTemplates
         var args = new JsonArray(
             "lightpeer", "--port", _lightpeerPort, "--health-port", _peerHealthPort, "--tls-dir", SidecarsNames.LightpeerIdentityDirectory);
         var env = CommonEnv();
-        env.Add(Env(SidecarsNames.NetworkIdEnv, request.NetworkId));
+        env.Add((JsonNode)Env(SidecarsNames.NetworkIdEnv, request.NetworkId));
         var mounts = new JsonArray(new JsonObject
         {
             ["name"] = SidecarsNames.LightpeerIdentityVolume,
@@ -250,7 +250,7 @@ internal sealed class SidecarTemplates
     {
         if (request.ServiceAccount is { } account)
         {
-            mounts.Add(new JsonObject { ["name"] = account.Volume, ["mountPath"] = account.MountPath, ["readOnly"] = true });
+            mounts.Add((JsonNode)new JsonObject { ["name"] = account.Volume, ["mountPath"] = account.MountPath, ["readOnly"] = true });
         }
 
         if (!request.ExitWhenAppsDone)
@@ -258,10 +258,10 @@ internal sealed class SidecarTemplates
             return;
         }
 
-        args.Add("--exit-when-apps-done");
+        args.Add((JsonNode)"--exit-when-apps-done");
         if (request.ServiceAccount is { } watched)
         {
-            env.Add(Env(SidecarsNames.ServiceAccountDirectoryEnv, watched.MountPath));
+            env.Add((JsonNode)Env(SidecarsNames.ServiceAccountDirectoryEnv, watched.MountPath));
         }
     }
 
@@ -270,7 +270,7 @@ internal sealed class SidecarTemplates
         var env = new JsonArray();
         foreach (var variable in _frozen.CommonEnv.EnumerateArray())
         {
-            env.Add(Thaw(variable));
+            env.Add((JsonNode)Thaw(variable));
         }
 
         return env;
@@ -284,7 +284,7 @@ internal sealed class SidecarTemplates
             FieldEnv(SidecarsNames.PodIpEnv, "status.podIP"));
         if (_options.ClusterAgentAddress.Length > 0)
         {
-            env.Add(Env(SidecarsNames.ClusterAgentEnv, _options.ClusterAgentAddress));
+            env.Add((JsonNode)Env(SidecarsNames.ClusterAgentEnv, _options.ClusterAgentAddress));
         }
 
         return env;

@@ -14,7 +14,7 @@ internal static class TlsExport
             return;
         }
 
-        args.Add("--tls-dir");
-        args.Add(SidecarsNames.TlsDirectory);
+        args.Add((JsonNode)"--tls-dir");
+        args.Add((JsonNode)SidecarsNames.TlsDirectory);
     }
 }

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Sidecars.Certificates.Issuing;
+using Microsoft.Extensions.Options;
 
 namespace Sidecars.Webhook.Tls;
 
@@ -29,3 +30,7 @@ public sealed class RotationOptions : ServingCertificatePolicy
     /// <summary>Write the serving pair to the configured certificate files (when not mounted from the Secret).</summary>
     public bool WriteFiles { get; set; } = true;
 }
+
+/// <summary>The attribute checks of <see cref="RotationOptions"/>, generated at build time (no reflection).</summary>
+[OptionsValidator]
+internal sealed partial class RotationOptionsAttributesValidator : IValidateOptions<RotationOptions>;

@@ -36,5 +36,12 @@ public static class KubernetesClientConfig
     /// that runs without Kubernetes unless told of one.
     /// </summary>
     public static KubernetesClientConfiguration? BuildExplicit(string? kubeconfigPath, string? context = null) =>
-        !string.IsNullOrEmpty(kubeconfigPath) || KubernetesClientConfiguration.IsInCluster() ? Build(kubeconfigPath, context) : null;
+        FindExplicit(kubeconfigPath, context) is { } found ? KubernetesSerialization.Complete(found) : null;
+
+    /// <summary>
+    /// Like <see cref="BuildExplicit"/>, for a <see cref="KubernetesConnection"/> made without a client: the configuration
+    /// as found, its serializer not completed (which would link the client's metadata for every kind).
+    /// </summary>
+    public static KubernetesClientConfiguration? FindExplicit(string? kubeconfigPath, string? context = null) =>
+        !string.IsNullOrEmpty(kubeconfigPath) || KubernetesClientConfiguration.IsInCluster() ? Find(kubeconfigPath, context) : null;
 }

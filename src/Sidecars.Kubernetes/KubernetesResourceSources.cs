@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization.Metadata;
 using k8s;
 using k8s.Models;
 
@@ -17,108 +18,80 @@ public static class KubernetesResourceSources
 
     /// <param name="namespace">Null or empty for all namespaces.</param>
     /// <param name="fieldSelector">For example <c>spec.nodeName=node-1</c>; null for none.</param>
-    public static IResourceSource<V1Pod> Pods(IKubernetes client, string? @namespace, string? labelSelector, string? fieldSelector = null, TimeSpan? watchTimeout = null)
-    {
-        ArgumentNullException.ThrowIfNull(client);
-        var timeoutSeconds = TimeoutSeconds(watchTimeout);
-        var all = string.IsNullOrEmpty(@namespace);
-        var description = Describe("pods", @namespace, labelSelector);
-        return new DelegateSource<V1Pod>(
-            string.IsNullOrEmpty(fieldSelector) ? description : $"{description} with {fieldSelector}",
-            async ct =>
-            {
-                var list = all
-                    ? await client.CoreV1.ListPodForAllNamespacesAsync(fieldSelector: fieldSelector, labelSelector: labelSelector, cancellationToken: ct)
-                    : await client.CoreV1.ListNamespacedPodAsync(@namespace, fieldSelector: fieldSelector, labelSelector: labelSelector, cancellationToken: ct);
-                return new ResourceList<V1Pod>([.. list.Items], list.Metadata.ResourceVersion);
-            },
-            (rv, onError, ct) => client.WatchAsync<V1Pod>(
-                new WatchRequest(KubernetesWatch.CollectionPath("", "v1", "pods", @namespace), rv, labelSelector, fieldSelector, timeoutSeconds),
-                onError, ct));
-    }
+    public static IResourceSource<V1Pod> Pods(KubernetesConnection client, string? @namespace, string? labelSelector, string? fieldSelector = null, TimeSpan? watchTimeout = null) =>
+        Create(
+            client, KubernetesWatch.CollectionPath("", "v1", "pods", @namespace), Describe("pods", @namespace, labelSelector, fieldSelector),
+            labelSelector, fieldSelector, watchTimeout, KubernetesJsonMetadata.PodList, list => (list.Items, list.Metadata), KubernetesJsonMetadata.Pod);
 
     /// <param name="namespace">Null or empty for all namespaces.</param>
-    public static IResourceSource<V1Deployment> Deployments(IKubernetes client, string? @namespace, string? labelSelector, TimeSpan? watchTimeout = null)
-    {
-        ArgumentNullException.ThrowIfNull(client);
-        var timeoutSeconds = TimeoutSeconds(watchTimeout);
-        var all = string.IsNullOrEmpty(@namespace);
-        return new DelegateSource<V1Deployment>(
-            Describe("deployments", @namespace, labelSelector),
-            async ct =>
-            {
-                var list = all
-                    ? await client.AppsV1.ListDeploymentForAllNamespacesAsync(labelSelector: labelSelector, cancellationToken: ct)
-                    : await client.AppsV1.ListNamespacedDeploymentAsync(@namespace, labelSelector: labelSelector, cancellationToken: ct);
-                return new ResourceList<V1Deployment>([.. list.Items], list.Metadata.ResourceVersion);
-            },
-            (rv, onError, ct) => client.WatchAsync<V1Deployment>(
-                new WatchRequest(KubernetesWatch.CollectionPath("apps", "v1", "deployments", @namespace), rv, labelSelector, null, timeoutSeconds),
-                onError, ct));
-    }
+    public static IResourceSource<V1Deployment> Deployments(KubernetesConnection client, string? @namespace, string? labelSelector, TimeSpan? watchTimeout = null) =>
+        Create(
+            client, KubernetesWatch.CollectionPath("apps", "v1", "deployments", @namespace), Describe("deployments", @namespace, labelSelector, null),
+            labelSelector, null, watchTimeout, KubernetesJsonMetadata.DeploymentList, list => (list.Items, list.Metadata), KubernetesJsonMetadata.Deployment);
 
-    public static IResourceSource<V1Namespace> Namespaces(IKubernetes client, string? labelSelector, TimeSpan? watchTimeout = null)
-    {
-        ArgumentNullException.ThrowIfNull(client);
-        var timeoutSeconds = TimeoutSeconds(watchTimeout);
-        return new DelegateSource<V1Namespace>(
-            Describe("namespaces", null, labelSelector),
-            async ct =>
-            {
-                var list = await client.CoreV1.ListNamespaceAsync(labelSelector: labelSelector, cancellationToken: ct);
-                return new ResourceList<V1Namespace>([.. list.Items], list.Metadata.ResourceVersion);
-            },
-            (rv, onError, ct) => client.WatchAsync<V1Namespace>(
-                new WatchRequest(KubernetesWatch.CollectionPath("", "v1", "namespaces"), rv, labelSelector, null, timeoutSeconds),
-                onError, ct));
-    }
+    public static IResourceSource<V1Namespace> Namespaces(KubernetesConnection client, string? labelSelector, TimeSpan? watchTimeout = null) =>
+        Create(
+            client, KubernetesWatch.CollectionPath("", "v1", "namespaces"), Describe("namespaces", null, labelSelector, null),
+            labelSelector, null, watchTimeout, KubernetesJsonMetadata.NamespaceList, list => (list.Items, list.Metadata), KubernetesJsonMetadata.Namespace);
 
     /// <summary>ConfigMaps of one namespace, or of all; <paramref name="fieldSelector"/> such as <c>metadata.name=x</c> narrows them to one name.</summary>
     /// <param name="namespace">Null or empty for all namespaces.</param>
-    public static IResourceSource<V1ConfigMap> ConfigMaps(IKubernetes client, string? @namespace, string? fieldSelector, TimeSpan? watchTimeout = null)
-    {
-        ArgumentNullException.ThrowIfNull(client);
-        var timeoutSeconds = TimeoutSeconds(watchTimeout);
-        var all = string.IsNullOrEmpty(@namespace);
-        return new DelegateSource<V1ConfigMap>(
-            Describe("configmaps", @namespace, null) + (string.IsNullOrEmpty(fieldSelector) ? string.Empty : $" with {fieldSelector}"),
-            async ct =>
-            {
-                var list = all
-                    ? await client.CoreV1.ListConfigMapForAllNamespacesAsync(fieldSelector: fieldSelector, cancellationToken: ct)
-                    : await client.CoreV1.ListNamespacedConfigMapAsync(@namespace, fieldSelector: fieldSelector, cancellationToken: ct);
-                return new ResourceList<V1ConfigMap>([.. list.Items], list.Metadata.ResourceVersion);
-            },
-            (rv, onError, ct) => client.WatchAsync<V1ConfigMap>(
-                new WatchRequest(KubernetesWatch.CollectionPath("", "v1", "configmaps", @namespace), rv, null, fieldSelector, timeoutSeconds),
-                onError, ct));
-    }
+    public static IResourceSource<V1ConfigMap> ConfigMaps(KubernetesConnection client, string? @namespace, string? fieldSelector, TimeSpan? watchTimeout = null) =>
+        Create(
+            client, KubernetesWatch.CollectionPath("", "v1", "configmaps", @namespace), Describe("configmaps", @namespace, null, fieldSelector),
+            null, fieldSelector, watchTimeout, KubernetesJsonMetadata.ConfigMapList, list => (list.Items, list.Metadata), KubernetesJsonMetadata.ConfigMap);
 
     /// <summary>The one Secret <paramref name="name"/> of a namespace (list and watch narrowed to it, so RBAC may name it).</summary>
-    public static IResourceSource<V1Secret> Secret(IKubernetes client, string @namespace, string name, TimeSpan? watchTimeout = null)
+    public static IResourceSource<V1Secret> Secret(KubernetesConnection client, string @namespace, string name, TimeSpan? watchTimeout = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(@namespace);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        return Create(
+            client, KubernetesWatch.CollectionPath("", "v1", "secrets", @namespace), $"secret {@namespace}/{name}",
+            null, "metadata.name=" + name, watchTimeout, KubernetesJsonMetadata.SecretList, list => (list.Items, list.Metadata), KubernetesJsonMetadata.Secret);
+    }
+
+    /// <summary>
+    /// List and watch of the collection <paramref name="path"/> narrowed by the selectors, read with the metadata given
+    /// (<see cref="KubernetesJsonMetadata"/> or a context of the caller's), so a process links only the kinds it watches.
+    /// </summary>
+    public static IResourceSource<T> Create<T, TList>(
+        KubernetesConnection client,
+        string path,
+        string description,
+        string? labelSelector,
+        string? fieldSelector,
+        TimeSpan? watchTimeout,
+        JsonTypeInfo<TList> listType,
+        Func<TList, (IList<T>? Items, V1ListMeta? Metadata)> items,
+        JsonTypeInfo<T> itemType)
+        where T : class
     {
         ArgumentNullException.ThrowIfNull(client);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(listType);
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(itemType);
         var timeoutSeconds = TimeoutSeconds(watchTimeout);
-        var fieldSelector = "metadata.name=" + name;
-        return new DelegateSource<V1Secret>(
-            $"secret {@namespace}/{name}",
+        var listUri = KubernetesWatch.ListUri(path, labelSelector, fieldSelector);
+        return new DelegateSource<T>(
+            description,
             async ct =>
             {
-                var list = await client.CoreV1.ListNamespacedSecretAsync(@namespace, fieldSelector: fieldSelector, cancellationToken: ct);
-                return new ResourceList<V1Secret>([.. list.Items], list.Metadata.ResourceVersion);
+                var (list, metadata) = items(await client.GetAsync(listUri, listType, ct).ConfigureAwait(false));
+                return new ResourceList<T>([.. list ?? []], metadata?.ResourceVersion ?? string.Empty);
             },
-            (rv, onError, ct) => client.WatchAsync<V1Secret>(
-                new WatchRequest(KubernetesWatch.CollectionPath("", "v1", "secrets", @namespace), rv, null, fieldSelector, timeoutSeconds),
-                onError, ct));
+            (rv, onError, ct) => client.WatchAsync(new WatchRequest(path, rv, labelSelector, fieldSelector, timeoutSeconds), itemType, onError, ct));
     }
 
     /// <summary>Whole seconds (at least one) of <paramref name="watchTimeout"/>, <see cref="WatchTimeoutSeconds"/> when null.</summary>
     private static int TimeoutSeconds(TimeSpan? watchTimeout) =>
         watchTimeout is { } timeout ? Math.Max(1, (int)Math.Ceiling(timeout.TotalSeconds)) : WatchTimeoutSeconds;
 
-    private static string Describe(string kind, string? ns, string? selector) =>
+    private static string Describe(string kind, string? ns, string? selector, string? fieldSelector) =>
         $"{kind} in {(string.IsNullOrEmpty(ns) ? "all namespaces" : "namespace " + ns)}" +
-        (string.IsNullOrEmpty(selector) ? string.Empty : $" matching '{selector}'");
+        (string.IsNullOrEmpty(selector) ? string.Empty : $" matching '{selector}'") +
+        (string.IsNullOrEmpty(fieldSelector) ? string.Empty : $" with {fieldSelector}");
 
     private sealed class DelegateSource<T>(
         string description,

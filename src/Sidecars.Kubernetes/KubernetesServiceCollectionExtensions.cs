@@ -10,8 +10,8 @@ namespace Sidecars.Kubernetes;
 public static class KubernetesServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the shared <see cref="IKubernetes"/> client (from <see cref="KubernetesOptions"/>) and the
-    /// <see cref="SharedInformerFactory"/>. Safe to call from several capabilities.
+    /// Registers the shared <see cref="IKubernetes"/> client (from <see cref="KubernetesOptions"/>), its
+    /// <see cref="KubernetesConnection"/> and the <see cref="SharedInformerFactory"/>. Safe to call from several capabilities.
     /// </summary>
     public static IServiceCollection AddSidecarsKubernetes(this IServiceCollection services, IConfiguration configuration)
     {
@@ -28,8 +28,9 @@ public static class KubernetesServiceCollectionExtensions
                 $"{KubernetesOptions.Section}:WatchTimeout must be between 00:00:01 and 01:00:00")
             .ValidateOnStart();
         services.TryAddSingleton<IKubernetes>(sp => new k8s.Kubernetes(BuildConfig(sp.GetRequiredService<IOptions<KubernetesOptions>>().Value)));
+        services.TryAddSingleton(sp => KubernetesConnection.Of(sp.GetRequiredService<IKubernetes>()));
         services.TryAddSingleton(sp => new SharedInformerFactory(
-            sp.GetRequiredService<IKubernetes>(), sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<IOptions<KubernetesOptions>>().Value.WatchTimeout));
+            sp.GetRequiredService<KubernetesConnection>(), sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<IOptions<KubernetesOptions>>().Value.WatchTimeout));
         return services;
     }
 

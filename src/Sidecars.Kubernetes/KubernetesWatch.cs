@@ -1,7 +1,7 @@
-using System.Net;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -31,7 +31,7 @@ public sealed record WatchRequest(
     bool AllowBookmarks = true);
 
 /// <summary>
-/// Watch of a collection over the client's own HTTP connection, authentication and serializer: one request with
+/// Watch of a collection over a <see cref="KubernetesConnection"/>: one request with
 /// <c>watch=true</c>, its newline-delimited events read as they arrive. The client's generated operations read a
 /// response as one document, which a watch never is.
 /// </summary>
@@ -53,46 +53,24 @@ public static class KubernetesWatch
 
     /// <summary>
     /// Streams the events of <paramref name="request"/> until the server ends the stream or
-    /// <paramref name="cancellationToken"/> fires. An error the server sends in the stream (410 Gone when the
-    /// resourceVersion is too old) goes to <paramref name="onError"/> as a <see cref="KubernetesException"/> carrying
-    /// its status, and the stream ends; a line that cannot be read goes there too and the stream goes on. A refused
-    /// request throws <see cref="HttpOperationException"/>, a broken connection its own exception.
+    /// <paramref name="cancellationToken"/> fires, each object read with <paramref name="type"/>. An error the server
+    /// sends in the stream (410 Gone when the resourceVersion is too old) goes to <paramref name="onError"/> as a
+    /// <see cref="KubernetesException"/> carrying its status, and the stream ends; a line that cannot be read goes there
+    /// too and the stream goes on. A refused request throws <see cref="HttpOperationException"/>, a broken connection
+    /// its own exception.
     /// </summary>
     public static async IAsyncEnumerable<(WatchEventType Type, T Object)> WatchAsync<T>(
-        this IKubernetes client,
+        this KubernetesConnection connection,
         WatchRequest request,
+        JsonTypeInfo<T> type,
         Action<Exception>? onError = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
         where T : class
     {
-        ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(request);
-        if (client is not k8s.Kubernetes http)
-        {
-            throw new ArgumentException($"a watch needs the HTTP client of {typeof(k8s.Kubernetes).FullName}", nameof(client));
-        }
-
-        using var message = new HttpRequestMessage(HttpMethod.Get, new Uri(http.BaseUri, BuildUri(request)))
-        {
-            Version = HttpVersion.Version20,
-        };
-        if (http.Credentials is { } credentials)
-        {
-            await credentials.ProcessHttpRequestAsync(message, cancellationToken).ConfigureAwait(false);
-        }
-
-        using var response = await http.HttpClient.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken)
+        ArgumentNullException.ThrowIfNull(type);
+        using var response = await KubernetesRequests.SendAsync(connection, HttpMethod.Get, BuildUri(request), null, cancellationToken, streamed: true)
             .ConfigureAwait(false);
-        if (!response.IsSuccessStatusCode)
-        {
-            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            throw new HttpOperationException(
-                $"Operation returned an invalid status code '{response.StatusCode}', response body {body}")
-            {
-                Response = new HttpResponseMessageWrapper(response, body),
-            };
-        }
-
         await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         using var reader = new StreamReader(stream, Encoding.UTF8);
         while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
@@ -102,7 +80,7 @@ public static class KubernetesWatch
                 continue;
             }
 
-            var (type, item, error) = Parse<T>(line);
+            var (eventType, item, error) = Parse(line, type);
             if (error is not null)
             {
                 onError?.Invoke(error);
@@ -114,8 +92,30 @@ public static class KubernetesWatch
                 continue;
             }
 
-            yield return (type, item!);
+            yield return (eventType, item!);
         }
+    }
+
+    /// <summary>
+    /// <see cref="WatchAsync{T}(KubernetesConnection, WatchRequest, JsonTypeInfo{T}, Action{Exception}?, CancellationToken)"/>
+    /// over the connection of <paramref name="client"/> with the client's own metadata for <typeparamref name="T"/>,
+    /// which links every kind of the API.
+    /// </summary>
+    public static IAsyncEnumerable<(WatchEventType Type, T Object)> WatchAsync<T>(
+        this IKubernetes client,
+        WatchRequest request,
+        Action<Exception>? onError = null,
+        CancellationToken cancellationToken = default)
+        where T : class =>
+        KubernetesConnection.Of(client).WatchAsync(request, (JsonTypeInfo<T>)KubernetesSerialization.Options.GetTypeInfo(typeof(T)), onError, cancellationToken);
+
+    /// <summary>The relative URI of a list of <paramref name="path"/> narrowed by the selectors, its query escaped.</summary>
+    internal static string ListUri(string path, string? labelSelector, string? fieldSelector)
+    {
+        var query = new StringBuilder(path);
+        Append(query, "labelSelector", labelSelector);
+        Append(query, "fieldSelector", fieldSelector);
+        return query.ToString();
     }
 
     /// <summary>The relative URI of a watch request, its query escaped.</summary>
@@ -136,18 +136,20 @@ public static class KubernetesWatch
         }
 
         return query.ToString();
+    }
 
-        static void Append(StringBuilder query, string name, string? value)
+    /// <summary>Appends <c>name=value</c> to a query (<c>?</c> before the first) unless the value is empty.</summary>
+    private static void Append(StringBuilder query, string name, string? value)
+    {
+        if (!string.IsNullOrEmpty(value))
         {
-            if (!string.IsNullOrEmpty(value))
-            {
-                query.Append('&').Append(name).Append('=').Append(Uri.EscapeDataString(value));
-            }
+            query.Append(query.ToString().Contains('?', StringComparison.Ordinal) ? '&' : '?')
+                .Append(name).Append('=').Append(Uri.EscapeDataString(value));
         }
     }
 
     /// <summary>One line of a watch stream: an event, or the error it carries or is.</summary>
-    internal static (WatchEventType Type, T? Object, Exception? Error) Parse<T>(string line)
+    internal static (WatchEventType Type, T? Object, Exception? Error) Parse<T>(string line, JsonTypeInfo<T> type)
         where T : class
     {
         try
@@ -160,7 +162,7 @@ public static class KubernetesWatch
                 return (default, null, new JsonException($"a watch event without type and object: {Shorten(line)}"));
             }
 
-            var type = typeElement.GetString() switch
+            var eventType = typeElement.GetString() switch
             {
                 "ADDED" => WatchEventType.Added,
                 "MODIFIED" => WatchEventType.Modified,
@@ -169,17 +171,17 @@ public static class KubernetesWatch
                 "ERROR" => WatchEventType.Error,
                 var other => throw new JsonException($"unknown watch event type '{other}'"),
             };
-            if (type == WatchEventType.Error
+            if (eventType == WatchEventType.Error
                 || (objectElement.TryGetProperty("kind", out var kind) && kind.ValueEquals("Status") && typeof(T) != typeof(V1Status)))
             {
-                var status = KubernetesJson.Deserialize<V1Status>(objectElement);
-                return (type, null, new KubernetesException(status));
+                var status = objectElement.Deserialize(StatusJsonContext.Shared.V1Status);
+                return (eventType, null, new KubernetesException(status));
             }
 
-            var item = KubernetesJson.Deserialize<T>(objectElement);
+            var item = objectElement.Deserialize(type);
             return item is null
                 ? (default, null, new JsonException($"a watch event with an empty object: {Shorten(line)}"))
-                : (type, item, null);
+                : (eventType, item, null);
         }
         catch (JsonException e)
         {

@@ -13,7 +13,7 @@ namespace Sidecars.Kubernetes;
 /// How long the server keeps each watch open (<see cref="KubernetesResourceSources.DefaultWatchTimeout"/> when null);
 /// an informer takes a watch silent for a minute longer than that for stalled.
 /// </param>
-public sealed class SharedInformerFactory(IKubernetes client, ILoggerFactory loggerFactory, TimeSpan? watchTimeout = null) : IAsyncDisposable
+public sealed class SharedInformerFactory(KubernetesConnection client, ILoggerFactory loggerFactory, TimeSpan? watchTimeout = null) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<(Type Kind, string Namespace, string Selector), Lazy<IResourceInformer>> _informers = new();
 

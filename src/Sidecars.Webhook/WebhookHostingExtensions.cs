@@ -80,8 +80,10 @@ public static class WebhookHostingExtensions
         }
         else
         {
-            services.AddSingleton<IKubernetes>(_ => new k8s.Kubernetes(kubernetes));
-            services.AddSingleton<SharedInformerFactory>();
+            // A connection of its own, not the client's: the webhook calls no generated operation, and constructing the
+            // client would link serializer metadata for every kind of the API into the binary.
+            services.AddSingleton(_ => KubernetesConnection.Create(kubernetes));
+            services.AddSingleton(sp => new SharedInformerFactory(sp.GetRequiredService<KubernetesConnection>(), sp.GetRequiredService<ILoggerFactory>()));
             if (webhook.WatchNamespaces)
             {
                 services.AddSingleton<NamespaceLabelCache>();
@@ -149,7 +151,7 @@ public static class WebhookHostingExtensions
 
     /// <summary>A kubeconfig from Sidecars:Kubernetes:KubeconfigPath, in-cluster configuration inside a pod, otherwise none.</summary>
     private static KubernetesClientConfiguration? KubernetesConfiguration(ConfigurationManager configuration) =>
-        KubernetesClientConfig.BuildExplicit(configuration[KubernetesOptions.Section + ":" + nameof(KubernetesOptions.KubeconfigPath)]);
+        KubernetesClientConfig.FindExplicit(configuration[KubernetesOptions.Section + ":" + nameof(KubernetesOptions.KubeconfigPath)]);
 }
 
 /// <summary>Ready once a serving certificate is loaded.</summary>

@@ -29,7 +29,7 @@ public sealed class TrustBundleControllerTests(ControlPlaneFixture fixture)
         await tls.PublishAsync(Client, ClusterAgentTls.Bundle(first), tls.Serve(first));
         var before = await fixture.NewNamespaceAsync("trust-before", OptedIn);
 
-        await using var informers = new SharedInformerFactory(Client, NullLoggerFactory.Instance);
+        await using var informers = new SharedInformerFactory(KubernetesConnection.Of(Client), NullLoggerFactory.Instance);
         using var controller = new TrustBundleController(
             Client, informers, Options.Create(new TrustOptions { Namespace = tls.Namespace }), TimeProvider.System, NullLogger<TrustBundleController>.Instance);
         await controller.StartAsync(CancellationToken.None);

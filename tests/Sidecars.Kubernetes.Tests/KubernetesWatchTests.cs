@@ -38,21 +38,23 @@ public sealed class KubernetesWatchTests
     [InlineData("BOOKMARK", WatchEventType.Bookmark)]
     public void An_event_line_is_read_into_its_type_and_object(string type, WatchEventType expected)
     {
-        var (parsed, pod, error) = KubernetesWatch.Parse<V1Pod>(
-            "{\"type\":\"" + type + "\"," + PodObject);
+        var (parsed, pod, error) = KubernetesWatch.Parse(
+            "{\"type\":\"" + type + "\"," + PodObject, KubernetesJsonMetadata.Pod);
 
         Assert.Null(error);
         Assert.Equal(expected, parsed);
         Assert.Equal(("web-0", "9"), (pod!.Metadata.Name, pod.Metadata.ResourceVersion));
         Assert.Contains("\"f:spec\"", KubernetesSerialization.Serialize(pod), StringComparison.Ordinal);
+        Assert.Contains("\"f:spec\"", JsonSerializer.Serialize(pod, KubernetesJsonMetadata.Pod), StringComparison.Ordinal);
         Assert.Throws<NotSupportedException>(() => KubernetesJson.Serialize(pod));
     }
 
     [Fact]
     public void An_error_event_is_the_status_it_carries()
     {
-        var (type, pod, error) = KubernetesWatch.Parse<V1Pod>(
-            """{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version: 1 (30)","reason":"Expired","code":410}}""");
+        var (type, pod, error) = KubernetesWatch.Parse(
+            """{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version: 1 (30)","reason":"Expired","code":410}}""",
+            KubernetesJsonMetadata.Pod);
 
         Assert.Equal(WatchEventType.Error, type);
         Assert.Null(pod);
@@ -68,7 +70,7 @@ public sealed class KubernetesWatchTests
     [InlineData("""{"type":"ADDED","object":{"metadata":{"name":7}}}""")]
     public void A_line_that_is_not_an_event_is_an_error_with_the_reason(string line)
     {
-        var (_, pod, error) = KubernetesWatch.Parse<V1Pod>(line);
+        var (_, pod, error) = KubernetesWatch.Parse(line, KubernetesJsonMetadata.Pod);
 
         Assert.Null(pod);
         Assert.IsType<JsonException>(error, exactMatch: false);

@@ -4,6 +4,7 @@ using k8s.Autorest;
 using k8s.Models;
 using Sidecars.Certificates.Issuing;
 using Sidecars.Conventions;
+using Sidecars.Kubernetes;
 
 namespace Sidecars.Certificates.Rotation;
 
@@ -12,7 +13,7 @@ namespace Sidecars.Certificates.Rotation;
 /// <see cref="RotationPlanner"/>'s next material. Every write carries the resourceVersion read, so of two writers one
 /// fails and takes the other's material on its next pass.
 /// </summary>
-public sealed class TlsSecretRotation(IKubernetes client, string @namespace, string secretName, TlsSecretLayout layout, ServingCertificatePolicy policy, TimeProvider time)
+public sealed class TlsSecretRotation(KubernetesConnection client, string @namespace, string secretName, TlsSecretLayout layout, ServingCertificatePolicy policy, TimeProvider time)
 {
     public string Namespace => @namespace;
 
@@ -49,7 +50,7 @@ public sealed class TlsSecretRotation(IKubernetes client, string @namespace, str
     {
         try
         {
-            return await client.CoreV1.ReadNamespacedSecretAsync(secretName, @namespace, cancellationToken: cancellationToken);
+            return await client.GetAsync(KubernetesRequests.ObjectPath("", "v1", "secrets", @namespace, secretName), KubernetesJsonMetadata.Secret, cancellationToken);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
@@ -72,11 +73,11 @@ public sealed class TlsSecretRotation(IKubernetes client, string @namespace, str
         secret.Data = material.ToData(layout);
         if (existing is null)
         {
-            await client.CoreV1.CreateNamespacedSecretAsync(secret, @namespace, cancellationToken: cancellationToken);
+            await client.CreateAsync(KubernetesWatch.CollectionPath("", "v1", "secrets", @namespace), secret, KubernetesJsonMetadata.Secret, cancellationToken);
         }
         else
         {
-            await client.CoreV1.ReplaceNamespacedSecretAsync(secret, secretName, @namespace, cancellationToken: cancellationToken);
+            await client.ReplaceAsync(KubernetesRequests.ObjectPath("", "v1", "secrets", @namespace, secretName), secret, KubernetesJsonMetadata.Secret, cancellationToken);
         }
     }
 }

@@ -51,7 +51,7 @@ public static class ServingHostingExtensions
             {
                 var value = sp.GetRequiredService<IOptions<ServingOptions>>().Value;
                 var time = sp.GetRequiredService<TimeProvider>();
-                var secret = new TlsSecretRotation(sp.GetRequiredService<IKubernetes>(), value.Namespace, value.SecretName, TlsSecretLayout.ClusterAgent, value, time);
+                var secret = new TlsSecretRotation(sp.GetRequiredService<KubernetesConnection>(), value.Namespace, value.SecretName, TlsSecretLayout.ClusterAgent, value, time);
                 return new ServingCertificateRotator(
                     secret, sp.GetRequiredService<ServingCertificate>(), value.CheckInterval, time, sp.GetRequiredService<ILogger<ServingCertificateRotator>>());
             });

@@ -36,7 +36,7 @@ public static class LeadershipServiceCollectionExtensions
             }
 
             return new LeaseElector(
-                sp.GetRequiredService<IKubernetes>(), component, LeaseName(component), options,
+                sp.GetRequiredService<KubernetesConnection>(), component, LeaseName(component), options,
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LeaseElector>>());
         });
         services.AddHostedService(sp => sp.GetRequiredService<LeaseElector>());

@@ -16,7 +16,7 @@ namespace Sidecars.Kubernetes.Leadership;
 /// </summary>
 public sealed partial class LeaseElector : BackgroundService
 {
-    private readonly IKubernetes _client;
+    private readonly KubernetesConnection _client;
     private readonly LeaderElectionOptions _options;
     private readonly string _namespace;
     private readonly TimeProvider _time;
@@ -29,7 +29,7 @@ public sealed partial class LeaseElector : BackgroundService
     private DateTimeOffset _lastRenewed;
     private string? _holder;
 
-    public LeaseElector(IKubernetes client, string component, string leaseName, LeaderElectionOptions options, TimeProvider time, ILogger<LeaseElector> logger)
+    public LeaseElector(KubernetesConnection client, string component, string leaseName, LeaderElectionOptions options, TimeProvider time, ILogger<LeaseElector> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         _client = client;
@@ -146,7 +146,8 @@ public sealed partial class LeaseElector : BackgroundService
             switch (action)
             {
                 case LeaseAction.Create:
-                    await _client.CoordinationV1.CreateNamespacedLeaseAsync(Build(null, now, now, 0), _namespace, cancellationToken: cancellationToken);
+                    await _client.CreateAsync(
+                        KubernetesWatch.CollectionPath("coordination.k8s.io", "v1", "leases", _namespace), Build(null, now, now, 0), KubernetesJsonMetadata.Lease, cancellationToken);
                     break;
                 case LeaseAction.Acquire:
                     await ReplaceAsync(Build(lease!.Metadata.ResourceVersion, now, now, record!.Transitions + 1), cancellationToken);
@@ -189,7 +190,7 @@ public sealed partial class LeaseElector : BackgroundService
     {
         try
         {
-            return await _client.CoordinationV1.ReadNamespacedLeaseAsync(LeaseName, _namespace, cancellationToken: cancellationToken);
+            return await _client.GetAsync(LeasePath, KubernetesJsonMetadata.Lease, cancellationToken);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
@@ -220,7 +221,9 @@ public sealed partial class LeaseElector : BackgroundService
     };
 
     private Task ReplaceAsync(V1Lease lease, CancellationToken cancellationToken) =>
-        _client.CoordinationV1.ReplaceNamespacedLeaseAsync(lease, LeaseName, _namespace, cancellationToken: cancellationToken);
+        _client.ReplaceAsync(LeasePath, lease, KubernetesJsonMetadata.Lease, cancellationToken);
+
+    private string LeasePath => KubernetesRequests.ObjectPath("coordination.k8s.io", "v1", "leases", _namespace, LeaseName);
 
     /// <summary>Hands the Lease back (empty holder) so another replica takes over at its next attempt instead of after expiry.</summary>
     private async Task ReleaseAsync()

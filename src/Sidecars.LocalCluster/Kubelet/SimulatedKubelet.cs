@@ -42,7 +42,7 @@ public sealed class SimulatedKubelet : IAsyncDisposable
         _addresses = new PodIpAllocator(options.PodIpStartBlock ?? (byte)RandomNumberGenerator.GetInt32(2, 250));
         _context = new KubeletContext(client, options, _addresses, () => _runners, _logger);
         _node = new NodeAgent(client, options.NodeName, _logger);
-        _pods = new ResourceInformer<V1Pod>(KubernetesResourceSources.Pods(client, null, null, "spec.nodeName=" + options.NodeName), _logger);
+        _pods = new ResourceInformer<V1Pod>(KubernetesResourceSources.Pods(KubernetesConnection.Of(client), null, null, "spec.nodeName=" + options.NodeName), _logger);
     }
 
     public string NodeName => _options.NodeName;

@@ -62,7 +62,7 @@ public sealed partial class NetworkIdentityController : BackgroundService
         _time = time;
         _logger = logger;
         _pods = informers.Pods(_options.Namespace, SidecarsLabels.NetworkId);
-        _authority = new TlsSecretRotation(client, _options.CaNamespace, SidecarsNames.LightpeerCaSecret, Layout, Policy, time);
+        _authority = new TlsSecretRotation(KubernetesConnection.Of(client), _options.CaNamespace, SidecarsNames.LightpeerCaSecret, Layout, Policy, time);
         _queue = new WorkQueue<string>("lightpeer-identities", time);
     }
 

@@ -20,7 +20,7 @@ public sealed class NamespaceLabelCache : IHostedService, INamespaceLabelSource,
     private readonly ResourceInformer<V1Namespace> _namespaces;
     private readonly BoundedReads<V1Namespace> _misses;
 
-    public NamespaceLabelCache(IKubernetes client, SharedInformerFactory informers, TimeProvider time)
+    public NamespaceLabelCache(KubernetesConnection client, SharedInformerFactory informers, TimeProvider time)
     {
         _namespaces = informers.Namespaces();
         _misses = new BoundedReads<V1Namespace>((name, ct) => ReadAsync(client, name, ct), time: time);
@@ -50,11 +50,11 @@ public sealed class NamespaceLabelCache : IHostedService, INamespaceLabelSource,
 
     public void Dispose() => _misses.Dispose();
 
-    private static async Task<V1Namespace?> ReadAsync(IKubernetes client, string name, CancellationToken cancellationToken)
+    private static async Task<V1Namespace?> ReadAsync(KubernetesConnection client, string name, CancellationToken cancellationToken)
     {
         try
         {
-            return await client.CoreV1.ReadNamespaceAsync(name, cancellationToken: cancellationToken);
+            return await client.GetAsync(KubernetesRequests.ObjectPath("", "v1", "namespaces", null, name), KubernetesJsonMetadata.Namespace, cancellationToken);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {

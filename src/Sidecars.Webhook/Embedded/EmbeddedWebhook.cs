@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Sidecars.Kubernetes;
 using Sidecars.Webhook.Registration;
 using Sidecars.Certificates.Issuing;
 using Sidecars.Webhook.Tls;
@@ -79,8 +80,11 @@ public sealed class EmbeddedWebhook : IAsyncDisposable
 
     /// <summary>Registers this webhook with the cluster as MutatingWebhookConfiguration <paramref name="name"/>.</summary>
     public Task RegisterAsync(IKubernetes client, string name, string podFailurePolicy = "Fail", int timeoutSeconds = 3, CancellationToken cancellationToken = default)
-        => client.AdmissionregistrationV1.CreateMutatingWebhookConfigurationAsync(
-            WebhookConfigurationFactory.ForUrl(name, Address, Authority.CertificatePem, podFailurePolicy, timeoutSeconds: timeoutSeconds), cancellationToken: cancellationToken);
+        => KubernetesConnection.Of(client).CreateAsync(
+            KubernetesWatch.CollectionPath("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations"),
+            WebhookConfigurationFactory.ForUrl(name, Address, Authority.CertificatePem, podFailurePolicy, timeoutSeconds: timeoutSeconds),
+            WebhookJsonContext.Shared.V1MutatingWebhookConfiguration,
+            cancellationToken);
 
     public async ValueTask DisposeAsync()
     {

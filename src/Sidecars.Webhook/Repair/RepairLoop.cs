@@ -27,7 +27,7 @@ public sealed partial class RepairLoop : BackgroundService
 {
     private const int Workers = 2;
 
-    private readonly IKubernetes _client;
+    private readonly KubernetesConnection _client;
     private readonly RepairPlanner _planner;
     private readonly INamespaceLabelSource _namespaces;
     private readonly RepairOptions _options;
@@ -46,7 +46,7 @@ public sealed partial class RepairLoop : BackgroundService
     private readonly ConcurrentDictionary<string, (string Uid, RepairFinding Finding)> _found = new(StringComparer.Ordinal);
 
     public RepairLoop(
-        IKubernetes client,
+        KubernetesConnection client,
         SharedInformerFactory informers,
         LeaseElector elector,
         RepairPlanner planner,
@@ -188,7 +188,8 @@ public sealed partial class RepairLoop : BackgroundService
         var missing = string.Join(", ", finding.Missing);
         Log.Found(_logger, finding.Namespace, finding.Name, missing);
         var now = _time.GetUtcNow().UtcDateTime;
-        await _client.CoreV1.CreateNamespacedEventAsync(
+        await _client.CreateAsync(
+            KubernetesWatch.CollectionPath("", "v1", "events", finding.Namespace),
             new Corev1Event
             {
                 Metadata = new V1ObjectMeta { GenerateName = pod.Metadata.Name + ".", NamespaceProperty = finding.Namespace },
@@ -204,8 +205,8 @@ public sealed partial class RepairLoop : BackgroundService
                 LastTimestamp = now,
                 Count = 1,
             },
-            finding.Namespace,
-            cancellationToken: cancellationToken);
+            WebhookJsonContext.Shared.Corev1Event,
+            cancellationToken);
     }
 
     /// <summary>False when the eviction was refused for now (429).</summary>
@@ -213,9 +214,11 @@ public sealed partial class RepairLoop : BackgroundService
     {
         try
         {
-            await _client.CoreV1.CreateNamespacedPodEvictionAsync(
+            await _client.PostAsync(
+                KubernetesRequests.ObjectPath("", "v1", "pods", finding.Namespace, finding.Name) + "/eviction",
                 new V1Eviction { Metadata = new V1ObjectMeta { Name = finding.Name, NamespaceProperty = finding.Namespace } },
-                finding.Name, finding.Namespace, cancellationToken: cancellationToken);
+                WebhookJsonContext.Shared.V1Eviction,
+                cancellationToken);
             WebhookMetrics.RepairEvictions.WithLabels("evicted").Inc();
             return true;
         }

@@ -34,7 +34,7 @@ public sealed class RepairPlanner(MutationEngine engine)
             Name = pod.Metadata.Name,
             UserName = RepairUser,
             UserGroups = [],
-            Object = JsonDocument.Parse(KubernetesSerialization.Serialize(pod)).RootElement,
+            Object = JsonSerializer.SerializeToElement(pod, KubernetesJsonMetadata.Pod),
             NamespaceLabels = namespaceLabels,
         };
         var decision = engine.Decide(input);

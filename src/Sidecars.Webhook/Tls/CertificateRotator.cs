@@ -6,6 +6,7 @@ using k8s.Models;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Sidecars.Kubernetes;
 using Sidecars.Certificates.Issuing;
 using Sidecars.Certificates.Rotation;
 using Sidecars.Kubernetes.Leadership;
@@ -19,7 +20,7 @@ namespace Sidecars.Webhook.Tls;
 /// pair to its certificate files, where <see cref="CertificateReloader"/> picks it up.
 /// </summary>
 public sealed partial class CertificateRotator(
-    IKubernetes client,
+    KubernetesConnection client,
     LeaseElector leadership,
     IOptions<WebhookOptions> webhookOptions,
     IOptions<RotationOptions> rotationOptions,
@@ -104,7 +105,7 @@ public sealed partial class CertificateRotator(
         V1MutatingWebhookConfiguration configuration;
         try
         {
-            configuration = await client.AdmissionregistrationV1.ReadMutatingWebhookConfigurationAsync(_webhook.WebhookConfigurationName, cancellationToken: cancellationToken);
+            configuration = await client.GetAsync(WebhookConfigurationPath(_webhook.WebhookConfigurationName), WebhookJsonContext.Shared.V1MutatingWebhookConfiguration, cancellationToken);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
@@ -118,8 +119,12 @@ public sealed partial class CertificateRotator(
             webhook.ClientConfig.CaBundle = bytes;
         }
 
-        await client.AdmissionregistrationV1.ReplaceMutatingWebhookConfigurationAsync(configuration, configuration.Metadata.Name, cancellationToken: cancellationToken);
+        await client.ReplaceAsync(
+            WebhookConfigurationPath(configuration.Metadata.Name), configuration, WebhookJsonContext.Shared.V1MutatingWebhookConfiguration, cancellationToken);
     }
+
+    private static string WebhookConfigurationPath(string name) =>
+        KubernetesRequests.ObjectPath("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", null, name);
 
     private async Task WriteFilesAsync(PemPair serving, CancellationToken cancellationToken)
     {

@@ -211,9 +211,11 @@ internal static class AgentMemoryBenchmark
 
     private static Process Start(string binary, IReadOnlyList<string> environment, params string[] args)
     {
-        var info = new ProcessStartInfo(binary) { RedirectStandardOutput = true, RedirectStandardError = true };
+        // A variant's "binary=PATH" runs another build of the agent (an earlier one, to compare in the same rounds).
+        var other = environment.Where(v => v.StartsWith("binary=", StringComparison.Ordinal)).Select(v => v["binary=".Length..]).LastOrDefault();
+        var info = new ProcessStartInfo(other ?? binary) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) info.ArgumentList.Add(a);
-        foreach (var variable in environment)
+        foreach (var variable in environment.Where(v => !v.StartsWith("binary=", StringComparison.Ordinal)))
         {
             var (name, value) = (variable.Split('=', 2)[0], variable.Split('=', 2)[1]);
             info.Environment[name] = value;

@@ -23,6 +23,9 @@ namespace Sidecars.AgentLifecycle;
 /// </remarks>
 public static partial class IdleMemory
 {
+    /// <summary>How often the agents look for the end of a burst.</summary>
+    public static readonly TimeSpan BurstPeriod = TimeSpan.FromSeconds(5);
+
     private const int MadviseDontNeed = 4;
 
     /// <summary>Collects, trims malloc and unmaps the clean file pages; returns the bytes of file pages unmapped.</summary>
@@ -36,6 +39,25 @@ public static partial class IdleMemory
 
         TrimMalloc();
         return RuntimeFeature.IsDynamicCodeSupported ? 0 : UnmapCleanFilePages(_ => true);
+    }
+
+    /// <summary>
+    /// Releases again each time the agent turns quiet after a burst of work (a load of calls, a run of scrapes): what
+    /// the burst grew (heap, malloc arenas, code it ran) would otherwise stay resident until the next burst. Probes and
+    /// scrapes at their usual rates are no burst and release nothing. Checks every <paramref name="period"/>, which
+    /// costs a counter read.
+    /// </summary>
+    public static ITimer ReleaseAfterBursts(TimeProvider time, TimeSpan period)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        var bursts = new BurstWatch(GC.GetTotalAllocatedBytes());
+        return time.CreateTimer(_ =>
+        {
+            if (bursts.EndedAt(GC.GetTotalAllocatedBytes()))
+            {
+                Release();
+            }
+        }, null, period, period);
     }
 
     /// <summary>Unmaps the clean, private, read-only file mappings that <paramref name="which"/> selects (by path).</summary>
@@ -119,6 +141,28 @@ public static partial class IdleMemory
 
     [LibraryImport("libc", EntryPoint = "malloc_trim")]
     private static partial int MallocTrim(nuint pad);
+
+    /// <summary>
+    /// Tells from the bytes allocated so far, read at each period, when a burst has just ended: a period in which the
+    /// agent allocated at least <see cref="BurstBytes"/>, followed by a quiet one.
+    /// </summary>
+    internal sealed class BurstWatch(long allocated)
+    {
+        /// <summary>A period's allocations that make it busy: a probe allocates a few KiB, a scrape some tens, a load of calls megabytes a second.</summary>
+        public const long BurstBytes = 1 << 20;
+
+        private long _allocated = allocated;
+        private bool _busy;
+
+        public bool EndedAt(long allocated)
+        {
+            var busy = allocated - _allocated >= BurstBytes;
+            _allocated = allocated;
+            var ended = _busy && !busy;
+            _busy = busy;
+            return ended;
+        }
+    }
 
     internal sealed record FileMapping(ulong Start, ulong End, string Path, long ResidentBytes);
 }

@@ -83,6 +83,23 @@ public sealed class IdleMemoryTests
     }
 
     [Fact]
+    public void A_burst_ends_with_the_first_quiet_period_after_a_busy_one()
+    {
+        const long Burst = IdleMemory.BurstWatch.BurstBytes;
+        var watch = new IdleMemory.BurstWatch(0);
+        var allocated = 0L;
+        bool Period(long bytes) => watch.EndedAt(allocated += bytes);
+
+        Assert.False(Period(Burst / 100)); // probes and scrapes: quiet
+        Assert.False(Period(Burst / 100));
+        Assert.False(Period(Burst)); // a load of calls
+        Assert.False(Period(3 * Burst));
+        Assert.True(Period(Burst / 100)); // quiet again: release once
+        Assert.False(Period(0));
+        Assert.False(Period(Burst / 100));
+    }
+
+    [Fact]
     public void Under_a_JIT_runtime_only_the_heap_and_malloc_are_trimmed()
     {
         Assert.Equal(0, IdleMemory.Release());

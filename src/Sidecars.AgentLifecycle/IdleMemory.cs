@@ -77,7 +77,7 @@ public static partial class IdleMemory
 
     /// <summary>
     /// The mappings of <c>/proc/&lt;pid&gt;/smaps</c> that may be unmapped: a regular file, private, not writable, and
-    /// with no anonymous (written, copied-on-write) page.
+    /// with no anonymous (written, copied-on-write) page, resident or swapped out.
     /// </summary>
     internal static IReadOnlyList<FileMapping> CleanFileMappings(string smaps)
     {
@@ -113,7 +113,7 @@ public static partial class IdleMemory
             {
                 current = current with { ResidentBytes = long.Parse(parts[1], CultureInfo.InvariantCulture) * 1024 };
             }
-            else if (current is not null && parts.Length >= 2 && parts[0] == "Anonymous:" && parts[1] != "0")
+            else if (current is not null && parts.Length >= 2 && parts[0] is "Anonymous:" or "Swap:" && parts[1] != "0")
             {
                 anonymous = true;
             }

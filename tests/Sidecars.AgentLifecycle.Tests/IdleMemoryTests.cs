@@ -34,6 +34,11 @@ public sealed class IdleMemoryTests
         Size:               2048 kB
         Rss:                1500 kB
         Anonymous:             0 kB
+        7f0000480000-7f0000490000 r--p 00000000 fd:01 2006                       /usr/lib/x86_64-linux-gnu/libssl.so.3
+        Size:                 64 kB
+        Rss:                   0 kB
+        Anonymous:             0 kB
+        Swap:                  8 kB
         7f0000500000-7f0000501000 r--p 00000000 00:01 2004                       /memfd:doublemapper (deleted)
         Size:                  4 kB
         Rss:                   4 kB

@@ -12,8 +12,8 @@ namespace Sidecars.AgentLifecycle;
 /// </summary>
 /// <remarks>
 /// Starting up (the host, dependency injection, configuration, TLS, the first issuance) touches most of the binary's
-/// 18 MB, and the kernel maps each page touched with its neighbours: 16 MiB of code and read-only data stayed mapped
-/// while serving needs about a third of it. <c>madvise(MADV_DONTNEED)</c> on a clean, read-only, private file mapping
+/// 18 MB, and the kernel maps each page touched with its neighbours: 16 MiB of code and read-only data stayed mapped,
+/// of which a quiet agent maps back a third or less. <c>madvise(MADV_DONTNEED)</c> on a clean, read-only, private file mapping
 /// only removes this process's page-table entries: the pages stay in the page cache (shared with every other agent of
 /// the same image on the node, never read from disk again) and the next touch maps them back, so serving brings back
 /// only what it uses. A page of such a mapping that was ever written (relocations applied before the loader made it

@@ -34,6 +34,9 @@ public static class LightpeerCommand
         {
             await using var server = await LightpeerServer.StartAsync(options, cancellationToken);
             await Console.Out.WriteLineAsync($"lightpeer listening on {server.Address} (health on port {options.HealthPort})");
+            // Serving: what starting up left resident (the host's garbage, its code) is not needed again.
+            IdleMemory.Release();
+            using var releases = IdleMemory.ReleaseAfterBursts(TimeProvider.System, IdleMemory.BurstPeriod);
             using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             await using (appsDone is null ? null : AppsDoneMonitor.Start(appsDone, lifetime, server.Loggers.CreateLogger("Sidecars.Lightpeer")))
             {

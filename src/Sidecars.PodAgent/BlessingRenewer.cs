@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
+using Sidecars.AgentLifecycle;
 using Sidecars.Contracts.V1;
 
 namespace Sidecars.PodAgent;
@@ -65,9 +66,9 @@ internal sealed partial class BlessingRenewer
 
                 LogHolding(blessing.Name, blessing.NotAfter.ToDateTimeOffset());
 
-                // Nothing more happens here until the renewal: give the heap's free space (the garbage of starting up,
-                // the TLS handshake and the issuance) back to the OS, so the sidecar idles small in every pod.
-                GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                // Nothing more happens here until the renewal: give what starting up, the TLS handshake and the
+                // issuance left resident back to the OS (heap, malloc, start-up code), so the sidecar idles small in every pod.
+                IdleMemory.Release();
                 await Task.Delay(wait, _time, cancellationToken);
                 renewal = true;
             }

@@ -65,6 +65,7 @@ public static class PodAgentCommand
         DeleteStaleSocket(options.Socket);
         await using var app = PodAgentServer.Build(options, holder);
         await app.StartAsync(cancellationToken);
+        using var releases = IdleMemory.ReleaseAfterBursts(TimeProvider.System, IdleMemory.BurstPeriod);
         if (!OperatingSystem.IsWindows())
         {
             // Apps in other containers of the pod may run as other users.

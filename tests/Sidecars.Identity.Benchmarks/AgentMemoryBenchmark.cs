@@ -13,12 +13,12 @@ using Sidecars.Testing.Agent;
 /// idle (ready, one probe and one scrape), under load (pod-agent: Sign over the socket, unary then one shared stream;
 /// lightpeer: Health and Peers calls; floor: gRPC health checks), and after N Prometheus scrapes of /metrics (one
 /// kept-alive connection, as Prometheus scrapes) each followed by a probe of /healthz on a new connection (as the
-/// kubelet probes). Each figure is /proc/&lt;pid&gt;/status of a process started fresh for the round, with the
+/// kubelet probes), then settled (12 s later, quiet). Each figure is /proc/&lt;pid&gt;/status of a process started fresh for the round, with the
 /// breakdown of /proc/&lt;pid&gt;/smaps at the end.
 /// </summary>
 internal static class AgentMemoryBenchmark
 {
-    private static readonly string[] Phases = ["idle", "load", "scrapes"];
+    private static readonly string[] Phases = ["idle", "load", "scrapes", "settled"];
 
     /// <param name="variants">name → environment variables of the agent (GC settings...); "shipped" runs it as built.</param>
     public static async Task RunAsync(string agentBinary, string? floorBinary, string clusterAgent, string dir, int rounds, int scrapes, int seconds,
@@ -55,6 +55,7 @@ internal static class AgentMemoryBenchmark
                     results.Add((role, phase, figures));
                 }
 
+                Console.WriteLine($"round {round} {role,-9} smaps at the load's peak  {measured.PeakBreakdown}");
                 Console.WriteLine($"round {round} {role,-9} smaps  {measured.Breakdown}");
                 breakdowns[role] = measured.Breakdown;
             }
@@ -185,12 +186,18 @@ internal static class AgentMemoryBenchmark
         phases.Add(("idle", MemoryFigures.Read(process.Id)));
 
         using var sampling = new CancellationTokenSource();
-        var highest = 0.0;
+        MemoryFigures? highest = null;
+        Breakdown? peak = null;
         var sampler = Task.Run(async () =>
         {
             while (!sampling.IsCancellationRequested)
             {
-                highest = Math.Max(highest, MemoryFigures.Read(process.Id).Rss);
+                var figures = MemoryFigures.Read(process.Id);
+                if (highest is null || figures.Rss > highest.Rss)
+                {
+                    (highest, peak) = (figures, Breakdown.Read(process.Id));
+                }
+
                 await Task.Delay(100, CancellationToken.None);
             }
         });
@@ -198,7 +205,7 @@ internal static class AgentMemoryBenchmark
         await sampling.CancelAsync();
         await sampler;
         var afterLoad = MemoryFigures.Read(process.Id);
-        phases.Add(("load", afterLoad with { Rss = Math.Max(highest, afterLoad.Rss) }));
+        phases.Add(("load", highest is not null && highest.Rss > afterLoad.Rss ? highest with { Peak = afterLoad.Peak } : afterLoad));
 
         for (var i = 0; i < scrapes; i++)
         {
@@ -206,14 +213,19 @@ internal static class AgentMemoryBenchmark
         }
 
         phases.Add(("scrapes", MemoryFigures.Read(process.Id)));
-        return new Measured(phases, Breakdown.Read(process.Id));
+        // Then quiet, as between a kubelet's probes: what the process keeps once a burst of work is over.
+        await Task.Delay(TimeSpan.FromSeconds(12));
+        phases.Add(("settled", MemoryFigures.Read(process.Id)));
+        return new Measured(phases, Breakdown.Read(process.Id), peak ?? Breakdown.Read(process.Id));
     }
 
     private static Process Start(string binary, IReadOnlyList<string> environment, params string[] args)
     {
-        var info = new ProcessStartInfo(binary) { RedirectStandardOutput = true, RedirectStandardError = true };
+        // A variant's "binary=PATH" runs another build of the agent (an earlier one, to compare in the same rounds).
+        var other = environment.Where(v => v.StartsWith("binary=", StringComparison.Ordinal)).Select(v => v["binary=".Length..]).LastOrDefault();
+        var info = new ProcessStartInfo(other ?? binary) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) info.ArgumentList.Add(a);
-        foreach (var variable in environment)
+        foreach (var variable in environment.Where(v => !v.StartsWith("binary=", StringComparison.Ordinal)))
         {
             var (name, value) = (variable.Split('=', 2)[0], variable.Split('=', 2)[1]);
             info.Environment[name] = value;
@@ -278,7 +290,7 @@ internal static class AgentMemoryBenchmark
 
     private static string Spread(List<double> values) => values.Count == 0 ? "-" : $"{values.Min():0.0} / {Median(values):0.0} / {values.Max():0.0}";
 
-    private sealed record Measured(List<(string Phase, MemoryFigures Figures)> Phases, Breakdown Breakdown);
+    private sealed record Measured(List<(string Phase, MemoryFigures Figures)> Phases, Breakdown Breakdown, Breakdown PeakBreakdown);
 
     /// <summary>/proc/&lt;pid&gt;/status in MiB: VmRSS, its anonymous and file-backed parts, VmHWM.</summary>
     private sealed record MemoryFigures(double Rss, double Anonymous, double Files, double Peak)

@@ -3,6 +3,7 @@
 # start-to-ready and resident memory, next to the resident memory of the smallest server of the same stack (Kestrel and
 # gRPC over a Unix socket, also NativeAOT). Prints the load average first: the machine may be shared.
 # usage: tests/Sidecars.Identity.Benchmarks/run.sh [seconds-per-phase] [--memory ROUNDS [--scrapes N] [--variants "name:VAR=value,...;..."]]
+#   (a variant's binary=PATH runs another build of the agent in the same rounds, e.g. the one before a change)
 #   (needs clang and zlib1g-dev for NativeAOT). With --memory, only resident memory: both roles and the floor, idle,
 #   under load and after N scrapes + probes (default 1000), in ROUNDS interleaved rounds (docs/benchmarks/identity.md).
 set -euo pipefail

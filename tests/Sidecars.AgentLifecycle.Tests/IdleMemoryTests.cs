@@ -1,0 +1,112 @@
+using System.Globalization;
+using Sidecars.AgentLifecycle;
+
+namespace Sidecars.AgentLifecycle.Tests;
+
+public sealed class IdleMemoryTests
+{
+    private const string Smaps = """
+        55d0c0000000-55d0c0021000 r--p 00000000 fd:01 1001                       /usr/local/bin/sidecars-agent
+        Size:                132 kB
+        Rss:                 132 kB
+        Anonymous:             0 kB
+        55d0c0021000-55d0c08a9000 r-xp 00021000 fd:01 1001                       /usr/local/bin/sidecars-agent
+        Size:               8736 kB
+        Rss:                6000 kB
+        Anonymous:             0 kB
+        55d0c10b0000-55d0c10b2000 r--p 010af000 fd:01 1001                       /usr/local/bin/sidecars-agent
+        Size:                  8 kB
+        Rss:                   8 kB
+        Anonymous:             8 kB
+        55d0c10b2000-55d0c10f0000 rw-p 010b1000 fd:01 1001                       /usr/local/bin/sidecars-agent
+        Size:                248 kB
+        Rss:                 248 kB
+        Anonymous:           120 kB
+        55d0c10f0000-55d0c1600000 rw-p 00000000 00:00 0 
+        Size:               5184 kB
+        Rss:                4900 kB
+        Anonymous:          4900 kB
+        7f0000000000-7f0000100000 r--s 00000000 fd:01 2002                       /usr/lib/shared.bin
+        Size:               1024 kB
+        Rss:                  64 kB
+        Anonymous:             0 kB
+        7f0000200000-7f0000400000 r-xp 00000000 fd:01 2003                       /usr/lib/x86_64-linux-gnu/libcrypto.so.3
+        Size:               2048 kB
+        Rss:                1500 kB
+        Anonymous:             0 kB
+        7f0000480000-7f0000490000 r--p 00000000 fd:01 2006                       /usr/lib/x86_64-linux-gnu/libssl.so.3
+        Size:                 64 kB
+        Rss:                   0 kB
+        Anonymous:             0 kB
+        Swap:                  8 kB
+        7f0000500000-7f0000501000 r--p 00000000 00:01 2004                       /memfd:doublemapper (deleted)
+        Size:                  4 kB
+        Rss:                   4 kB
+        Anonymous:             0 kB
+        7f0000600000-7f0000601000 r--p 00000000 00:05 2005                       /dev/zero
+        Size:                  4 kB
+        Rss:                   4 kB
+        Anonymous:             0 kB
+        7ffd00000000-7ffd00002000 r-xp 00000000 00:00 0                          [vdso]
+        Size:                  8 kB
+        Rss:                   8 kB
+        Anonymous:             0 kB
+        """;
+
+    [Fact]
+    public void Only_private_read_only_file_mappings_without_a_written_page_may_be_unmapped()
+    {
+        var clean = IdleMemory.CleanFileMappings(Smaps);
+
+        Assert.Equal(
+        [
+            new IdleMemory.FileMapping(0x55d0c0000000, 0x55d0c0021000, "/usr/local/bin/sidecars-agent", 132 * 1024),
+            new IdleMemory.FileMapping(0x55d0c0021000, 0x55d0c08a9000, "/usr/local/bin/sidecars-agent", 6000 * 1024),
+            new IdleMemory.FileMapping(0x7f0000200000, 0x7f0000400000, "/usr/lib/x86_64-linux-gnu/libcrypto.so.3", 1500 * 1024),
+        ], clean);
+    }
+
+    /// <summary>
+    /// The runtime's own code in this process (libcoreclr.so, never relocated again once loaded): unmapping it leaves it
+    /// less resident, and the process runs on, mapping back what it executes.
+    /// </summary>
+    [Fact]
+    public void Unmapping_a_clean_library_lowers_its_resident_pages_and_the_process_runs_on()
+    {
+        static bool Runtime(string path) => path.EndsWith("/libcoreclr.so", StringComparison.Ordinal);
+        long Resident() => IdleMemory.CleanFileMappings(File.ReadAllText("/proc/self/smaps")).Where(m => Runtime(m.Path)).Sum(m => m.ResidentBytes);
+        var before = Resident();
+        Assert.True(before > 0, "libcoreclr.so has no clean resident mapping");
+
+        var released = IdleMemory.UnmapCleanFilePages(Runtime);
+        var after = Resident();
+
+        Assert.True(released > 0, "nothing unmapped");
+        Assert.True(after < before, string.Create(CultureInfo.InvariantCulture, $"{after} bytes resident after unmapping, {before} before"));
+        // Still running on the runtime whose pages were unmapped.
+        Assert.Equal(2, Enumerable.Range(0, 2).Select(i => i.ToString(CultureInfo.InvariantCulture)).Distinct().Count());
+    }
+
+    [Fact]
+    public void A_burst_ends_with_the_first_quiet_period_after_a_busy_one()
+    {
+        const long Burst = IdleMemory.BurstWatch.BurstBytes;
+        var watch = new IdleMemory.BurstWatch(0);
+        var allocated = 0L;
+        bool Period(long bytes) => watch.EndedAt(allocated += bytes);
+
+        Assert.False(Period(Burst / 100)); // probes and scrapes: quiet
+        Assert.False(Period(Burst / 100));
+        Assert.False(Period(Burst)); // a load of calls
+        Assert.False(Period(3 * Burst));
+        Assert.True(Period(Burst / 100)); // quiet again: release once
+        Assert.False(Period(0));
+        Assert.False(Period(Burst / 100));
+    }
+
+    [Fact]
+    public void Under_a_JIT_runtime_only_the_heap_and_malloc_are_trimmed()
+    {
+        Assert.Equal(0, IdleMemory.Release());
+    }
+}

@@ -29,6 +29,15 @@ internal abstract class PatchValue
     /// <summary>An object of string members, in the order given.</summary>
     public static PatchValue Map(IReadOnlyList<KeyValuePair<string, string>> members) => new MapValue(members);
 
+    /// <summary>Writes an env variable with a plain value.</summary>
+    public static void WriteEnv(Utf8JsonWriter writer, string name, string value)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("name"u8, name);
+        writer.WriteString("value"u8, value);
+        writer.WriteEndObject();
+    }
+
     /// <summary>Serialises a value once, for a fragment shared by every review.</summary>
     public static byte[] Serialize(Action<Utf8JsonWriter> write)
     {
@@ -58,13 +67,7 @@ internal abstract class PatchValue
 
     private sealed class EnvValue(string name, string value) : PatchValue
     {
-        public override void WriteTo(Utf8JsonWriter writer)
-        {
-            writer.WriteStartObject();
-            writer.WriteString("name"u8, name);
-            writer.WriteString("value"u8, value);
-            writer.WriteEndObject();
-        }
+        public override void WriteTo(Utf8JsonWriter writer) => WriteEnv(writer, name, value);
     }
 
     private sealed class NamedValue(string name) : PatchValue

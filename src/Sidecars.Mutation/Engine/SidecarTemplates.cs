@@ -127,7 +127,7 @@ internal sealed class SidecarTemplates
         }
 
         writer.WriteEndArray();
-        WriteEnv(writer, request, network: null);
+        WriteContainerEnv(writer, request, network: null);
         WriteRaw(writer, "ports"u8, f.AgentPorts);
         WriteRaw(writer, "readinessProbe"u8, f.AgentReadiness);
         WriteResources(writer, f.AgentResources, _options.PodAgent, request);
@@ -194,7 +194,7 @@ internal sealed class SidecarTemplates
         writer.WriteStringValue(SidecarsNames.LightpeerIdentityDirectory);
         WriteServiceAccountArgs(writer, request);
         writer.WriteEndArray();
-        WriteEnv(writer, request, request.NetworkId);
+        WriteContainerEnv(writer, request, request.NetworkId);
         WriteRaw(writer, "ports"u8, f.PeerPorts);
         WriteRaw(writer, "readinessProbe"u8, f.PeerReadiness);
         WriteResources(writer, f.PeerResources, _options.Lightpeer, request);
@@ -213,7 +213,7 @@ internal sealed class SidecarTemplates
     }
 
     /// <summary>The common env, then the network the lightpeer joins, then where a Job pod's sidecar finds its token.</summary>
-    private void WriteEnv(Utf8JsonWriter writer, SidecarRequest request, string? network)
+    private void WriteContainerEnv(Utf8JsonWriter writer, SidecarRequest request, string? network)
     {
         writer.WriteStartArray("env"u8);
         foreach (var variable in _fragments.CommonEnv)
@@ -223,12 +223,12 @@ internal sealed class SidecarTemplates
 
         if (network is not null)
         {
-            WriteEnvVariable(writer, SidecarsNames.NetworkIdEnv, network);
+            PatchValue.WriteEnv(writer, SidecarsNames.NetworkIdEnv, network);
         }
 
         if (request.ExitWhenAppsDone && request.ServiceAccount is { } watched)
         {
-            WriteEnvVariable(writer, SidecarsNames.ServiceAccountDirectoryEnv, watched.MountPath);
+            PatchValue.WriteEnv(writer, SidecarsNames.ServiceAccountDirectoryEnv, watched.MountPath);
         }
 
         writer.WriteEndArray();
@@ -260,14 +260,6 @@ internal sealed class SidecarTemplates
         writer.WriteString("name"u8, volume);
         writer.WriteString("mountPath"u8, mountPath);
         writer.WriteBoolean("readOnly"u8, true);
-        writer.WriteEndObject();
-    }
-
-    private static void WriteEnvVariable(Utf8JsonWriter writer, string name, string value)
-    {
-        writer.WriteStartObject();
-        writer.WriteString("name"u8, name);
-        writer.WriteString("value"u8, value);
         writer.WriteEndObject();
     }
 
@@ -370,7 +362,7 @@ internal sealed class SidecarTemplates
         ];
         if (_options.ClusterAgentAddress.Length > 0)
         {
-            env.Add(PatchValue.Serialize(writer => WriteEnvVariable(writer, SidecarsNames.ClusterAgentEnv, _options.ClusterAgentAddress)));
+            env.Add(PatchValue.Serialize(writer => PatchValue.WriteEnv(writer, SidecarsNames.ClusterAgentEnv, _options.ClusterAgentAddress)));
         }
 
         return [.. env];

@@ -9,7 +9,17 @@ public sealed record AdmissionDecision
 
     public AdmissionOutcome Outcome { get; init; }
 
-    public IReadOnlyList<JsonPatchOperation> Patch { get; init; } = [];
+    private IReadOnlyList<JsonPatchOperation>? _patch;
+
+    /// <summary>
+    /// The patch as operations. The engine produces <see cref="PatchJson"/> only (what the webhook sends); these are
+    /// read back from it when first asked for (the CLI and tests apply them).
+    /// </summary>
+    public IReadOnlyList<JsonPatchOperation> Patch
+    {
+        get => _patch ??= PatchBuilder.Parse(PatchJson);
+        init => _patch = value;
+    }
 
     /// <summary>The patch serialised once as a JSON array (UTF-8); empty when there is no patch.</summary>
     public ReadOnlyMemory<byte> PatchJson { get; init; }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 
 namespace Sidecars.Mutation;
 
@@ -11,9 +10,9 @@ namespace Sidecars.Mutation;
 internal sealed class ArrayEdit(string path, JsonElement? existing, string key = "name")
 {
     private readonly JsonElement? _existing = existing is { ValueKind: JsonValueKind.Array } ? existing : null;
-    private SortedDictionary<int, JsonNode>? _replacements;
-    private List<(string Key, JsonNode Node)>? _appends;
-    private List<JsonNode>? _prepends;
+    private SortedDictionary<int, PatchValue>? _replacements;
+    private List<(string Key, PatchValue Node)>? _appends;
+    private List<(string Key, PatchValue Node)>? _prepends;
 
     public string Path { get; } = path;
 
@@ -24,10 +23,10 @@ internal sealed class ArrayEdit(string path, JsonElement? existing, string key =
     public JsonElement? Existing(string name) => IndexOf(name) is >= 0 and var i ? _existing!.Value[i] : null;
 
     public bool Contains(string name) => IndexOf(name) >= 0 || PendingIndex(name) >= 0 ||
-        (_prepends?.Exists(n => n[key]?.GetValue<string>() == name) ?? false);
+        (_prepends?.Exists(n => n.Key == name) ?? false);
 
     /// <summary>Replaces the existing item of that name, or appends (or replaces a pending append).</summary>
-    public void Upsert(string name, JsonNode node)
+    public void Upsert(string name, PatchValue node)
     {
         var index = IndexOf(name);
         if (index >= 0)
@@ -46,10 +45,10 @@ internal sealed class ArrayEdit(string path, JsonElement? existing, string key =
         (_appends ??= []).Add((name, node));
     }
 
-    public void Replace(int index, JsonNode node) => (_replacements ??= [])[index] = node;
+    public void Replace(int index, PatchValue node) => (_replacements ??= [])[index] = node;
 
     /// <summary>Inserts at the front; several prepends keep the order they were made in.</summary>
-    public void Prepend(JsonNode node) => (_prepends ??= []).Add(node);
+    public void Prepend(string name, PatchValue node) => (_prepends ??= []).Add((name, node));
 
     public void Flush(PatchBuilder patch)
     {
@@ -60,8 +59,8 @@ internal sealed class ArrayEdit(string path, JsonElement? existing, string key =
 
         if (_existing is null)
         {
-            var items = new JsonArray();
-            foreach (var node in _prepends ?? [])
+            var items = new List<PatchValue>((_prepends?.Count ?? 0) + (_appends?.Count ?? 0));
+            foreach (var (_, node) in _prepends ?? [])
             {
                 items.Add(node);
             }
@@ -71,7 +70,7 @@ internal sealed class ArrayEdit(string path, JsonElement? existing, string key =
                 items.Add(node);
             }
 
-            patch.Add(Path, items);
+            patch.Add(Path, PatchValue.Array(items));
             return;
         }
 
@@ -89,7 +88,7 @@ internal sealed class ArrayEdit(string path, JsonElement? existing, string key =
         {
             for (var i = _prepends.Count - 1; i >= 0; i--)
             {
-                patch.Add(Path + "/0", _prepends[i]);
+                patch.Add(Path + "/0", _prepends[i].Node);
             }
         }
     }

@@ -54,13 +54,11 @@ internal sealed class DecisionCollector
             _gate = null;
         }
 
-        var operations = patch?.Operations ?? [];
         return new AdmissionDecision
         {
             Allowed = allowed,
             Outcome = outcome,
-            Patch = operations,
-            PatchJson = PatchBuilder.Serialize(operations),
+            PatchJson = patch?.Serialize() ?? [],
             Warnings = _warnings,
             Reasons = _reasons,
             Message = message,

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 
 namespace Sidecars.Mutation;
 
@@ -55,13 +54,7 @@ internal sealed class MapEdit(string path, JsonElement? existing)
 
         if (_existing is null)
         {
-            var map = new JsonObject();
-            foreach (var (key, value) in _changes)
-            {
-                map[key] = value;
-            }
-
-            patch.Add(Path, map);
+            patch.Add(Path, PatchValue.Map(_changes));
             return;
         }
 
@@ -70,11 +63,11 @@ internal sealed class MapEdit(string path, JsonElement? existing)
             var member = Path + "/" + JsonPointer.Escape(key);
             if (_existing.Value.TryGetProperty(key, out _))
             {
-                patch.Replace(member, value);
+                patch.Replace(member, PatchValue.String(value));
             }
             else
             {
-                patch.Add(member, value);
+                patch.Add(member, PatchValue.String(value));
             }
         }
     }

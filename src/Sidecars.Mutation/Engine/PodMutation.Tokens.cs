@@ -31,10 +31,10 @@ internal sealed partial class PodMutation
         }
 
         var directory = _settings.Options.TokenDirectory;
-        EnsureVolume(SidecarsNames.TokenVolume, SidecarTemplates.TokenVolume(_settings.Options.TokenVolumeSizeLimit));
+        EnsureVolume(SidecarsNames.TokenVolume, _settings.Templates.TokenVolume());
         if (!first.Mounts.Contains(SidecarsNames.TokenVolume))
         {
-            first.Mounts.Upsert(SidecarsNames.TokenVolume, SidecarTemplates.TokenMount(directory, readOnly: false));
+            first.Mounts.Upsert(SidecarsNames.TokenVolume, _settings.Templates.TokenWriterMount());
         }
 
         SetEnv(first, SidecarsNames.TokenDirectoryEnv, directory);
@@ -53,7 +53,7 @@ internal sealed partial class PodMutation
         else
         {
             InjectPodAgent(_settings.Templates.PodAgent(request));
-            EnsureVolume(SidecarsNames.TrustBundleVolume, SidecarTemplates.TrustBundleVolume());
+            EnsureVolume(SidecarsNames.TrustBundleVolume, _settings.Templates.TrustBundleVolume());
             _decision.Reason(feature, true, "injected-tokens-only",
                 $"tokens only (no {SidecarsAnnotations.Blessing} annotation): serves {string.Join(", ", TokenKeys)}" + ModeNote(request));
         }

@@ -192,22 +192,20 @@ internal sealed partial class PodMutation
         }
         else
         {
-            var agent = _settings.Templates.PodAgent(request);
-            TlsExport.Apply(agent, _annotations.Get(SidecarsAnnotations.ExportTls));
-            InjectPodAgent(agent);
+            InjectPodAgent(_settings.Templates.PodAgent(request with { ExportTls = TlsExport.Requested(_annotations.Get(SidecarsAnnotations.ExportTls)) }));
             _decision.Reason(feature, true, "injected", $"blessing {blessing}, secret {secret}" + ModeNote(request));
         }
 
         _record.Add("containers", SidecarsNames.PodAgentContainer);
-        EnsureVolume(SidecarsNames.SocketVolume, SidecarTemplates.SocketVolume());
+        EnsureVolume(SidecarsNames.SocketVolume, _settings.Templates.SocketVolume());
         EnsureVolume(SidecarsNames.SecretVolume, SidecarTemplates.SecretVolume(secret));
-        EnsureVolume(SidecarsNames.PodTokenVolume, SidecarTemplates.PodTokenVolume(_settings.Options.PodTokenAudience));
-        EnsureVolume(SidecarsNames.TrustBundleVolume, SidecarTemplates.TrustBundleVolume());
+        EnsureVolume(SidecarsNames.PodTokenVolume, _settings.Templates.PodTokenVolume());
+        EnsureVolume(SidecarsNames.TrustBundleVolume, _settings.Templates.TrustBundleVolume());
         foreach (var container in AppContainers)
         {
             if (!container.Mounts.Contains(SidecarsNames.SocketVolume))
             {
-                container.Mounts.Upsert(SidecarsNames.SocketVolume, SidecarTemplates.SocketMount());
+                container.Mounts.Upsert(SidecarsNames.SocketVolume, _settings.Templates.SocketMount());
             }
 
             SetEnv(container, SidecarsNames.SocketEnv, SidecarsNames.SocketPath);
@@ -246,7 +244,7 @@ internal sealed partial class PodMutation
             var peer = _settings.Templates.Lightpeer(request);
             if (_settings.Options.NativeSidecars)
             {
-                _initContainers.Prepend(peer);
+                _initContainers.Prepend(SidecarsNames.LightpeerContainer, peer);
             }
             else
             {
@@ -260,7 +258,7 @@ internal sealed partial class PodMutation
         }
 
         _record.Add("containers", SidecarsNames.LightpeerContainer);
-        EnsureVolume(SidecarsNames.LightpeerIdentityVolume, SidecarTemplates.LightpeerIdentityVolume());
+        EnsureVolume(SidecarsNames.LightpeerIdentityVolume, _settings.Templates.LightpeerIdentityVolume());
         _labels.Set(SidecarsLabels.Lightpeer, "true");
     }
 
@@ -299,7 +297,7 @@ internal sealed partial class PodMutation
             if (ImageReferences.Rewrite(image, _settings.Registry) is { } replacement)
             {
                 container.Image = replacement;
-                _decision.Patch.Replace(container.Path + "/image", replacement);
+                _decision.Patch.Replace(container.Path + "/image", PatchValue.String(replacement));
                 _record.Add("images", container.Name);
                 rewritten.Add(container.Name);
             }
@@ -346,7 +344,7 @@ internal sealed partial class PodMutation
             return;
         }
 
-        _pullSecrets.Upsert(secret, new System.Text.Json.Nodes.JsonObject { ["name"] = secret });
+        _pullSecrets.Upsert(secret, PatchValue.Named(secret));
         _decision.CountRewrite(feature);
         _decision.Reason(feature, true, "added", $"pull secret {secret}");
     }
@@ -385,11 +383,15 @@ internal sealed partial class PodMutation
             return;
         }
 
-        _volumes.Replace(index, new System.Text.Json.Nodes.JsonObject
+        _volumes.Replace(index, PatchValue.Of((Name: name, Claim: claim), static (writer, volume) =>
         {
-            ["name"] = name,
-            ["persistentVolumeClaim"] = new System.Text.Json.Nodes.JsonObject { ["claimName"] = claim },
-        });
+            writer.WriteStartObject();
+            writer.WriteString("name"u8, volume.Name);
+            writer.WriteStartObject("persistentVolumeClaim"u8);
+            writer.WriteString("claimName"u8, volume.Claim);
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }));
         _decision.CountRewrite(feature);
         _decision.Reason(feature, true, "repointed", $"volume {name} -> claim {claim}");
     }
@@ -578,22 +580,22 @@ internal sealed partial class PodMutation
     private bool HasContainer(string name) => _containers.Contains(name) || _initContainers.Contains(name);
 
     /// <summary>Puts the pod-agent first, among the init containers when it runs as a native sidecar.</summary>
-    private void InjectPodAgent(System.Text.Json.Nodes.JsonObject agent)
+    private void InjectPodAgent(PatchValue agent)
     {
         if (_settings.Options.NativeSidecars)
         {
-            _initContainers.Prepend(agent);
+            _initContainers.Prepend(SidecarsNames.PodAgentContainer, agent);
         }
         else
         {
-            _containers.Prepend(agent);
+            _containers.Prepend(SidecarsNames.PodAgentContainer, agent);
         }
 
         _newImages.Add(_settings.AgentImage);
         _decision.CountInjected("pod-agent");
     }
 
-    private void EnsureVolume(string name, System.Text.Json.Nodes.JsonObject volume)
+    private void EnsureVolume(string name, PatchValue volume)
     {
         _record.Add("volumes", name);
         if (!_volumes.Contains(name))

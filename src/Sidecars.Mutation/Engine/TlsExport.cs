@@ -1,4 +1,4 @@
-using System.Text.Json.Nodes;
+using System.Text.Json;
 using Sidecars.Conventions;
 
 namespace Sidecars.Mutation;
@@ -6,15 +6,13 @@ namespace Sidecars.Mutation;
 /// <summary>The opt-in export of the pod-agent's TLS material (annotation <see cref="SidecarsAnnotations.ExportTls"/>).</summary>
 internal static class TlsExport
 {
-    /// <summary>Adds <c>--tls-dir</c> to the injected pod-agent when the pod asks for it with "true".</summary>
-    public static void Apply(JsonObject podAgent, string? annotation)
-    {
-        if (!string.Equals(annotation, "true", StringComparison.OrdinalIgnoreCase) || podAgent["args"] is not JsonArray args)
-        {
-            return;
-        }
+    /// <summary>Whether the pod asks for it: the annotation's value is "true".</summary>
+    public static bool Requested(string? annotation) => string.Equals(annotation, "true", StringComparison.OrdinalIgnoreCase);
 
-        args.Add((JsonNode)"--tls-dir");
-        args.Add((JsonNode)SidecarsNames.TlsDirectory);
+    /// <summary>The arguments that make the injected pod-agent export it (last in its argument list).</summary>
+    public static void WriteArgs(Utf8JsonWriter writer)
+    {
+        writer.WriteStringValue("--tls-dir"u8);
+        writer.WriteStringValue(SidecarsNames.TlsDirectory);
     }
 }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Sidecars.Conventions;
 
 namespace Sidecars.Mutation;
@@ -82,10 +81,14 @@ internal sealed class WorkloadStamper(EngineSettings settings, AdmissionInput in
         JsonElement? metadata = ((JsonElement?)template).Object("metadata");
         if (metadata is null)
         {
-            _decision.Patch.Add(path + "/metadata", new JsonObject
+            _decision.Patch.Add(path + "/metadata", PatchValue.Of(user, static (writer, user) =>
             {
-                ["annotations"] = new JsonObject { [SidecarsAnnotations.CreatedBy] = user },
-            });
+                writer.WriteStartObject();
+                writer.WriteStartObject("annotations"u8);
+                writer.WriteString(SidecarsAnnotations.CreatedBy, user);
+                writer.WriteEndObject();
+                writer.WriteEndObject();
+            }));
             return;
         }
 

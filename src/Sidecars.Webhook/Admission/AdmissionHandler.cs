@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -30,12 +31,23 @@ public sealed partial class AdmissionHandler(
     private readonly long _maxBytes = options.Value.MaxRequestBytes;
     private readonly TimeSpan _bodyTimeout = options.Value.BodyTimeout;
 
+    // The labelled series each review records, looked up once per label set instead of on every review: outcomes and
+    // reasons are a few dozen constants.
+    private readonly ConcurrentDictionary<string, Prometheus.Histogram.Child> _durations = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Outcome, string Reason), Prometheus.Counter.Child> _requests = new();
+    private readonly ConcurrentDictionary<string, Prometheus.Counter.Child> _injected = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Prometheus.Counter.Child> _rewrites = new(StringComparer.Ordinal);
+
     public async Task HandleAsync(HttpContext context)
     {
         var started = Stopwatch.GetTimestamp();
         var outcome = await HandleCoreAsync(context);
-        WebhookMetrics.AdmissionDuration.WithLabels(outcome).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        _durations.GetOrAdd(outcome, static o => WebhookMetrics.AdmissionDuration.WithLabels(o))
+            .Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
+
+    private void Count(string outcome, string reason) =>
+        _requests.GetOrAdd((outcome, reason), static key => WebhookMetrics.AdmissionRequests.WithLabels(key.Outcome, key.Reason)).Inc();
 
     private async Task<string> HandleCoreAsync(HttpContext context)
     {
@@ -127,7 +139,7 @@ public sealed partial class AdmissionHandler(
             {
                 // A defect, not a verdict on the object: answer 500 so the apiserver applies the webhook's
                 // failurePolicy (a fail-closed namespace refuses the pod) instead of admitting it unmutated.
-                WebhookMetrics.AdmissionRequests.WithLabels(ErrorOutcome, InternalErrorReason).Inc();
+                Count(ErrorOutcome, InternalErrorReason);
                 Log.Failed(logger, e, input.Kind.Kind, input.Namespace, input.Name ?? "(generated)", input.Operation, input.Uid);
                 context.Response.StatusCode = StatusCodes.Status500InternalServerError;
                 context.Response.ContentType = "text/plain; charset=utf-8";
@@ -167,17 +179,15 @@ public sealed partial class AdmissionHandler(
     private void Record(AdmissionInput input, AdmissionDecision decision)
     {
         var outcome = OutcomeLabel(decision.Outcome);
-        var primary = decision.Reasons.FirstOrDefault(r => r.Applied) ?? (decision.Reasons.Count > 0 ? decision.Reasons[0] : null);
-        var reason = primary?.Code ?? "none";
-        WebhookMetrics.AdmissionRequests.WithLabels(outcome, reason).Inc();
+        Count(outcome, PrimaryReason(decision.Reasons));
         foreach (var (kind, count) in decision.Injected)
         {
-            WebhookMetrics.SidecarsInjected.WithLabels(kind).Inc(count);
+            _injected.GetOrAdd(kind, static k => WebhookMetrics.SidecarsInjected.WithLabels(k)).Inc(count);
         }
 
         foreach (var (kind, count) in decision.Rewrites)
         {
-            WebhookMetrics.Rewrites.WithLabels(kind).Inc(count);
+            _rewrites.GetOrAdd(kind, static k => WebhookMetrics.Rewrites.WithLabels(k)).Inc(count);
         }
 
         // Debug, not Information: a line per review costs a busy webhook a third of its throughput, and the decision is
@@ -189,9 +199,23 @@ public sealed partial class AdmissionHandler(
         }
     }
 
+    /// <summary>The first applied reason, else the first one: the reason label of the review.</summary>
+    private static string PrimaryReason(IReadOnlyList<DecisionReason> reasons)
+    {
+        foreach (var reason in reasons)
+        {
+            if (reason.Applied)
+            {
+                return reason.Code;
+            }
+        }
+
+        return reasons.Count > 0 ? reasons[0].Code : "none";
+    }
+
     private async Task<string> RejectAsync(HttpContext context, int status, string reason, string message)
     {
-        WebhookMetrics.AdmissionRequests.WithLabels("rejected", reason).Inc();
+        Count("rejected", reason);
         Log.Rejected(logger, status, reason, message);
         context.Response.StatusCode = status;
         context.Response.ContentType = "text/plain; charset=utf-8";

@@ -30,9 +30,8 @@ public static class KubernetesJsonOptions
     };
 }
 
-/// <summary>What the apiserver answers on failure, also inside a watch stream; and untyped values.</summary>
+/// <summary>What the apiserver answers on failure, also inside a watch stream (no untyped values in it).</summary>
 [JsonSerializable(typeof(V1Status))]
-[JsonSerializable(typeof(JsonElement))]
 internal sealed partial class StatusJsonContext : JsonSerializerContext
 {
     public static StatusJsonContext Shared { get; } = new(KubernetesJsonOptions.Create());

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Sidecars.Observability;
 
 namespace Sidecars.AgentLifecycle;
 
@@ -31,13 +32,12 @@ public static partial class IdleMemory
     /// <summary>Collects, trims malloc and unmaps the clean file pages; returns the bytes of file pages unmapped.</summary>
     public static long Release()
     {
-        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        ProcessMemory.Return();
         if (!OperatingSystem.IsLinux())
         {
             return 0;
         }
 
-        TrimMalloc();
         return RuntimeFeature.IsDynamicCodeSupported ? 0 : UnmapCleanFilePages(_ => true);
     }
 
@@ -123,24 +123,8 @@ public static partial class IdleMemory
         return clean;
     }
 
-    private static void TrimMalloc()
-    {
-        try
-        {
-            // Hands glibc's free pages back, in every arena: the threads that ran OpenSSL each grew one.
-            _ = MallocTrim(0);
-        }
-        catch (EntryPointNotFoundException)
-        {
-            // Not glibc (musl has no malloc_trim): nothing to trim.
-        }
-    }
-
     [LibraryImport("libc", EntryPoint = "madvise")]
     private static partial int Madvise(nint address, nuint length, int advice);
-
-    [LibraryImport("libc", EntryPoint = "malloc_trim")]
-    private static partial int MallocTrim(nuint pad);
 
     /// <summary>
     /// Tells from the bytes allocated so far, read at each period, when a burst has just ended: a period in which the

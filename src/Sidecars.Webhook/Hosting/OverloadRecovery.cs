@@ -1,16 +1,17 @@
 using System.Diagnostics;
-using System.Runtime;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Sidecars.Observability;
 using Sidecars.Webhook.Admission;
 
 namespace Sidecars.Webhook.Hosting;
 
 /// <summary>
 /// Hands back the memory an overload took. While reviews pile up, the runtime grows its heap and thread pool to hold
-/// them; once nothing has been refused for <see cref="WebhookOptions.OverloadQuietPeriod"/>, one aggressive, compacting
-/// collection returns the heap's free space to the operating system, so that a burst does not leave the replica at its
+/// them, and every thread that ran TLS grows a malloc arena; once nothing has been refused for
+/// <see cref="WebhookOptions.OverloadQuietPeriod"/>, <see cref="ProcessMemory.Return"/> hands the heap's and the arenas'
+/// free space back to the operating system, so that a burst does not leave the replica at its
 /// high-water mark (and nearer its memory limit) for the rest of its life. Nothing runs while the webhook is not refusing.
 /// </summary>
 public sealed partial class OverloadRecovery(AdmissionGate gate, IOptions<WebhookOptions> options, TimeProvider time, ILogger<OverloadRecovery> logger)
@@ -46,8 +47,7 @@ public sealed partial class OverloadRecovery(AdmissionGate gate, IOptions<Webhoo
                 gate.ClearRefusalSignal();
 
                 var before = Environment.WorkingSet;
-                GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
-                GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                ProcessMemory.Return();
                 using (var self = Process.GetCurrentProcess())
                 {
                     self.Refresh();

@@ -17,8 +17,8 @@ namespace Sidecars.Faults.Tests.Webhook;
 /// outstanding as two apiservers allow themselves (their default in-flight limit for mutating requests; beyond it an
 /// apiserver refuses a create with 429 before calling webhooks, counted here as throttled). Every review is answered
 /// within the apiserver's 3 s timeout, either decided (200) or refused with 503 and the reason; every refusal is
-/// counted in its metric (nothing shed silently); resident memory afterwards is within 20 % of before; and afterwards
-/// it serves normally again.
+/// counted in its metric (nothing shed silently); it serves normally again afterwards; and once the overload is over, its
+/// resident memory is back within 20 % of what it held at full capacity just before.
 /// </summary>
 public sealed class OverloadTests(ITestOutputHelper output) : IDisposable
 {
@@ -60,10 +60,9 @@ public sealed class OverloadTests(ITestOutputHelper output) : IDisposable
             Timeout = Timeout.InfiniteTimeSpan,
         };
 
-        // Warm-up (connections opened, code compiled to its final tier), then the resident memory to come back to.
+        // Warm-up: connections opened, code compiled to its final tier.
         var warm = await ClosedLoopAsync(client, review, callers: 16, TimeSpan.FromSeconds(3), ct);
         Assert.True(warm.Failures.IsEmpty, "warming up, reviews failed:\n" + string.Join('\n', warm.Failures.Take(10)));
-        var before = webhook.Memory();
         var refusedBefore = await RefusedAsync(webhook, ct);
 
         // Saturated throughput: what it decides per second with always more reviews waiting than it has slots, measured
@@ -84,6 +83,8 @@ public sealed class OverloadTests(ITestOutputHelper output) : IDisposable
             rate = Math.Max(rate, decided);
         }
 
+        // The resident memory to come back to: the webhook's at full capacity, before the overload.
+        var before = webhook.Memory();
         var overload = await OpenLoopAsync(client, review, rate * 2, TimeSpan.FromSeconds(Seconds), ct);
         output.WriteLine(overload.Describe(string.Create(CultureInfo.InvariantCulture, $"saturated {rate:0} reviews/s; overload")));
         var after = webhook.Memory();

@@ -9,6 +9,10 @@ namespace Sidecars.PodAgent;
 internal sealed class PodAgentGrpcService : Contracts.V1.PodAgent.PodAgentBase
 {
     public const int MaxSignBytes = PodAgentSigner.MaxSignBytes;
+
+    /// <summary>The largest request the socket reads: the bytes to sign and the framing of a full batch around them.</summary>
+    public const int MaxRequestBytes = MaxSignBytes + 16 * 1024;
+
     private const string Algorithm = "ecdsa-p256-sha256";
 
     private readonly BlessingHolder _holder;
@@ -41,8 +45,10 @@ internal sealed class PodAgentGrpcService : Contracts.V1.PodAgent.PodAgentBase
         {
             while (await requestStream.MoveNext(stop.Token))
             {
-                PodAgentMetrics.StreamedSignatures.Inc();
-                await responseStream.WriteAsync(SignOne(requestStream.Current), stop.Token);
+                var response = SignOne(requestStream.Current);
+                PodAgentMetrics.StreamedRequests.Inc();
+                PodAgentMetrics.StreamedSignatures.Inc(Math.Max(1, response.BatchSignatures.Count));
+                await responseStream.WriteAsync(response, stop.Token);
             }
         }
         catch (OperationCanceledException) when (_lifetime.ApplicationStopping.IsCancellationRequested)
@@ -83,21 +89,61 @@ internal sealed class PodAgentGrpcService : Contracts.V1.PodAgent.PodAgentBase
         }
     }
 
+    /// <summary>Signs the request's data, or each payload of its batch; refuses the whole request if any part is out of bounds.</summary>
     private SignResponse SignOne(SignRequest request)
     {
-        if (request.Data.Length > MaxSignBytes)
+        var batch = request.Batch;
+        if (batch.Count == 0)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"data must be at most {MaxSignBytes} bytes"));
+            if (request.Data.Length > MaxSignBytes)
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"data must be at most {MaxSignBytes} bytes"));
+            }
+        }
+        else
+        {
+            CheckBatch(request);
         }
 
         var blessing = RequireCurrent();
-        return new SignResponse
+        var response = new SignResponse { Algorithm = Algorithm, Blessing = blessing.Name, Id = request.Id };
+        if (batch.Count == 0)
         {
-            Signature = UnsafeByteOperations.UnsafeWrap(_holder.Sign(request.Data.Span)),
-            Algorithm = Algorithm,
-            Blessing = blessing.Name,
-            Id = request.Id,
-        };
+            response.Signature = UnsafeByteOperations.UnsafeWrap(_holder.Sign(request.Data.Span));
+            return response;
+        }
+
+        foreach (var payload in batch)
+        {
+            response.BatchSignatures.Add(UnsafeByteOperations.UnsafeWrap(_holder.Sign(payload.Span)));
+        }
+
+        return response;
+    }
+
+    private static void CheckBatch(SignRequest request)
+    {
+        if (!request.Data.IsEmpty)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "a request carries data or a batch, not both"));
+        }
+
+        if (request.Batch.Count > PodAgentSigner.MaxBatchPayloads)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"a batch holds at most {PodAgentSigner.MaxBatchPayloads} payloads, not {request.Batch.Count}"));
+        }
+
+        var total = 0L;
+        foreach (var payload in request.Batch)
+        {
+            total += payload.Length;
+        }
+
+        if (total > MaxSignBytes)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"a batch's payloads must be at most {MaxSignBytes} bytes in all, not {total}"));
+        }
     }
 
     private Blessing RequireCurrent() =>

@@ -19,4 +19,7 @@ internal static class PodAgentMetrics
 
     public static readonly Counter StreamedSignatures = Metrics.CreateCounter(
         "sidecars_podagent_streamed_signatures_total", "Signatures made on SignStream streams.");
+
+    public static readonly Counter StreamedRequests = Metrics.CreateCounter(
+        "sidecars_podagent_streamed_requests_total", "Requests read on SignStream streams; one carries one payload or a batch of them.");
 }

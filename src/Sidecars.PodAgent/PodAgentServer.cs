@@ -55,7 +55,7 @@ internal static class PodAgentServer
             }
         });
         builder.Services.AddSingleton(holder);
-        builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = PodAgentGrpcService.MaxSignBytes + 1024);
+        builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = PodAgentGrpcService.MaxRequestBytes);
 
         var app = builder.Build();
         app.MapGrpcService<PodAgentGrpcService>();

@@ -7,6 +7,18 @@ namespace Sidecars.PodAgent.Tests;
 /// <summary>How the shared sign stream reports its failures to callers, who retry on Unavailable.</summary>
 public sealed class PodAgentSignerErrorTests
 {
+    [Theory]
+    [InlineData(0)]
+    [InlineData(PodAgentSigner.MaxBatchPayloads + 1)]
+    public void A_batch_bound_outside_what_the_agent_takes_is_refused(int maxBatch)
+    {
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress("http://127.0.0.1:1");
+
+        var refused = Assert.Throws<ArgumentOutOfRangeException>(() => new PodAgentSigner(new Contracts.V1.PodAgent.PodAgentClient(channel), maxBatch));
+
+        Assert.Equal("maxBatch", refused.ParamName);
+    }
+
     [Fact]
     public void A_read_cut_by_the_transport_is_reported_as_Unavailable_with_its_cause()
     {

@@ -139,7 +139,7 @@ public sealed class PodAgentTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Signer_shares_one_stream_among_concurrent_callers_and_refuses_oversized_data_itself()
+    public async Task Signer_shares_one_stream_among_concurrent_callers_batches_them_and_refuses_oversized_data_itself()
     {
         await using var agent = await RunningAgent.StartAsync(this, "web-4");
         var client = agent.Client();
@@ -156,13 +156,105 @@ public sealed class PodAgentTests : IAsyncLifetime
         await tooBig;
 
         Assert.All(payloads.Zip(signed), pair =>
-            Assert.True(leafKey.VerifyData(pair.First, pair.Second.Signature.Span, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence)));
-        Assert.Equal(200, signed.Select(s => s.Id).Distinct().Count());
+        {
+            Assert.Equal("root:my-service:web-4", pair.Second.Blessing);
+            Assert.True(leafKey.VerifyData(pair.First, pair.Second.Signature.Span, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence));
+        });
         var after = await http.GetStringAsync(metricsUrl);
-        const string streams = "sidecars_podagent_socket_calls_total{method=\"SignStream\"}";
-        const string signatures = "sidecars_podagent_streamed_signatures_total";
-        Assert.Equal(1, Sample(after, streams) - Sample(before, streams));
-        Assert.Equal(200, Sample(after, signatures) - Sample(before, signatures));
+        Assert.Equal(1, Sample(after, Streams) - Sample(before, Streams));
+        Assert.Equal(200, Sample(after, Signatures) - Sample(before, Signatures));
+        // Callers that queue while a request is written share the next one, at most the signer's batch each.
+        var requests = Sample(after, Requests) - Sample(before, Requests);
+        Assert.InRange(requests, Math.Ceiling(200.0 / PodAgentSigner.DefaultMaxBatch), 199);
+    }
+
+    [Fact]
+    public async Task Signer_with_a_batch_of_one_sends_a_request_per_signature()
+    {
+        await using var agent = await RunningAgent.StartAsync(this, "web-7");
+        var client = agent.Client();
+        using var leafKey = await LeafKeyAsync(client);
+        await using var signer = new PodAgentSigner(client, maxBatch: 1);
+        using var http = new HttpClient();
+        var metricsUrl = $"http://127.0.0.1:{agent.HealthPort}/metrics";
+        var before = await http.GetStringAsync(metricsUrl);
+
+        var payloads = Enumerable.Range(0, 50).Select(i => BitConverter.GetBytes(i)).ToArray();
+        var signed = await Task.WhenAll(payloads.Select(p => Task.Run(() => signer.SignAsync(p))));
+
+        Assert.All(payloads.Zip(signed), pair =>
+            Assert.True(leafKey.VerifyData(pair.First, pair.Second.Signature.Span, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence)));
+        Assert.Equal(50, signed.Select(s => s.Id).Distinct().Count());
+        var after = await http.GetStringAsync(metricsUrl);
+        Assert.Equal(50, Sample(after, Requests) - Sample(before, Requests));
+        Assert.Equal(50, Sample(after, Signatures) - Sample(before, Signatures));
+    }
+
+    [Fact]
+    public async Task A_batch_is_answered_with_a_signature_per_payload_in_order_on_the_stream_and_by_a_call()
+    {
+        await using var agent = await RunningAgent.StartAsync(this, "web-8");
+        var client = agent.Client();
+        using var leafKey = await LeafKeyAsync(client);
+        var payloads = new[] { "first"u8.ToArray(), "second"u8.ToArray(), Array.Empty<byte>(), new byte[300_000] };
+        var request = new SignRequest { Id = 41 };
+        request.Batch.AddRange(payloads.Select(Google.Protobuf.ByteString.CopyFrom));
+
+        using var stream = client.SignStream();
+        await stream.RequestStream.WriteAsync(request);
+        await stream.RequestStream.WriteAsync(new SignRequest { Id = 42, Data = Google.Protobuf.ByteString.CopyFrom("alone"u8) });
+        Assert.True(await stream.ResponseStream.MoveNext());
+        var streamed = stream.ResponseStream.Current;
+        Assert.True(await stream.ResponseStream.MoveNext());
+        var alone = stream.ResponseStream.Current;
+        await stream.RequestStream.CompleteAsync();
+        var called = await client.SignAsync(request);
+
+        foreach (var answer in new[] { streamed, called })
+        {
+            Assert.Equal(41UL, answer.Id);
+            Assert.True(answer.Signature.IsEmpty);
+            Assert.Equal("ecdsa-p256-sha256", answer.Algorithm);
+            Assert.Equal(payloads.Length, answer.BatchSignatures.Count);
+            for (var i = 0; i < payloads.Length; i++)
+            {
+                Assert.True(leafKey.VerifyData(payloads[i], answer.BatchSignatures[i].Span, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence));
+                // Each signature is of its own payload: not of its neighbour's.
+                Assert.False(leafKey.VerifyData(payloads[(i + 1) % payloads.Length], answer.BatchSignatures[i].Span, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence));
+            }
+        }
+
+        Assert.Equal(42UL, alone.Id);
+        Assert.Empty(alone.BatchSignatures);
+        Assert.True(leafKey.VerifyData("alone"u8, alone.Signature.Span, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence));
+    }
+
+    [Fact]
+    public async Task A_batch_out_of_bounds_is_refused_with_its_reason()
+    {
+        await using var agent = await RunningAgent.StartAsync(this, "web-10");
+        var client = agent.Client();
+
+        async Task<RpcException> RefusedAsync(SignRequest request) =>
+            await Assert.ThrowsAsync<RpcException>(() => client.SignAsync(request).ResponseAsync);
+
+        var both = new SignRequest { Data = Google.Protobuf.ByteString.CopyFrom("data"u8) };
+        both.Batch.Add(Google.Protobuf.ByteString.CopyFrom("batch"u8));
+        var tooMany = new SignRequest();
+        tooMany.Batch.AddRange(Enumerable.Range(0, PodAgentSigner.MaxBatchPayloads + 1).Select(i => Google.Protobuf.ByteString.CopyFrom(BitConverter.GetBytes(i))));
+        // 1 MiB and 8 KiB of payloads: within the socket's message limit, over the batch's.
+        var tooLarge = new SignRequest();
+        tooLarge.Batch.Add(Google.Protobuf.ByteString.CopyFrom(new byte[(512 + 4) * 1024]));
+        tooLarge.Batch.Add(Google.Protobuf.ByteString.CopyFrom(new byte[(512 + 4) * 1024]));
+
+        var refusals = new[] { await RefusedAsync(both), await RefusedAsync(tooMany), await RefusedAsync(tooLarge) };
+
+        Assert.All(refusals, refused => Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode));
+        Assert.Equal("a request carries data or a batch, not both", refusals[0].Status.Detail);
+        Assert.Equal($"a batch holds at most {PodAgentSigner.MaxBatchPayloads} payloads, not {PodAgentSigner.MaxBatchPayloads + 1}", refusals[1].Status.Detail);
+        Assert.Equal($"a batch's payloads must be at most {1 << 20} bytes in all, not {2 * (512 + 4) * 1024}", refusals[2].Status.Detail);
+        // Refused calls leave the agent serving.
+        Assert.False((await client.SignAsync(new SignRequest { Data = Google.Protobuf.ByteString.CopyFrom("after"u8) })).Signature.IsEmpty);
     }
 
     [Fact]
@@ -276,6 +368,10 @@ public sealed class PodAgentTests : IAsyncLifetime
     }
 
     /// <summary>The value of one sample in a Prometheus text exposition, 0 when absent.</summary>
+    private const string Streams = "sidecars_podagent_socket_calls_total{method=\"SignStream\"}";
+    private const string Signatures = "sidecars_podagent_streamed_signatures_total";
+    private const string Requests = "sidecars_podagent_streamed_requests_total";
+
     private static double Sample(string exposition, string series) =>
         exposition.Split('\n').Where(l => l.StartsWith(series + " ", StringComparison.Ordinal))
             .Select(l => double.Parse(l[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture)).SingleOrDefault();

@@ -424,13 +424,37 @@ public sealed class InstallScenarioTests(RealNodeFixture fixture, ITestOutputHel
     }
 
     /// <summary>Removes an install left by an earlier run, as a user uninstalls (<c>kubectl delete -k</c>).</summary>
+    /// <remarks>
+    /// The deletes are issued and the namespaces awaited here rather than by <c>kubectl --wait</c>, whose wait the lane
+    /// bounds at two minutes: a namespace goes once the node has stopped its pods and the namespace controller's next pass
+    /// finds it empty, which on a busy node can take longer. A timeout says what still holds each namespace.
+    /// </remarks>
     private async Task RemoveInstallAsync()
     {
-        await Cluster.KubectlAsync(["delete", "-k", SidecarsInstall.Overlay, "--ignore-not-found=true", "--wait=true"]);
-        await Eventually.UntilAsync(
-            async () => (await Cluster.Client.CoreV1.ListNamespaceAsync()).Items.All(n => !SidecarsInstall.Namespaces.Contains(n.Metadata.Name)),
+        await Cluster.KubectlAsync(["delete", "-k", SidecarsInstall.Overlay, "--ignore-not-found=true", "--wait=false"]);
+        await Eventually.HoldsAsync(
+            async () =>
+            {
+                var left = (await Cluster.Client.CoreV1.ListNamespaceAsync()).Items.Where(n => SidecarsInstall.Namespaces.Contains(n.Metadata.Name)).ToList();
+                return (left.Count == 0, await DescribeAsync(left));
+            },
             "the namespaces of deploy/ gone",
             InstallTimeout);
+    }
+
+    /// <summary>Each namespace with its conditions that hold and the pods still in it.</summary>
+    private async Task<string> DescribeAsync(IReadOnlyList<V1Namespace> namespaces)
+    {
+        var described = new List<string>();
+        foreach (var n in namespaces)
+        {
+            var conditions = (n.Status?.Conditions ?? []).Where(c => c.Status == "True").Select(c => $"{c.Type}: {c.Message}");
+            var pods = (await Cluster.Client.CoreV1.ListNamespacedPodAsync(n.Metadata.Name)).Items
+                .Select(p => $"{p.Metadata.Name} ({p.Status?.Phase}, deleted at {p.Metadata.DeletionTimestamp:O})");
+            described.Add($"{n.Metadata.Name} ({n.Status?.Phase}): conditions [{string.Join("; ", conditions)}], pods [{string.Join(", ", pods)}]");
+        }
+
+        return string.Join(" | ", described);
     }
 
     private async Task WebhookRolloutAsync()

@@ -15,6 +15,10 @@ internal sealed class PodAgentGrpcService : Contracts.V1.PodAgent.PodAgentBase
 
     private const string Algorithm = "ecdsa-p256-sha256";
 
+    /// <summary>Below this many payloads per core a batch is signed on one thread: a signature (about 25 µs) is then
+    /// not worth the hand-over.</summary>
+    private const int MinPayloadsPerCore = 8;
+
     private readonly BlessingHolder _holder;
     private readonly IHostApplicationLifetime _lifetime;
 
@@ -113,12 +117,36 @@ internal sealed class PodAgentGrpcService : Contracts.V1.PodAgent.PodAgentBase
             return response;
         }
 
-        foreach (var payload in batch)
+        response.BatchSignatures.AddRange(SignAll(batch));
+        return response;
+    }
+
+    /// <summary>
+    /// A batch's signatures, in its order. A large batch is split among the cores the agent may use (the CPU limit counts),
+    /// so one caller's batch is not bound to one core.
+    /// </summary>
+    private ByteString[] SignAll(IReadOnlyList<ByteString> batch)
+    {
+        var signatures = new ByteString[batch.Count];
+        var parts = Math.Min(Environment.ProcessorCount, batch.Count / MinPayloadsPerCore);
+        if (parts <= 1)
         {
-            response.BatchSignatures.Add(UnsafeByteOperations.UnsafeWrap(_holder.Sign(payload.Span)));
+            for (var i = 0; i < batch.Count; i++)
+            {
+                signatures[i] = UnsafeByteOperations.UnsafeWrap(_holder.Sign(batch[i].Span));
+            }
+
+            return signatures;
         }
 
-        return response;
+        Parallel.For(0, parts, part =>
+        {
+            for (var i = part * batch.Count / parts; i < (part + 1) * batch.Count / parts; i++)
+            {
+                signatures[i] = UnsafeByteOperations.UnsafeWrap(_holder.Sign(batch[i].Span));
+            }
+        });
+        return signatures;
     }
 
     private static void CheckBatch(SignRequest request)

@@ -145,33 +145,56 @@ if (process is not null)
     Console.WriteLine($"CPU per Sign call: agent {agentCpu.TotalMicroseconds / signs:0} us, calling process {ownCpu.TotalMicroseconds / signs:0} us");
 }
 
-// The same load through PodAgentSigner: every caller shares one SignStream. Interleaved rounds of one payload per request
-// (maxBatch 1) and of the signer's default batching, so that drift on a shared machine hits both.
-var streamedRates = new Dictionary<int, List<double>>();
+// Signatures/s in interleaved rounds, so that drift on a shared machine hits every way alike: the same load through
+// PodAgentSigner (every caller shares one SignStream) with one payload per request, then with its batching; and callers
+// that have many payloads at once, each sending them as one batch (64 per Sign call, 8 concurrent).
+const int CallerBatch = 64;
+var batchCall = new SignRequest();
+batchCall.Batch.AddRange(Enumerable.Range(0, CallerBatch).Select(_ => ByteString.CopyFrom(new byte[256])));
+var ways = new (string Name, int PerCall, Func<Task<(long Count, List<double> LatenciesMs)>> Run)[]
+{
+    ("SignStream, one payload per request (PodAgentSigner, maxBatch 1)", 1, Signer(1)),
+    ($"SignStream, batched by PodAgentSigner (maxBatch {PodAgentSigner.DefaultMaxBatch})", 1, Signer(PodAgentSigner.DefaultMaxBatch)),
+    ($"Sign with a batch of {CallerBatch} payloads (8 concurrent calls)", CallerBatch, async () =>
+    {
+        await RunAsync(8, TimeSpan.FromSeconds(1), async () => await podAgent.SignAsync(batchCall));
+        return await RunAsync(8, TimeSpan.FromSeconds(seconds), async () => await podAgent.SignAsync(batchCall));
+    }),
+};
+
+Func<Task<(long, List<double>)>> Signer(int maxBatch) => async () =>
+{
+    await using var signer = new PodAgentSigner(podAgent, maxBatch);
+    var payload = new byte[256];
+    await RunAsync(32, TimeSpan.FromSeconds(1), async () => await signer.SignAsync(payload));
+    return await RunAsync(32, TimeSpan.FromSeconds(seconds), async () => await signer.SignAsync(payload));
+};
+
+var rates = ways.Select(_ => new List<double>()).ToArray();
 for (var round = 1; round <= 3; round++)
 {
-    foreach (var maxBatch in new[] { 1, PodAgentSigner.DefaultMaxBatch })
+    for (var w = 0; w < ways.Length; w++)
     {
-        await using var signer = new PodAgentSigner(podAgent, maxBatch);
-        var payload = new byte[256];
-        await RunAsync(32, TimeSpan.FromSeconds(1), async () => await signer.SignAsync(payload));
         agentCpuBefore = process is null ? TimeSpan.Zero : Refreshed(process).TotalProcessorTime;
         ownCpuBefore = Refreshed(Process.GetCurrentProcess()).TotalProcessorTime;
-        var (streamed, streamedLatencies) = await RunAsync(32, TimeSpan.FromSeconds(seconds), async () => await signer.SignAsync(payload));
+        var (calls, callLatencies) = await ways[w].Run();
+        var signatures = calls * ways[w].PerCall;
         ownCpu = Refreshed(Process.GetCurrentProcess()).TotalProcessorTime - ownCpuBefore;
-        var rate = streamed / (double)seconds;
-        (streamedRates.TryGetValue(maxBatch, out var rates) ? rates : streamedRates[maxBatch] = []).Add(rate);
+        var rate = signatures / (double)seconds;
+        rates[w].Add(rate);
         var cpu = process is null ? "" :
-            $"; CPU per signature: agent {(Refreshed(process).TotalProcessorTime - agentCpuBefore).TotalMicroseconds / streamed:0} us, calling process {ownCpu.TotalMicroseconds / streamed:0} us";
-        Console.WriteLine($"round {round}, Sign over one shared SignStream (PodAgentSigner, at most {maxBatch} payload(s) per request): " +
-            $"{rate:0} signatures/s, p99 {Percentile(streamedLatencies, 0.99):0.00} ms (32 concurrent, 256-byte payload){cpu}");
+            $"; CPU per signature (warm-up included): agent {(Refreshed(process).TotalProcessorTime - agentCpuBefore).TotalMicroseconds / signatures:0} us, calling process {ownCpu.TotalMicroseconds / signatures:0} us";
+        Console.WriteLine($"round {round}, {ways[w].Name}: {rate:0} signatures/s, p99 {Percentile(callLatencies, 0.99):0.00} ms per call (256-byte payloads){cpu}");
     }
 }
 
-var single = streamedRates[1].Order().ToList();
-var batched = streamedRates[PodAgentSigner.DefaultMaxBatch].Order().ToList();
-Console.WriteLine($"SignStream signatures/s, min / median / max: one payload per request {single[0]:0} / {single[1]:0} / {single[2]:0}, " +
-    $"batched {batched[0]:0} / {batched[1]:0} / {batched[2]:0}; batched / one per request (medians) {batched[1] / single[1]:0.00}x");
+var medians = rates.Select(r => r.Order().ElementAt(r.Count / 2)).ToArray();
+for (var w = 0; w < ways.Length; w++)
+{
+    var sorted = rates[w].Order().ToList();
+    Console.WriteLine($"{ways[w].Name}: signatures/s min / median / max {sorted[0]:0} / {medians[w]:0} / {sorted[^1]:0}" +
+        (w == 0 ? "" : $"; / one payload per request (medians) {medians[w] / medians[0]:0.00}x"));
+}
 
 if (process is not null)
 {

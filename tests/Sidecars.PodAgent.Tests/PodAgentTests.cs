@@ -227,6 +227,16 @@ public sealed class PodAgentTests : IAsyncLifetime
         Assert.Equal(42UL, alone.Id);
         Assert.Empty(alone.BatchSignatures);
         Assert.True(leafKey.VerifyData("alone"u8, alone.Signature.Span, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence));
+
+        // A batch large enough to be shared among the cores keeps its order too.
+        var many = new SignRequest();
+        many.Batch.AddRange(Enumerable.Range(0, 203).Select(i => Google.Protobuf.ByteString.CopyFrom(BitConverter.GetBytes(i))));
+        var manySigned = await client.SignAsync(many);
+        Assert.Equal(203, manySigned.BatchSignatures.Count);
+        for (var i = 0; i < 203; i++)
+        {
+            Assert.True(leafKey.VerifyData(BitConverter.GetBytes(i), manySigned.BatchSignatures[i].Span, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence), $"payload {i}");
+        }
     }
 
     [Fact]

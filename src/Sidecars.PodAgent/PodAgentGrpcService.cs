@@ -128,25 +128,25 @@ internal sealed class PodAgentGrpcService : Contracts.V1.PodAgent.PodAgentBase
     private ByteString[] SignAll(IReadOnlyList<ByteString> batch)
     {
         var signatures = new ByteString[batch.Count];
-        var parts = Math.Min(Environment.ProcessorCount, batch.Count / MinPayloadsPerCore);
-        if (parts <= 1)
+        var parts = Math.Max(1, Math.Min(Environment.ProcessorCount, batch.Count / MinPayloadsPerCore));
+        if (parts == 1)
         {
-            for (var i = 0; i < batch.Count; i++)
-            {
-                signatures[i] = UnsafeByteOperations.UnsafeWrap(_holder.Sign(batch[i].Span));
-            }
-
-            return signatures;
+            SignPart(0);
+        }
+        else
+        {
+            Parallel.For(0, parts, SignPart);
         }
 
-        Parallel.For(0, parts, part =>
+        return signatures;
+
+        void SignPart(int part)
         {
             for (var i = part * batch.Count / parts; i < (part + 1) * batch.Count / parts; i++)
             {
                 signatures[i] = UnsafeByteOperations.UnsafeWrap(_holder.Sign(batch[i].Span));
             }
-        });
-        return signatures;
+        }
     }
 
     private static void CheckBatch(SignRequest request)

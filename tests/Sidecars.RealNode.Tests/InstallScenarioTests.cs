@@ -432,14 +432,16 @@ public sealed class InstallScenarioTests(RealNodeFixture fixture, ITestOutputHel
     private async Task RemoveInstallAsync()
     {
         await Cluster.KubectlAsync(["delete", "-k", SidecarsInstall.Overlay, "--ignore-not-found=true", "--wait=false"]);
-        await Eventually.HoldsAsync(
-            async () =>
-            {
-                var left = (await Cluster.Client.CoreV1.ListNamespaceAsync()).Items.Where(n => SidecarsInstall.Namespaces.Contains(n.Metadata.Name)).ToList();
-                return (left.Count == 0, await DescribeAsync(left));
-            },
-            "the namespaces of deploy/ gone",
-            InstallTimeout);
+        async Task<List<V1Namespace>> LeftAsync() =>
+            [.. (await Cluster.Client.CoreV1.ListNamespaceAsync()).Items.Where(n => SidecarsInstall.Namespaces.Contains(n.Metadata.Name))];
+        try
+        {
+            await Eventually.UntilAsync(async () => (await LeftAsync()).Count == 0, "the namespaces of deploy/ gone", InstallTimeout);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message} Left: {await DescribeAsync(await LeftAsync())}", e);
+        }
     }
 
     /// <summary>Each namespace with its conditions that hold and the pods still in it.</summary>

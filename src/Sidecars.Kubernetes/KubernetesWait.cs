@@ -12,6 +12,13 @@ namespace Sidecars.Kubernetes;
 /// </summary>
 public static class KubernetesWait
 {
+    /// <summary>
+    /// How long one watch of a wait is trusted before the wait lists again. kube-apiserver closes a watcher that falls
+    /// ten events behind ("Forcing watcher close due to unresponsiveness"), and under load the end of such a stream
+    /// has reached the client seconds late or not at all; a wait that only watched would then see nothing more.
+    /// </summary>
+    public static readonly TimeSpan WatchSpan = TimeSpan.FromSeconds(20);
+
     /// <summary>Waits until <paramref name="condition"/> holds for the named Deployment.</summary>
     public static async Task<V1Deployment> ForDeploymentAsync(
         this IKubernetes client, string ns, string name, Func<V1Deployment, bool> condition,
@@ -30,14 +37,16 @@ public static class KubernetesWait
             list => list.Count == 1 && condition(list[0]),
             list => string.Join("; ", list.Select(d =>
                 $"{d.Metadata.Name}: ready {d.Status?.ReadyReplicas ?? 0}/{d.Spec?.Replicas ?? 1}, available {d.Status?.AvailableReplicas ?? 0}")),
-            description, timeout, cancellationToken);
+            description, timeout, cancellationToken: cancellationToken);
         return items[0];
     }
 
     /// <summary>
     /// List, then watch from the list's resourceVersion keeping a name → object view, until the condition holds.
-    /// Relists when the watch ends or fails (410 Gone included) and when a list fails on the connection.
+    /// Relists when the watch ends or fails (410 Gone included), when a list fails on the connection, and after each
+    /// <see cref="WatchSpan"/> of watching.
     /// </summary>
+    /// <param name="watchSpan">How long one watch is trusted; <see cref="WatchSpan"/> when null.</param>
     /// <exception cref="TimeoutException">The condition did not hold within <paramref name="timeout"/>.</exception>
     public static async Task<IReadOnlyList<T>> UntilAsync<T>(
         Func<CancellationToken, Task<(IList<T> Items, string ResourceVersion)>> list,
@@ -46,6 +55,7 @@ public static class KubernetesWait
         Func<IReadOnlyList<T>, string> describe,
         string description,
         TimeSpan timeout,
+        TimeSpan? watchSpan = null,
         CancellationToken cancellationToken = default)
         where T : IKubernetesObject<V1ObjectMeta>
     {
@@ -86,9 +96,11 @@ public static class KubernetesWait
                     return Snapshot();
                 }
 
+                using var span = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
+                span.CancelAfter(watchSpan ?? WatchSpan);
                 try
                 {
-                    await foreach (var (type, item) in watch(resourceVersion, _ => { }, deadline.Token))
+                    await foreach (var (type, item) in watch(resourceVersion, _ => { }, span.Token))
                     {
                         if (type is WatchEventType.Bookmark or WatchEventType.Error || item?.Metadata?.Name is null)
                         {
@@ -113,6 +125,10 @@ public static class KubernetesWait
                 catch (Exception e) when (IsConnectionFailure(e) && !deadline.IsCancellationRequested)
                 {
                     // The apiserver closed the watch stream (timeout, GOAWAY under load): list again and carry on.
+                }
+                catch (OperationCanceledException) when (span.IsCancellationRequested && !deadline.IsCancellationRequested)
+                {
+                    // This watch's span is over: list again, whatever the stream is doing.
                 }
             }
         }

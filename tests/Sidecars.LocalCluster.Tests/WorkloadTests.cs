@@ -59,6 +59,23 @@ public sealed class WorkloadTests
     }
 
     [Fact]
+    public async Task A_pod_marked_not_ready_by_someone_else_is_reported_ready_again_by_its_kubelet()
+    {
+        var ns = await _fixture.NewNamespaceAsync("reassert");
+        await Client.CoreV1.CreateNamespacedPodAsync(Manifests.Pod("steady", new V1Container { Name = "app", Image = "example.test/virtual:1" }), ns);
+        var ready = (await Client.WaitForPodAsync(ns, "steady", p => p?.IsReady() == true, "pod steady to be Ready"))!;
+
+        // What the node lifecycle controller does to every pod of a node that missed its heartbeats.
+        var marked = await Client.CoreV1.PatchNamespacedPodStatusAsync(
+            new V1Patch("{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\"}]}}", V1Patch.PatchType.StrategicMergePatch), "steady", ns);
+        Assert.False(marked.IsReady());
+
+        var restored = (await Client.WaitForPodAsync(ns, "steady", p => p?.IsReady() == true, "the kubelet to report pod steady Ready again"))!;
+        Assert.Equal(ready.Status.PodIP, restored.Status.PodIP);
+        Assert.Equal(ready.Metadata.Uid, restored.Metadata.Uid);
+    }
+
+    [Fact]
     public async Task Deleted_pod_disappears_and_its_ip_is_released()
     {
         var ns = await _fixture.NewNamespaceAsync("delete");

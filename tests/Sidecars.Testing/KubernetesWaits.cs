@@ -102,5 +102,5 @@ public static class KubernetesWaits
         TimeSpan? timeout = null,
         CancellationToken ct = default)
         where T : IKubernetesObject<V1ObjectMeta> =>
-        KubernetesWait.UntilAsync(list, watch, condition, describe, description, timeout ?? DefaultTimeout, ct);
+        KubernetesWait.UntilAsync(list, watch, condition, describe, description, timeout ?? DefaultTimeout, cancellationToken: ct);
 }

@@ -42,6 +42,7 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
     private readonly HttpClient _health;
     private SimulatedKubelet? _kubelet;
     private k8s.Kubernetes? _kubeletClient;
+    private k8s.Kubernetes? _heartbeatClient;
     private int _disposed;
 
     private LocalControlPlane(LocalControlPlaneOptions options, ControlPlaneBinaries binaries)
@@ -330,6 +331,7 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
         }
 
         _kubeletClient?.Dispose();
+        _heartbeatClient?.Dispose();
 
         for (var i = _components.Count - 1; i >= 0; i--)
         {
@@ -372,7 +374,8 @@ public sealed partial class LocalControlPlane : IAsyncDisposable
         }
 
         _kubeletClient = CreateClient();
-        _kubelet = new SimulatedKubelet(_kubeletClient, kubeletOptions, _loggerFactory);
+        _heartbeatClient = CreateClient();
+        _kubelet = new SimulatedKubelet(_kubeletClient, kubeletOptions, _loggerFactory, _heartbeatClient);
         await _kubelet.StartAsync(ct);
         using var client = CreateClient();
         await WaitForDefaultServiceAccountAsync(client, "default", ct);

@@ -63,12 +63,17 @@ internal sealed partial class NodeAgent
         using var timer = new PeriodicTimer(interval);
         while (await timer.WaitForNextTickAsync(ct))
         {
+            // One heartbeat may take at most one interval: a call stuck on a loaded apiserver is given up and the next
+            // tick tries again, instead of holding every later heartbeat until the node is declared NotReady.
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            attempt.CancelAfter(interval);
             try
             {
-                await PatchNodeStatusAsync(full: false, ct);
-                await RenewLeaseAsync(ct);
+                await PatchNodeStatusAsync(full: false, attempt.Token);
+                await RenewLeaseAsync(attempt.Token);
             }
-            catch (Exception e) when (e is HttpOperationException or HttpRequestException or IOException)
+            catch (Exception e) when (e is HttpOperationException or HttpRequestException or IOException
+                || (e is OperationCanceledException && !ct.IsCancellationRequested))
             {
                 Log.HeartbeatFailed(_logger, _nodeName, e.Message);
             }

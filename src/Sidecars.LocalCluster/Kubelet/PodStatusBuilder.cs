@@ -41,6 +41,15 @@ internal static class PodStatusBuilder
         };
     }
 
+    /// <summary>
+    /// Whether the status stored in the API has lost what this kubelet last wrote: another phase, or one of its
+    /// conditions with another status (the node lifecycle controller marks every pod of a node that missed its
+    /// heartbeats not Ready; the kubelet writes its own view back once it sees that).
+    /// </summary>
+    public static bool Diverges(V1PodStatus? stored, V1PodStatus written) =>
+        stored?.Phase != written.Phase
+        || (written.Conditions ?? []).Any(mine => stored?.Conditions?.FirstOrDefault(c => c.Type == mine.Type)?.Status != mine.Status);
+
     internal static string Phase(bool initialized, bool initFailed, IReadOnlyList<ContainerRuntime> containers)
     {
         if (initFailed)

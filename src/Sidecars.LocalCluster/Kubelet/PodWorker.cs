@@ -35,6 +35,8 @@ internal sealed partial class PodWorker : IAsyncDisposable
     private bool _terminating;
     private bool _done;
     private string? _lastStatus;
+    private V1PodStatus? _lastWritten;
+    private ulong _lastWrittenVersion;
 
     public PodWorker(KubeletContext context, V1Pod pod, string podDirectory)
     {
@@ -118,6 +120,12 @@ internal sealed partial class PodWorker : IAsyncDisposable
     private async Task OnPodChangedAsync(V1Pod pod)
     {
         _pod = pod;
+        if (_lastWritten is not null && IsNewerThanLastWrite(pod) && PodStatusBuilder.Diverges(pod.Status, _lastWritten))
+        {
+            // Someone else changed what this kubelet reported (a node that was NotReady): the next sync writes it again.
+            _lastStatus = null;
+        }
+
         if (pod.Metadata.DeletionTimestamp is not null)
         {
             if (!_terminating)
@@ -259,9 +267,11 @@ internal sealed partial class PodWorker : IAsyncDisposable
 
         try
         {
-            await _context.Client.CoreV1.PatchNamespacedPodStatusAsync(
+            var stored = await _context.Client.CoreV1.PatchNamespacedPodStatusAsync(
                 new V1Patch(json, V1Patch.PatchType.StrategicMergePatch), Name, Namespace, cancellationToken: ct);
             _lastStatus = json;
+            _lastWritten = status;
+            _lastWrittenVersion = ulong.TryParse(stored?.Metadata?.ResourceVersion, out var version) ? version : 0;
             if (status.Phase is "Succeeded" or "Failed")
             {
                 // Nothing runs any more; keep the address until the pod object goes, like a real kubelet's sandbox.
@@ -279,6 +289,13 @@ internal sealed partial class PodWorker : IAsyncDisposable
             PostAfter(TimeSpan.FromSeconds(1), () => Task.CompletedTask);
         }
     }
+
+    /// <summary>
+    /// Whether <paramref name="pod"/> was stored after this kubelet's last status write: versions the watch delivers
+    /// from before that write hold an older status of this kubelet's own, not someone else's change.
+    /// </summary>
+    private bool IsNewerThanLastWrite(V1Pod pod) =>
+        !ulong.TryParse(pod.Metadata?.ResourceVersion, out var version) || version > _lastWrittenVersion;
 
     private TimeSpan Backoff(int attempt)
     {

@@ -17,6 +17,17 @@ namespace Sidecars.LocalCluster;
 /// </summary>
 public sealed class SimulatedKubelet : IAsyncDisposable
 {
+    /// <summary>
+    /// The node's pod watch ends on the server after this long and is taken for stalled after
+    /// <see cref="PodWatchStallLimit"/> of silence. One node here may receive hundreds of pods at once; kube-apiserver
+    /// closes a node's watcher that falls ten events behind, and on a loaded machine the end of that stream has
+    /// reached the client seconds late or not at all, so a long watch would leave new pods unstarted for minutes.
+    /// </summary>
+    public static readonly TimeSpan PodWatchTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>See <see cref="PodWatchTimeout"/>.</summary>
+    public static readonly TimeSpan PodWatchStallLimit = TimeSpan.FromSeconds(40);
+
     private readonly SimulatedKubeletOptions _options;
     private readonly ILogger _logger;
     private readonly PodIpAllocator _addresses;
@@ -31,7 +42,11 @@ public sealed class SimulatedKubelet : IAsyncDisposable
     private int _disposed;
 
     /// <param name="client">Client the kubelet uses (not disposed by it).</param>
-    public SimulatedKubelet(IKubernetes client, SimulatedKubeletOptions options, ILoggerFactory? loggerFactory = null)
+    /// <param name="heartbeatClient">
+    /// Client of the node's heartbeats, on a connection of its own as a real kubelet's, so that a node running
+    /// hundreds of pods at once still renews its lease in time; <paramref name="client"/> when null (not disposed by it).
+    /// </param>
+    public SimulatedKubelet(IKubernetes client, SimulatedKubeletOptions options, ILoggerFactory? loggerFactory = null, IKubernetes? heartbeatClient = null)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(options);
@@ -41,8 +56,11 @@ public sealed class SimulatedKubelet : IAsyncDisposable
         _runners = [.. options.Runners];
         _addresses = new PodIpAllocator(options.PodIpStartBlock ?? (byte)RandomNumberGenerator.GetInt32(2, 250));
         _context = new KubeletContext(client, options, _addresses, () => _runners, _logger);
-        _node = new NodeAgent(client, options.NodeName, _logger);
-        _pods = new ResourceInformer<V1Pod>(KubernetesResourceSources.Pods(KubernetesConnection.Of(client), null, null, "spec.nodeName=" + options.NodeName), _logger);
+        _node = new NodeAgent(heartbeatClient ?? client, options.NodeName, _logger);
+        _pods = new ResourceInformer<V1Pod>(
+            KubernetesResourceSources.Pods(KubernetesConnection.Of(client), null, null, "spec.nodeName=" + options.NodeName, PodWatchTimeout),
+            _logger,
+            PodWatchStallLimit);
     }
 
     public string NodeName => _options.NodeName;

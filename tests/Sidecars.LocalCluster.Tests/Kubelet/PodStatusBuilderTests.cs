@@ -8,6 +8,26 @@ public sealed class PodStatusBuilderTests
     private static readonly DateTime Now = new(2026, 1, 2, 3, 4, 5, DateTimeKind.Utc);
 
     [Fact]
+    public void A_stored_status_diverges_when_it_lost_the_phase_or_a_condition_the_kubelet_wrote()
+    {
+        V1PodStatus Status(string phase, string ready, params V1PodCondition[] more) => new()
+        {
+            Phase = phase,
+            Conditions = [new V1PodCondition { Type = "Ready", Status = ready }, new V1PodCondition { Type = "PodScheduled", Status = "True" }, .. more],
+        };
+        var written = Status("Running", "True");
+
+        Assert.False(PodStatusBuilder.Diverges(Status("Running", "True"), written));
+        // A condition the kubelet does not write (a readiness gate's) is someone else's to set.
+        Assert.False(PodStatusBuilder.Diverges(Status("Running", "True", new V1PodCondition { Type = "example.com/gate", Status = "False" }), written));
+        // The node lifecycle controller marked the pod not Ready; or the status was replaced.
+        Assert.True(PodStatusBuilder.Diverges(Status("Running", "False"), written));
+        Assert.True(PodStatusBuilder.Diverges(Status("Pending", "True"), written));
+        Assert.True(PodStatusBuilder.Diverges(new V1PodStatus { Phase = "Running" }, written));
+        Assert.True(PodStatusBuilder.Diverges(null, written));
+    }
+
+    [Fact]
     public void Pending_until_every_container_has_started()
     {
         Assert.Equal("Pending", PodStatusBuilder.Phase(initialized: true, initFailed: false, [Running("a"), Waiting("b")]));

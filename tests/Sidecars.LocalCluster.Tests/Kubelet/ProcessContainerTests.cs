@@ -202,7 +202,8 @@ public sealed class ProcessContainerTests
         await Eventually.UntilAsync(() => File.ReadAllText(file) == "second", "the update to reach the volume");
         var secondPayload = new DirectoryInfo(Path.Combine(volume, "..data")).LinkTarget;
         Assert.NotEqual(firstPayload, secondPayload);
-        Assert.False(Directory.Exists(Path.Combine(volume, firstPayload!)), "the previous payload directory is removed after the switch");
+        // The switch is what makes "second" readable; the previous payload goes right after it.
+        await Eventually.UntilAsync(() => !Directory.Exists(Path.Combine(volume, firstPayload!)), "the previous payload directory to be removed after the switch");
         Assert.Equal("x", await File.ReadAllTextAsync(Path.Combine(volume, "extra")));
 
         await Client.CoreV1.DeleteNamespacedConfigMapAsync("bundle", ns);

@@ -59,20 +59,42 @@ public sealed class WorkloadTests
     }
 
     [Fact]
-    public async Task A_pod_marked_not_ready_by_someone_else_is_reported_ready_again_by_its_kubelet()
+    public async Task Pods_marked_not_ready_while_their_node_was_declared_not_ready_are_reported_ready_again()
     {
-        var ns = await _fixture.NewNamespaceAsync("reassert");
+        var ns = await _fixture.NewNamespaceAsync("recover");
         await Client.CoreV1.CreateNamespacedPodAsync(Manifests.Pod("steady", new V1Container { Name = "app", Image = "example.test/virtual:1" }), ns);
         var ready = (await Client.WaitForPodAsync(ns, "steady", p => p?.IsReady() == true, "pod steady to be Ready"))!;
 
-        // What the node lifecycle controller does to every pod of a node that missed its heartbeats.
+        // What kube-controller-manager does to a node whose heartbeats lapsed, and to every pod on it.
+        await Client.CoreV1.PatchNodeStatusAsync(
+            new V1Patch("""{"status":{"conditions":[{"type":"Ready","status":"Unknown","reason":"NodeStatusUnknown"}]}}""", V1Patch.PatchType.StrategicMergePatch),
+            _fixture.ControlPlane.Kubelet.NodeName);
         var marked = await Client.CoreV1.PatchNamespacedPodStatusAsync(
-            new V1Patch("{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\"}]}}", V1Patch.PatchType.StrategicMergePatch), "steady", ns);
+            new V1Patch("""{"status":{"conditions":[{"type":"Ready","status":"False"}]}}""", V1Patch.PatchType.StrategicMergePatch), "steady", ns);
         Assert.False(marked.IsReady());
 
         var restored = (await Client.WaitForPodAsync(ns, "steady", p => p?.IsReady() == true, "the kubelet to report pod steady Ready again"))!;
         Assert.Equal(ready.Status.PodIP, restored.Status.PodIP);
         Assert.Equal(ready.Metadata.Uid, restored.Metadata.Uid);
+        var node = await Client.CoreV1.ReadNodeAsync(_fixture.ControlPlane.Kubelet.NodeName);
+        Assert.Equal("True", node.Status.Conditions.Single(c => c.Type == "Ready").Status);
+    }
+
+    [Fact]
+    public async Task A_pod_status_written_by_someone_else_while_the_node_is_ready_is_left_as_written()
+    {
+        var ns = await _fixture.NewNamespaceAsync("external");
+        await Client.CoreV1.CreateNamespacedPodAsync(Manifests.Pod("held", new V1Container { Name = "app", Image = "example.test/virtual:1" }), ns);
+        await Client.WaitForPodAsync(ns, "held", p => p?.IsReady() == true, "pod held to be Ready");
+
+        // Tests stand in for a probe's verdict this way; a node that never lapsed leaves it alone.
+        await Client.CoreV1.PatchNamespacedPodStatusAsync(
+            new V1Patch("""{"status":{"conditions":[{"type":"Ready","status":"False"}]}}""", V1Patch.PatchType.StrategicMergePatch), "held", ns);
+        await Client.CoreV1.CreateNamespacedPodAsync(Manifests.Pod("after", new V1Container { Name = "app", Image = "example.test/virtual:1" }), ns);
+        await Client.WaitForPodAsync(ns, "after", p => p?.IsReady() == true, "a pod created afterwards to be Ready");
+
+        var held = await Client.CoreV1.ReadNamespacedPodAsync("held", ns);
+        Assert.False(held.IsReady());
     }
 
     [Fact]

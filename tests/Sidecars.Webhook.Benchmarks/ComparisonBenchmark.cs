@@ -49,6 +49,11 @@ internal static class ComparisonBenchmark
     private const string GoNoop = "go no-op";
     private const string KestrelNoop = "kestrel no-op";
     private const string KestrelAot = "kestrel no-op (AOT)";
+
+    /// <summary>The NativeAOT Kestrel no-op with the webhook's gen0 budget (webhook/Sidecars.Webhook.Host.csproj's GCgen0size).</summary>
+    private const string KestrelAotAlike = "kestrel AOT, gen0 4M";
+
+    private static readonly Dictionary<string, string> WebhookGcSettings = new(StringComparer.Ordinal) { ["DOTNET_GCgen0size"] = "400000" };
     private const string Sidecars = "sidecars webhook";
     private const string SidecarsUnknown = "sidecars, unknown ns";
 
@@ -167,6 +172,15 @@ internal static class ComparisonBenchmark
         }
 
         using var __ = kestrelAot;
+        ServedProcess? kestrelAotAlike = null;
+        if (settings.KestrelAotBinary is not null)
+        {
+            var port = FreePort.Next();
+            kestrelAotAlike = await ServedProcess.StartAsync(KestrelAotAlike, settings.KestrelAotBinary,
+                ["--port", port.ToString(CultureInfo.InvariantCulture), "--cert", cert, "--key", key], port, cancellationToken, environment: WebhookGcSettings);
+        }
+
+        using var ___ = kestrelAotAlike;
         var body = Path.Combine(directory, "review.json");
         await File.WriteAllTextAsync(body, settings.Review, cancellationToken);
         var unknownBody = Path.Combine(directory, "review-unknown-namespace.json");
@@ -179,7 +193,11 @@ internal static class ComparisonBenchmark
 
         await File.WriteAllTextAsync(unknownBody, unknown.ToJsonString(), cancellationToken);
 
-        ServedProcess[] servers = [floor, goNoop, kestrel, .. kestrelAot is null ? Array.Empty<ServedProcess>() : [kestrelAot], webhook, .. variants];
+        ServedProcess[] servers =
+        [
+            floor, goNoop, kestrel, .. kestrelAot is null || kestrelAotAlike is null ? Array.Empty<ServedProcess>() : [kestrelAot, kestrelAotAlike],
+            webhook, .. variants,
+        ];
         foreach (var server in servers)
         {
             await ReviewAsync(http, server.MutateUrl, settings.Review, cancellationToken);
@@ -190,9 +208,10 @@ internal static class ComparisonBenchmark
         {
             (floor, GoFloor, body, false), (goNoop, GoNoop, body, false), (kestrel, KestrelNoop, body, false),
         };
-        if (kestrelAot is not null)
+        if (kestrelAot is not null && kestrelAotAlike is not null)
         {
             loads.Add((kestrelAot, KestrelAot, body, false));
+            loads.Add((kestrelAotAlike, KestrelAotAlike, body, false));
         }
 
         loads.Add((webhook, Sidecars, body, false));
@@ -274,10 +293,10 @@ internal static class ComparisonBenchmark
                 $"VmRSS loaded / kestrel no-op {variant.LoadedRssMiB / servers.Single(s => s.Name == KestrelNoop).LoadedRssMiB:F2}"));
         }
 
-        if (servers.SingleOrDefault(s => s.Name == KestrelAot) is { } aot)
+        foreach (var aot in servers.Where(s => s.Name is KestrelAot or KestrelAotAlike))
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"webhook / kestrel no-op (AOT): VmRSS loaded {servers.Single(s => s.Name == Sidecars).LoadedRssMiB / aot.LoadedRssMiB:F2}, idle {servers.Single(s => s.Name == Sidecars).Idle.RssMiB / aot.Idle.RssMiB:F2}"));
+                $"webhook / {aot.Name}: VmRSS loaded {servers.Single(s => s.Name == Sidecars).LoadedRssMiB / aot.LoadedRssMiB:F2}, idle {servers.Single(s => s.Name == Sidecars).Idle.RssMiB / aot.Idle.RssMiB:F2}"));
         }
 
         var kestrel = servers.Single(s => s.Name == KestrelNoop);

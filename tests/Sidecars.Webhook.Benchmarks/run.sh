@@ -13,15 +13,20 @@ cd "$(dirname "$0")/../.."
 if [[ "${1:-}" == "--compare" ]]; then
   shift
   out="${BENCH_OUT:-$(mktemp -d /tmp/sidecars-compare-build-XXXXXX)}"
+  # NativeAOT links with clang; Debian's versioned clang-14 when no plain clang is installed.
+  compiler=()
+  if ! command -v clang >/dev/null 2>&1 && command -v clang-14 >/dev/null 2>&1; then
+    compiler=(-p:CppCompilerAndLinker=clang-14)
+  fi
   # As Dockerfile.webhook publishes it (NativeAOT, needs clang), and the same code managed, measured beside it.
-  dotnet publish webhook/Sidecars.Webhook.Host.csproj -c Release -r linux-x64 -o "$out/webhook" -nologo -v quiet
+  dotnet publish webhook/Sidecars.Webhook.Host.csproj -c Release -r linux-x64 "${compiler[@]}" -o "$out/webhook" -nologo -v quiet
   dotnet publish webhook/Sidecars.Webhook.Host.csproj -c Release -p:PublishAot=false -p:UseAppHost=false -o "$out/webhook-managed" -nologo -v quiet
   dotnet build tests/Sidecars.Webhook.Benchmarks -c Release -nologo -v quiet
   # The Go floor: standard library only, built offline.
   (cd tests/Sidecars.Webhook.Benchmarks/floor && GOFLAGS=-mod=mod GOPROXY=off go build -o "$out/floor" .)
   # The Kestrel floor also NativeAOT (needs clang), the stack's memory floor.
   aot=()
-  if dotnet publish tests/Sidecars.Webhook.Benchmarks/kestrel-floor -c Release -r linux-x64 -p:PublishAot=true -o "$out/kestrel-aot" -nologo -v quiet; then
+  if dotnet publish tests/Sidecars.Webhook.Benchmarks/kestrel-floor -c Release -r linux-x64 -p:PublishAot=true "${compiler[@]}" -o "$out/kestrel-aot" -nologo -v quiet; then
     aot=(--kestrel-aot "$out/kestrel-aot/sidecars-kestrel-floor")
   else
     echo "NativeAOT publish of the Kestrel floor failed (clang installed?): measured without it" >&2

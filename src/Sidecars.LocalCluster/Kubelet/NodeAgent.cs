@@ -15,14 +15,22 @@ internal sealed partial class NodeAgent
     private readonly IKubernetes _client;
     private readonly string _nodeName;
     private readonly ILogger _logger;
+    private readonly Action _recovered;
     private DateTime _readySince;
+    private long _recoveredAtTicks;
 
-    public NodeAgent(IKubernetes client, string nodeName, ILogger logger)
+    /// <param name="recovered">Called after a heartbeat found the node declared not Ready (its heartbeats had lapsed).</param>
+    public NodeAgent(IKubernetes client, string nodeName, ILogger logger, Action recovered)
     {
         _client = client;
         _nodeName = nodeName;
         _logger = logger;
+        _recovered = recovered;
     }
+
+    /// <summary>Whether a heartbeat found the node declared not Ready within the last <paramref name="window"/>.</summary>
+    public bool RecoveredWithin(TimeSpan window) =>
+        Interlocked.Read(ref _recoveredAtTicks) is var ticks and > 0 && DateTime.UtcNow.Ticks - ticks < window.Ticks;
 
     public async Task RegisterAsync(CancellationToken ct)
     {
@@ -69,8 +77,16 @@ internal sealed partial class NodeAgent
             attempt.CancelAfter(interval);
             try
             {
+                var stored = await _client.CoreV1.ReadNodeStatusAsync(_nodeName, cancellationToken: attempt.Token);
                 await PatchNodeStatusAsync(full: false, attempt.Token);
                 await RenewLeaseAsync(attempt.Token);
+                if (stored.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready")?.Status is { } ready && ready != "True")
+                {
+                    // kube-controller-manager declared the node NotReady and marked its pods not Ready.
+                    Interlocked.Exchange(ref _recoveredAtTicks, DateTime.UtcNow.Ticks);
+                    Log.Recovered(_logger, _nodeName, ready);
+                    _recovered();
+                }
             }
             catch (Exception e) when (e is HttpOperationException or HttpRequestException or IOException
                 || (e is OperationCanceledException && !ct.IsCancellationRequested))
@@ -172,5 +188,8 @@ internal sealed partial class NodeAgent
 
         [LoggerMessage(2, LogLevel.Warning, "Heartbeat of node {NodeName} failed: {Reason}")]
         public static partial void HeartbeatFailed(ILogger logger, string nodeName, string reason);
+
+        [LoggerMessage(3, LogLevel.Warning, "Node {NodeName} was declared Ready={Ready} (heartbeats lapsed); its pods report their status again")]
+        public static partial void Recovered(ILogger logger, string nodeName, string ready);
     }
 }

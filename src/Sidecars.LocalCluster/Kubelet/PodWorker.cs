@@ -56,6 +56,13 @@ internal sealed partial class PodWorker : IAsyncDisposable
 
     public void Update(V1Pod pod) => Post(() => OnPodChangedAsync(pod));
 
+    /// <summary>The node was declared not Ready and its pods marked so: the next sync writes this pod's status again.</summary>
+    public void ReportStatusAgain() => Post(() =>
+    {
+        _lastStatus = null;
+        return Task.CompletedTask;
+    });
+
     /// <summary>The pod is gone from the API: stop its processes and release its address.</summary>
     public void Remove() => Post(OnGoneAsync);
 
@@ -120,9 +127,9 @@ internal sealed partial class PodWorker : IAsyncDisposable
     private async Task OnPodChangedAsync(V1Pod pod)
     {
         _pod = pod;
-        if (_lastWritten is not null && IsNewerThanLastWrite(pod) && PodStatusBuilder.Diverges(pod.Status, _lastWritten))
+        if (_lastWritten is not null && _context.NodeRecovering() && IsNewerThanLastWrite(pod) && PodStatusBuilder.Diverges(pod.Status, _lastWritten))
         {
-            // Someone else changed what this kubelet reported (a node that was NotReady): the next sync writes it again.
+            // The node lifecycle controller changed what this kubelet reported: the next sync writes it again.
             _lastStatus = null;
         }
 

@@ -28,6 +28,13 @@ public sealed class SimulatedKubelet : IAsyncDisposable
     /// <summary>See <see cref="PodWatchTimeout"/>.</summary>
     public static readonly TimeSpan PodWatchStallLimit = TimeSpan.FromSeconds(40);
 
+    /// <summary>
+    /// How long after a heartbeat found the node declared not Ready its pods write their status again whenever the
+    /// stored one lost what they wrote: kube-controller-manager marks the node's pods not Ready one by one, some after
+    /// the node's next heartbeat.
+    /// </summary>
+    private static readonly TimeSpan RecoveryWindow = TimeSpan.FromMinutes(2);
+
     private readonly SimulatedKubeletOptions _options;
     private readonly ILogger _logger;
     private readonly PodIpAllocator _addresses;
@@ -55,8 +62,8 @@ public sealed class SimulatedKubelet : IAsyncDisposable
         PodRoot = options.PodRoot ?? Path.Combine(Path.GetTempPath(), "sidecars-pods-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)));
         _runners = [.. options.Runners];
         _addresses = new PodIpAllocator(options.PodIpStartBlock ?? (byte)RandomNumberGenerator.GetInt32(2, 250));
-        _context = new KubeletContext(client, options, _addresses, () => _runners, _logger);
-        _node = new NodeAgent(heartbeatClient ?? client, options.NodeName, _logger);
+        _node = new NodeAgent(heartbeatClient ?? client, options.NodeName, _logger, OnNodeRecovered);
+        _context = new KubeletContext(client, options, _addresses, () => _runners, _logger, () => _node.RecoveredWithin(RecoveryWindow));
         _pods = new ResourceInformer<V1Pod>(
             KubernetesResourceSources.Pods(KubernetesConnection.Of(client), null, null, "spec.nodeName=" + options.NodeName, PodWatchTimeout),
             _logger,
@@ -134,6 +141,14 @@ public sealed class SimulatedKubelet : IAsyncDisposable
         if (run is not null)
         {
             Dispatch(run);
+        }
+    }
+
+    private void OnNodeRecovered()
+    {
+        foreach (var worker in _workers.Values)
+        {
+            worker.ReportStatusAgain();
         }
     }
 

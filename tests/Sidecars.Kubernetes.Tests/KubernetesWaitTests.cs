@@ -20,15 +20,14 @@ public sealed class KubernetesWaitTests
             return Task.FromResult<(IList<V1Pod>, string)>(([Pod(phase)], lists.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         }
 
-        async IAsyncEnumerable<(WatchEventType, V1Pod)> SilentWatch(string rv, Action<Exception> onError, [EnumeratorCancellation] CancellationToken ct)
+        IAsyncEnumerable<(WatchEventType, V1Pod)> CountedSilentWatch(string rv, Action<Exception> onError, CancellationToken ct)
         {
             Interlocked.Increment(ref watches);
-            await Task.Delay(Timeout.Infinite, ct);
-            yield break;
+            return SilentWatch(rv, onError, ct);
         }
 
         var found = await KubernetesWait.UntilAsync<V1Pod>(
-            ListAsync, SilentWatch, pods => pods.Count == 1 && pods[0].Status.Phase == "Running",
+            ListAsync, CountedSilentWatch, pods => pods.Count == 1 && pods[0].Status.Phase == "Running",
             pods => string.Join(", ", pods.Select(p => p.Status.Phase)), "pod web-0 to run",
             timeout: TimeSpan.FromSeconds(30), watchSpan: TimeSpan.FromMilliseconds(200));
 
@@ -41,12 +40,6 @@ public sealed class KubernetesWaitTests
     {
         Task<(IList<V1Pod>, string)> ListAsync(CancellationToken ct) => Task.FromResult<(IList<V1Pod>, string)>(([Pod("Pending")], "1"));
 
-        async IAsyncEnumerable<(WatchEventType, V1Pod)> SilentWatch(string rv, Action<Exception> onError, [EnumeratorCancellation] CancellationToken ct)
-        {
-            await Task.Delay(Timeout.Infinite, ct);
-            yield break;
-        }
-
         var error = await Assert.ThrowsAsync<TimeoutException>(() => KubernetesWait.UntilAsync<V1Pod>(
             ListAsync, SilentWatch, pods => pods.Any(p => p.Status.Phase == "Running"),
             pods => string.Join(", ", pods.Select(p => p.Status.Phase)), "pod web-0 to run",
@@ -54,6 +47,13 @@ public sealed class KubernetesWaitTests
 
         Assert.Contains("pod web-0 to run", error.Message, StringComparison.Ordinal);
         Assert.Contains("Last seen: [Pending]", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A watch that neither delivers nor ends until it is cancelled.</summary>
+    private static async IAsyncEnumerable<(WatchEventType, V1Pod)> SilentWatch(string rv, Action<Exception> onError, [EnumeratorCancellation] CancellationToken ct)
+    {
+        await Task.Delay(Timeout.Infinite, ct);
+        yield break;
     }
 
     private static V1Pod Pod(string phase) => new()

@@ -52,10 +52,10 @@ internal static class ComparisonBenchmark
 
     /// <summary>The NativeAOT Kestrel no-op with the webhook's gen0 budget (webhook/Sidecars.Webhook.Host.csproj's GCgen0size).</summary>
     private const string KestrelAotAlike = "kestrel AOT, gen0 4M";
-
-    private static readonly Dictionary<string, string> WebhookGcSettings = new(StringComparer.Ordinal) { ["DOTNET_GCgen0size"] = "400000" };
     private const string Sidecars = "sidecars webhook";
     private const string SidecarsUnknown = "sidecars, unknown ns";
+
+    private static readonly Dictionary<string, string> WebhookGcSettings = new(StringComparer.Ordinal) { ["DOTNET_GCgen0size"] = "400000" };
 
     /// <summary>A variant's pseudo-variable naming another published webhook directory (ReadyToRun, trimmed...) to start it from.</summary>
     private const string VariantDirectory = "BENCH_WEBHOOK_DIR";
@@ -163,24 +163,22 @@ internal static class ComparisonBenchmark
             [KestrelFloor.Path, "--port", kestrelPort.ToString(CultureInfo.InvariantCulture), "--cert", cert, "--key", key],
             kestrelPort, cancellationToken);
 
-        ServedProcess? kestrelAot = null;
-        if (settings.KestrelAotBinary is not null)
+        // The NativeAOT Kestrel no-op twice: with the runtime's defaults, and configured as the webhook is.
+        async Task<ServedProcess?> StartKestrelAotAsync(string name, IReadOnlyDictionary<string, string>? environment)
         {
+            if (settings.KestrelAotBinary is null)
+            {
+                return null;
+            }
+
             var port = FreePort.Next();
-            kestrelAot = await ServedProcess.StartAsync(KestrelAot, settings.KestrelAotBinary,
-                ["--port", port.ToString(CultureInfo.InvariantCulture), "--cert", cert, "--key", key], port, cancellationToken);
+            return await ServedProcess.StartAsync(name, settings.KestrelAotBinary,
+                ["--port", port.ToString(CultureInfo.InvariantCulture), "--cert", cert, "--key", key], port, cancellationToken, environment: environment);
         }
 
-        using var __ = kestrelAot;
-        ServedProcess? kestrelAotAlike = null;
-        if (settings.KestrelAotBinary is not null)
-        {
-            var port = FreePort.Next();
-            kestrelAotAlike = await ServedProcess.StartAsync(KestrelAotAlike, settings.KestrelAotBinary,
-                ["--port", port.ToString(CultureInfo.InvariantCulture), "--cert", cert, "--key", key], port, cancellationToken, environment: WebhookGcSettings);
-        }
-
-        using var ___ = kestrelAotAlike;
+        using var kestrelAot = await StartKestrelAotAsync(KestrelAot, null);
+        using var kestrelAotAlike = await StartKestrelAotAsync(KestrelAotAlike, WebhookGcSettings);
+        ServedProcess[] kestrelAots = [.. new[] { kestrelAot, kestrelAotAlike }.OfType<ServedProcess>()];
         var body = Path.Combine(directory, "review.json");
         await File.WriteAllTextAsync(body, settings.Review, cancellationToken);
         var unknownBody = Path.Combine(directory, "review-unknown-namespace.json");
@@ -193,11 +191,7 @@ internal static class ComparisonBenchmark
 
         await File.WriteAllTextAsync(unknownBody, unknown.ToJsonString(), cancellationToken);
 
-        ServedProcess[] servers =
-        [
-            floor, goNoop, kestrel, .. kestrelAot is null || kestrelAotAlike is null ? Array.Empty<ServedProcess>() : [kestrelAot, kestrelAotAlike],
-            webhook, .. variants,
-        ];
+        ServedProcess[] servers = [floor, goNoop, kestrel, .. kestrelAots, webhook, .. variants];
         foreach (var server in servers)
         {
             await ReviewAsync(http, server.MutateUrl, settings.Review, cancellationToken);
@@ -208,11 +202,7 @@ internal static class ComparisonBenchmark
         {
             (floor, GoFloor, body, false), (goNoop, GoNoop, body, false), (kestrel, KestrelNoop, body, false),
         };
-        if (kestrelAot is not null && kestrelAotAlike is not null)
-        {
-            loads.Add((kestrelAot, KestrelAot, body, false));
-            loads.Add((kestrelAotAlike, KestrelAotAlike, body, false));
-        }
+        loads.AddRange(kestrelAots.Select(k => (k, k.Name, body, false)));
 
         loads.Add((webhook, Sidecars, body, false));
         loads.AddRange(variants.Select(v => (v, v.Name, body, false)));

@@ -81,6 +81,25 @@ public static class KubernetesWaits
         return items[0];
     }
 
+    /// <summary>Waits until <paramref name="condition"/> holds for the named node.</summary>
+    public static async Task<V1Node> WaitForNodeAsync(
+        this IKubernetes client, string name, Func<V1Node, bool> condition,
+        string description, TimeSpan? timeout = null, CancellationToken ct = default)
+    {
+        var items = await WaitAsync(
+            async token =>
+            {
+                var list = await client.CoreV1.ListNodeAsync(fieldSelector: "metadata.name=" + name, cancellationToken: token);
+                return (list.Items, list.Metadata.ResourceVersion);
+            },
+            (rv, onError, token) => client.WatchAsync<V1Node>(
+                new WatchRequest(KubernetesWatch.CollectionPath("", "v1", "nodes", null), rv, FieldSelector: "metadata.name=" + name), onError, token),
+            list => list.Count == 1 && condition(list[0]),
+            list => string.Join("; ", list.Select(n => $"{n.Metadata.Name}: Ready={n.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready")?.Status ?? "-"}")),
+            description, timeout, ct);
+        return items[0];
+    }
+
     public static bool IsReady(this V1Pod pod) => KubernetesConditions.IsPodReady(pod);
 
     public static bool IsAvailable(this V1Deployment deployment) => KubernetesConditions.IsDeploymentAvailable(deployment);

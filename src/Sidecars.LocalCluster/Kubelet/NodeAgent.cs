@@ -61,7 +61,7 @@ internal sealed partial class NodeAgent
             // Left over from an earlier kubelet on this control plane; take it over.
         }
 
-        await PatchNodeStatusAsync(full: true, ct);
+        await PatchNodeStatusAsync(full: true, resourceVersion: null, ct);
         await RenewLeaseAsync(ct);
         Log.Registered(_logger, _nodeName);
     }
@@ -77,8 +77,7 @@ internal sealed partial class NodeAgent
             attempt.CancelAfter(interval);
             try
             {
-                var stored = await _client.CoreV1.ReadNodeStatusAsync(_nodeName, cancellationToken: attempt.Token);
-                await PatchNodeStatusAsync(full: false, attempt.Token);
+                var stored = await HeartbeatAsync(attempt.Token);
                 await RenewLeaseAsync(attempt.Token);
                 if (stored.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready")?.Status is { } ready && ready != "True")
                 {
@@ -96,7 +95,28 @@ internal sealed partial class NodeAgent
         }
     }
 
-    private async Task PatchNodeStatusAsync(bool full, CancellationToken ct)
+    /// <summary>
+    /// Reads the node's status and writes a fresh one on top of exactly that version, so that a status written in
+    /// between (the node declared not Ready) is never overwritten unseen; returns the version that was replaced.
+    /// </summary>
+    private async Task<V1Node> HeartbeatAsync(CancellationToken ct)
+    {
+        while (true)
+        {
+            var stored = await _client.CoreV1.ReadNodeStatusAsync(_nodeName, cancellationToken: ct);
+            try
+            {
+                await PatchNodeStatusAsync(full: false, stored.Metadata.ResourceVersion, ct);
+                return stored;
+            }
+            catch (HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.Conflict)
+            {
+                // Written in between: read it again.
+            }
+        }
+    }
+
+    private async Task PatchNodeStatusAsync(bool full, string? resourceVersion, CancellationToken ct)
     {
         var now = DateTime.UtcNow;
         V1NodeCondition Condition(string type, string status, string reason, string message) => new()
@@ -151,7 +171,9 @@ internal sealed partial class NodeAgent
             status.DaemonEndpoints = new V1NodeDaemonEndpoints { KubeletEndpoint = new V1DaemonEndpoint { Port = 10250 } };
         }
 
-        var patch = new V1Patch(KubernetesJson.Serialize(new V1Node { Status = status }), V1Patch.PatchType.StrategicMergePatch);
+        // A resourceVersion in a patch is a precondition: the apiserver answers 409 when the stored version differs.
+        var node = new V1Node { Metadata = resourceVersion is null ? null : new V1ObjectMeta { ResourceVersion = resourceVersion }, Status = status };
+        var patch = new V1Patch(KubernetesJson.Serialize(node), V1Patch.PatchType.StrategicMergePatch);
         await _client.CoreV1.PatchNodeStatusAsync(patch, _nodeName, cancellationToken: ct);
     }
 

@@ -64,7 +64,9 @@ public static partial class IdleMemory
     internal static long UnmapCleanFilePages(Func<string, bool> which)
     {
         long released = 0;
-        foreach (var mapping in CleanFileMappings(File.ReadAllText("/proc/self/smaps")))
+        var mappings = CleanFileMappings(File.ReadAllText("/proc/self/smaps"));
+        TouchedPagesOnly.Register(mappings.Where(m => which(m.Path)).Select(m => (m.Start, m.End)));
+        foreach (var mapping in mappings)
         {
             if (which(mapping.Path) && Madvise((nint)mapping.Start, (nuint)(mapping.End - mapping.Start), MadviseDontNeed) == 0)
             {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.IO.MemoryMappedFiles;
 using Sidecars.AgentLifecycle;
 
 namespace Sidecars.AgentLifecycle.Tests;
@@ -85,6 +86,49 @@ public sealed class IdleMemoryTests
         Assert.True(after < before, string.Create(CultureInfo.InvariantCulture, $"{after} bytes resident after unmapping, {before} before"));
         // Still running on the runtime whose pages were unmapped.
         Assert.Equal(2, Enumerable.Range(0, 2).Select(i => i.ToString(CultureInfo.InvariantCulture)).Distinct().Count());
+    }
+
+    /// <summary>
+    /// Two private mappings of one cached file, one registered: reading a byte maps the page and, in the other one, its
+    /// cached neighbours (the kernel's fault-around); the registered one maps that page alone.
+    /// </summary>
+    [Fact]
+    public void A_registered_file_mapping_maps_only_the_pages_touched()
+    {
+        const int Page = 4096;
+        var path = Path.Combine(Path.GetTempPath(), "touched-" + Guid.NewGuid().ToString("N"));
+        File.WriteAllBytes(path, Enumerable.Range(0, 256 * Page).Select(i => (byte)i).ToArray());
+        try
+        {
+            using var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.CopyOnWrite);
+            using var around = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.CopyOnWrite);
+            using var exact = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.CopyOnWrite);
+            var start = (ulong)exact.SafeMemoryMappedViewHandle.DangerousGetHandle();
+            Assert.Equal(1, TouchedPagesOnly.Register([(start, start + (ulong)(256 * Page))]));
+
+            Assert.Equal((byte)0, around.ReadByte(128 * Page));
+            Assert.Equal((byte)0, exact.ReadByte(128 * Page));
+            Assert.Equal((byte)1, exact.ReadByte((128 * Page) + 1));
+
+            Assert.True(Resident(around) > Page, $"{Resident(around)} bytes mapped around the page read: the premise (fault-around) does not hold here");
+            Assert.Equal(Page, Resident(exact));
+            Assert.Equal((byte)5, exact.ReadByte((200 * Page) + 5));
+            Assert.Equal(2 * Page, Resident(exact));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        static long Resident(MemoryMappedViewAccessor view)
+        {
+            var header = ((ulong)view.SafeMemoryMappedViewHandle.DangerousGetHandle()).ToString("x", CultureInfo.InvariantCulture) + "-";
+            var lines = File.ReadAllLines("/proc/self/smaps");
+            var at = Array.FindIndex(lines, l => l.StartsWith(header, StringComparison.Ordinal));
+            Assert.True(at >= 0, $"no mapping at {header}");
+            var rss = lines.Skip(at + 1).First(l => l.StartsWith("Rss:", StringComparison.Ordinal));
+            return long.Parse(rss.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+        }
     }
 
     [Fact]

@@ -68,6 +68,8 @@ public static class WebhookHostingExtensions
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<AdmissionWarmup>();
         services.AddHostedService(sp => sp.GetRequiredService<AdmissionWarmup>());
+        services.AddSingleton<StartupMemoryRelease>();
+        services.AddHostedService(sp => sp.GetRequiredService<StartupMemoryRelease>());
         services.AddHealthChecks()
             .AddCheck<ServingCertificateHealthCheck>("serving-certificate", tags: ["ready"])
             .Add(new HealthCheckRegistration("admission-warm-up", sp => sp.GetRequiredService<AdmissionWarmup>(), failureStatus: null, tags: ["ready"]));

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.IO.MemoryMappedFiles;
 using Sidecars.AgentLifecycle;
+using Sidecars.Observability;
 
 namespace Sidecars.AgentLifecycle.Tests;
 
@@ -57,13 +58,13 @@ public sealed class IdleMemoryTests
     [Fact]
     public void Only_private_read_only_file_mappings_without_a_written_page_may_be_unmapped()
     {
-        var clean = IdleMemory.CleanFileMappings(Smaps);
+        var clean = FilePages.CleanMappings(Smaps);
 
         Assert.Equal(
         [
-            new IdleMemory.FileMapping(0x55d0c0000000, 0x55d0c0021000, "/usr/local/bin/sidecars-agent", 132 * 1024),
-            new IdleMemory.FileMapping(0x55d0c0021000, 0x55d0c08a9000, "/usr/local/bin/sidecars-agent", 6000 * 1024),
-            new IdleMemory.FileMapping(0x7f0000200000, 0x7f0000400000, "/usr/lib/x86_64-linux-gnu/libcrypto.so.3", 1500 * 1024),
+            new FilePages.FileMapping(0x55d0c0000000, 0x55d0c0021000, "/usr/local/bin/sidecars-agent", 132 * 1024),
+            new FilePages.FileMapping(0x55d0c0021000, 0x55d0c08a9000, "/usr/local/bin/sidecars-agent", 6000 * 1024),
+            new FilePages.FileMapping(0x7f0000200000, 0x7f0000400000, "/usr/lib/x86_64-linux-gnu/libcrypto.so.3", 1500 * 1024),
         ], clean);
     }
 
@@ -75,11 +76,11 @@ public sealed class IdleMemoryTests
     public void Unmapping_a_clean_library_lowers_its_resident_pages_and_the_process_runs_on()
     {
         static bool Runtime(string path) => path.EndsWith("/libcoreclr.so", StringComparison.Ordinal);
-        long Resident() => IdleMemory.CleanFileMappings(File.ReadAllText("/proc/self/smaps")).Where(m => Runtime(m.Path)).Sum(m => m.ResidentBytes);
+        long Resident() => FilePages.CleanMappings(File.ReadAllText("/proc/self/smaps")).Where(m => Runtime(m.Path)).Sum(m => m.ResidentBytes);
         var before = Resident();
         Assert.True(before > 0, "libcoreclr.so has no clean resident mapping");
 
-        var released = IdleMemory.UnmapCleanFilePages(Runtime);
+        var released = FilePages.Unmap(Runtime);
         var after = Resident();
 
         Assert.True(released > 0, "nothing unmapped");

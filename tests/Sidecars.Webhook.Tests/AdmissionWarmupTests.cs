@@ -46,5 +46,30 @@ public sealed class AdmissionWarmupTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
     }
 
+    [Fact]
+    public async Task Start_up_memory_is_returned_once_the_replica_is_ready()
+    {
+        await using var server = await WebhookServer.StartAsync(_certificates);
+        var warmup = server.Services.GetRequiredService<AdmissionWarmup>();
+        var release = server.Services.GetRequiredService<StartupMemoryRelease>();
+
+        // Under a JIT runtime no file page is unmapped (assemblies may be mapped and relocated at any time).
+        Assert.Equal(0, await release.Released.WaitAsync(ReadyTimeout));
+        Assert.True(warmup.Completion.IsCompletedSuccessfully);
+        Assert.Null(await warmup.Completion);
+    }
+
+    [Fact]
+    public async Task A_replica_that_failed_its_warm_up_returns_nothing()
+    {
+        var unvalidated = new InjectionOptions { Registry = "registry.test/team", ClaimNameTemplate = null! };
+        await using var server = await WebhookServer.StartAsync(_certificates, services: services => services.AddSingleton(new MutationEngine(unvalidated)));
+        var release = server.Services.GetRequiredService<StartupMemoryRelease>();
+
+        await release.ExecuteTask!.WaitAsync(ReadyTimeout);
+        Assert.NotNull(await server.Services.GetRequiredService<AdmissionWarmup>().Completion);
+        Assert.False(release.Released.IsCompleted);
+    }
+
     public void Dispose() => _certificates.Dispose();
 }

@@ -28,6 +28,9 @@ public sealed class NamespaceLabelCache : IHostedService, INamespaceLabelSource,
 
     public bool HasSynced => _namespaces.HasSynced;
 
+    /// <summary>Completes once the first list of namespaces is in the cache.</summary>
+    public Task WaitForSyncAsync(CancellationToken cancellationToken) => _namespaces.WaitForSyncAsync(cancellationToken);
+
     public async ValueTask<IReadOnlyDictionary<string, string>?> GetLabelsAsync(string @namespace, CancellationToken cancellationToken)
     {
         if (_namespaces.TryGet(null, @namespace, out var cached) && cached is not null)

@@ -48,6 +48,7 @@ public sealed partial class OverloadRecovery(AdmissionGate gate, IOptions<Webhoo
 
                 var before = Environment.WorkingSet;
                 ProcessMemory.Return();
+                FilePages.Return();
                 using (var self = Process.GetCurrentProcess())
                 {
                     self.Refresh();

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
-namespace Sidecars.AgentLifecycle;
+namespace Sidecars.Observability;
 
 /// <summary>
 /// Makes a page fault on the process's clean file mappings map only the page touched, not its neighbours too.
@@ -16,7 +16,7 @@ namespace Sidecars.AgentLifecycle;
 /// process (closing it unregisters). Where the kernel is older, or a seccomp profile refuses <c>userfaultfd</c>,
 /// <see cref="Register"/> does nothing and faults map as before.
 /// </remarks>
-internal static partial class TouchedPagesOnly
+public static partial class TouchedPagesOnly
 {
     private const ulong UffdApi = 0xAA;
     private const ulong FeatureWpAsync = 1UL << 15;

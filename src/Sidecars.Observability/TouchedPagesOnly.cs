@@ -37,6 +37,11 @@ public static partial class TouchedPagesOnly
     /// <summary>Whether the kernel takes the registration (known after the first <see cref="Register"/>).</summary>
     public static bool Available => _descriptor is not null;
 
+    /// <summary>For the log: whether faults map only the page touched, or why not.</summary>
+    public static string Status => _descriptor is not null ? "yes" : _unavailable ? $"no ({_refusal})" : "not tried";
+
+    private static string _refusal = string.Empty;
+
     /// <summary>Registers the mappings not registered yet; returns how many were registered now.</summary>
     public static int Register(IEnumerable<(ulong Start, ulong End)> mappings)
     {
@@ -67,6 +72,8 @@ public static partial class TouchedPagesOnly
         var fd = UserfaultfdSyscall(UserModeOnly | CloseOnExec | NonBlocking);
         if (fd < 0)
         {
+            // EPERM: a seccomp profile refuses userfaultfd (containerd's default does); EINVAL: Linux before 5.11.
+            _refusal = $"userfaultfd refused: errno {Marshal.GetLastPInvokeError()}";
             _unavailable = true;
             return false;
         }
@@ -75,6 +82,7 @@ public static partial class TouchedPagesOnly
         var api = new UffdioApi { Api = UffdApi, Features = FeatureWpAsync };
         if (Ioctl(handle, IoctlApi, ref api) != 0 || (api.Features & FeatureWpAsync) == 0)
         {
+            _refusal = "the kernel has no asynchronous write-protect mode (Linux before 6.7)";
             handle.Dispose();
             _unavailable = true;
             return false;
@@ -110,7 +118,7 @@ public static partial class TouchedPagesOnly
         public ulong Ioctls;
     }
 
-    [LibraryImport("libc", EntryPoint = "syscall")]
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
     private static partial long Syscall(long number, long argument);
 
     [LibraryImport("libc", EntryPoint = "ioctl")]

@@ -3,6 +3,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Sidecars.AgentLifecycle;
 using Sidecars.Contracts.V1;
+using Sidecars.Observability;
 
 namespace Sidecars.PodAgent;
 
@@ -68,7 +69,12 @@ internal sealed partial class BlessingRenewer
 
                 // Nothing more happens here until the renewal: give what starting up, the TLS handshake and the
                 // issuance left resident back to the OS (heap, malloc, start-up code), so the sidecar idles small in every pod.
-                IdleMemory.Release();
+                var unmapped = IdleMemory.Release();
+                if (!renewal)
+                {
+                    LogMemoryReturned(unmapped / (1024 * 1024), TouchedPagesOnly.Status);
+                }
+
                 await Task.Delay(wait, _time, cancellationToken);
                 renewal = true;
             }
@@ -160,6 +166,9 @@ internal sealed partial class BlessingRenewer
 
     [LoggerMessage(1, LogLevel.Information, "Holding blessing {Blessing} until {NotAfter:O}")]
     private partial void LogHolding(string blessing, DateTimeOffset notAfter);
+
+    [LoggerMessage(4, LogLevel.Information, "Start-up memory returned: {Unmapped} MiB of code pages unmapped; page faults map only the page touched: {TouchedPagesOnly}")]
+    private partial void LogMemoryReturned(long unmapped, string touchedPagesOnly);
 
     [LoggerMessage(2, LogLevel.Warning, "SeekBlessings failed ({Code}: {Detail}); retrying in {Backoff}")]
     private partial void LogRetrying(StatusCode code, string detail, TimeSpan backoff);

@@ -106,6 +106,7 @@ public sealed class IdleMemoryTests
             using var exact = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.CopyOnWrite);
             var start = (ulong)exact.SafeMemoryMappedViewHandle.DangerousGetHandle();
             Assert.Equal(1, TouchedPagesOnly.Register([(start, start + (ulong)(256 * Page))]));
+            Assert.Equal("yes", TouchedPagesOnly.Status);
 
             Assert.Equal((byte)0, around.ReadByte(128 * Page));
             Assert.Equal((byte)0, exact.ReadByte(128 * Page));

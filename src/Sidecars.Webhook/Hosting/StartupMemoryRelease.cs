@@ -44,7 +44,7 @@ public sealed partial class StartupMemoryRelease(
             var before = Environment.WorkingSet;
             ProcessMemory.Return();
             var unmapped = FilePages.Return();
-            Log.Released(logger, before / (1024 * 1024), Environment.WorkingSet / (1024 * 1024), unmapped / (1024 * 1024), TouchedPagesOnly.Available);
+            Log.Released(logger, before / (1024 * 1024), Environment.WorkingSet / (1024 * 1024), unmapped / (1024 * 1024), TouchedPagesOnly.Status);
             _released.TrySetResult(unmapped);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -55,7 +55,7 @@ public sealed partial class StartupMemoryRelease(
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "Ready: start-up memory returned, resident {Before} MiB -> {After} MiB ({Unmapped} MiB of file pages unmapped; faults map only the page touched: {TouchedPagesOnly})")]
-        public static partial void Released(ILogger logger, long before, long after, long unmapped, bool touchedPagesOnly);
+        [LoggerMessage(1, LogLevel.Information, "Ready: start-up memory returned, resident {Before} MiB -> {After} MiB ({Unmapped} MiB of file pages unmapped; page faults map only the page touched: {TouchedPagesOnly})")]
+        public static partial void Released(ILogger logger, long before, long after, long unmapped, string touchedPagesOnly);
     }
 }

@@ -30,7 +30,10 @@ public static partial class FilePages
     public static long Return() =>
         OperatingSystem.IsLinux() && !RuntimeFeature.IsDynamicCodeSupported ? Unmap(_ => true) : 0;
 
-    /// <summary>Unmaps the clean, private, read-only file mappings that <paramref name="which"/> selects (by path).</summary>
+    /// <summary>
+    /// Registers the clean, private, read-only file mappings that <paramref name="which"/> selects (by path) with
+    /// <see cref="TouchedPagesOnly"/>, then unmaps them; returns the bytes that were resident.
+    /// </summary>
     public static long Unmap(Func<string, bool> which)
     {
         long released = 0;

@@ -5,19 +5,12 @@ namespace Sidecars.AgentLifecycle;
 /// <summary>
 /// Gives back what starting up or a burst of work left resident, once an agent has nothing to do: the heap's free
 /// space and malloc's free pages (<see cref="ProcessMemory"/>), and its mappings of code and read-only data it no
-/// longer runs (<see cref="FilePages"/>). An agent runs in every pod, so what it keeps resident counts once per pod.
+/// longer runs (<see cref="FilePages"/>), all in <see cref="ProcessMemory.ReturnAll"/>. An agent runs in every pod, so what it keeps resident counts once per pod.
 /// </summary>
 public static class IdleMemory
 {
     /// <summary>How often the agents look for the end of a burst.</summary>
     public static readonly TimeSpan BurstPeriod = TimeSpan.FromSeconds(5);
-
-    /// <summary>Collects, trims malloc and unmaps the clean file pages; returns the bytes of file pages unmapped.</summary>
-    public static long Release()
-    {
-        ProcessMemory.Return();
-        return FilePages.Return();
-    }
 
     /// <summary>
     /// Releases again each time the agent turns quiet after a burst of work (a load of calls, a run of scrapes): what
@@ -33,7 +26,7 @@ public static class IdleMemory
         {
             if (bursts.EndedAt(GC.GetTotalAllocatedBytes()))
             {
-                Release();
+                ProcessMemory.ReturnAll();
             }
         }, null, period, period);
     }

@@ -36,9 +36,9 @@ public static class LightpeerCommand
             await using var server = await LightpeerServer.StartAsync(options, cancellationToken);
             await Console.Out.WriteLineAsync($"lightpeer listening on {server.Address} (health on port {options.HealthPort})");
             // Serving: what starting up left resident (the host's garbage, its code) is not needed again.
-            var unmapped = IdleMemory.Release();
+            var unmapped = ProcessMemory.ReturnAll();
             await Console.Out.WriteLineAsync(
-                $"lightpeer: start-up memory returned: {unmapped / (1024 * 1024)} MiB of code pages unmapped; page faults map only the page touched: {TouchedPagesOnly.Status}");
+                $"lightpeer: start-up memory returned: {unmapped / (1024 * 1024)} MiB of code pages unmapped; a fault maps back {FilePages.Faults}");
             using var releases = IdleMemory.ReleaseAfterBursts(TimeProvider.System, IdleMemory.BurstPeriod);
             using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             await using (appsDone is null ? null : AppsDoneMonitor.Start(appsDone, lifetime, server.Loggers.CreateLogger("Sidecars.Lightpeer")))

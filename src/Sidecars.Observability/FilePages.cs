@@ -5,8 +5,8 @@ using System.Runtime.InteropServices;
 namespace Sidecars.Observability;
 
 /// <summary>
-/// Gives back a process's mappings of the code and read-only data it no longer runs, and (see
-/// <see cref="TouchedPagesOnly"/>) makes what it runs next map back page by page.
+/// Gives back a process's mappings of the code and read-only data it no longer runs, and makes what it runs next map
+/// back page by page (<see cref="TouchedPagesOnly"/>, or where that is refused, <see cref="ColdPages"/>).
 /// </summary>
 /// <remarks>
 /// Starting up (the host, dependency injection, configuration, TLS) touches most of a NativeAOT binary, and the kernel
@@ -30,18 +30,30 @@ public static partial class FilePages
     public static long Return() =>
         OperatingSystem.IsLinux() && !RuntimeFeature.IsDynamicCodeSupported ? Unmap(_ => true) : 0;
 
+    /// <summary>For the log: how a fault on the unmapped pages maps them back.</summary>
+    public static string Faults =>
+        TouchedPagesOnly.Available ? "only the page touched"
+        : ColdPages.Dropped ? $"the page touched and its cached neighbours, the pages no process maps dropped from the page cache ({TouchedPagesOnly.Refusal})"
+        : $"the page touched and its cached neighbours ({TouchedPagesOnly.Refusal})";
+
     /// <summary>
     /// Registers the clean, private, read-only file mappings that <paramref name="which"/> selects (by path) with
-    /// <see cref="TouchedPagesOnly"/>, then unmaps them; returns the bytes that were resident.
+    /// <see cref="TouchedPagesOnly"/> and unmaps them, or where the registration is refused, has <see cref="ColdPages"/>
+    /// unmap them and drop their pages from the page cache; returns the bytes that were resident.
     /// </summary>
     public static long Unmap(Func<string, bool> which)
     {
+        var mappings = CleanMappings(File.ReadAllText("/proc/self/smaps")).Where(m => which(m.Path)).ToList();
+        TouchedPagesOnly.Register(mappings.Select(m => (m.Start, m.End)));
+        if (!TouchedPagesOnly.Available)
+        {
+            return ColdPages.Unmap(mappings);
+        }
+
         long released = 0;
-        var mappings = CleanMappings(File.ReadAllText("/proc/self/smaps"));
-        TouchedPagesOnly.Register(mappings.Where(m => which(m.Path)).Select(m => (m.Start, m.End)));
         foreach (var mapping in mappings)
         {
-            if (which(mapping.Path) && Madvise((nint)mapping.Start, (nuint)(mapping.End - mapping.Start), MadviseDontNeed) == 0)
+            if (Madvise((nint)mapping.Start, (nuint)(mapping.End - mapping.Start), MadviseDontNeed) == 0)
             {
                 released += mapping.ResidentBytes;
             }

@@ -33,6 +33,16 @@ public static partial class ProcessMemory
         }
     }
 
+    /// <summary>
+    /// <see cref="Return"/>, then, published NativeAOT on Linux, <see cref="FilePages.Return"/>: what a replica or an
+    /// agent gives back once it is ready, and again after a burst. Returns the bytes of file pages unmapped.
+    /// </summary>
+    public static long ReturnAll()
+    {
+        Return();
+        return FilePages.Return();
+    }
+
     [LibraryImport("libc", EntryPoint = "malloc_trim")]
     private static partial int MallocTrim(nuint pad);
 }

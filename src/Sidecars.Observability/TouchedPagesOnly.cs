@@ -38,7 +38,10 @@ public static partial class TouchedPagesOnly
     public static bool Available => _descriptor is not null;
 
     /// <summary>For the log: whether faults map only the page touched, or why not.</summary>
-    public static string Status => _descriptor is not null ? "yes" : _unavailable ? $"no ({_refusal})" : "not tried";
+    public static string Status => _descriptor is not null ? "yes" : $"no ({Refusal})";
+
+    /// <summary>Why faults map as before: the kernel's refusal, or that no registration was tried.</summary>
+    public static string Refusal => _unavailable ? _refusal : _descriptor is null ? "not tried" : string.Empty;
 
     private static string _refusal = string.Empty;
 

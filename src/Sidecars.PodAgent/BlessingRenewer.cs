@@ -69,10 +69,10 @@ internal sealed partial class BlessingRenewer
 
                 // Nothing more happens here until the renewal: give what starting up, the TLS handshake and the
                 // issuance left resident back to the OS (heap, malloc, start-up code), so the sidecar idles small in every pod.
-                var unmapped = IdleMemory.Release();
+                var unmapped = ProcessMemory.ReturnAll();
                 if (!renewal)
                 {
-                    LogMemoryReturned(unmapped / (1024 * 1024), TouchedPagesOnly.Status);
+                    LogMemoryReturned(unmapped / (1024 * 1024), FilePages.Faults);
                 }
 
                 await Task.Delay(wait, _time, cancellationToken);
@@ -167,8 +167,8 @@ internal sealed partial class BlessingRenewer
     [LoggerMessage(1, LogLevel.Information, "Holding blessing {Blessing} until {NotAfter:O}")]
     private partial void LogHolding(string blessing, DateTimeOffset notAfter);
 
-    [LoggerMessage(4, LogLevel.Information, "Start-up memory returned: {Unmapped} MiB of code pages unmapped; page faults map only the page touched: {TouchedPagesOnly}")]
-    private partial void LogMemoryReturned(long unmapped, string touchedPagesOnly);
+    [LoggerMessage(4, LogLevel.Information, "Start-up memory returned: {Unmapped} MiB of code pages unmapped; a fault maps back {Faults}")]
+    private partial void LogMemoryReturned(long unmapped, string faults);
 
     [LoggerMessage(2, LogLevel.Warning, "SeekBlessings failed ({Code}: {Detail}); retrying in {Backoff}")]
     private partial void LogRetrying(StatusCode code, string detail, TimeSpan backoff);

@@ -134,15 +134,59 @@ public sealed class IdleMemoryTests
         {
             File.Delete(path);
         }
+    }
 
-        static long Resident(MemoryMappedViewAccessor view)
+    /// <summary>
+    /// Where faults cannot be registered: a cached file's pages, once unmapped and dropped, map back one at a time,
+    /// where before a read mapped its cached neighbours too; the next release sets the mapping back to read-ahead.
+    /// </summary>
+    [Fact]
+    public void Dropped_pages_of_an_unmapped_file_range_map_back_one_at_a_time_until_the_next_release()
+    {
+        const int Page = 4096;
+        var path = Path.Combine(Path.GetTempPath(), "cold-" + Guid.NewGuid().ToString("N"));
+        using (var written = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
         {
-            var header = ((ulong)view.SafeMemoryMappedViewHandle.DangerousGetHandle()).ToString("x", CultureInfo.InvariantCulture) + "-";
-            var lines = File.ReadAllLines("/proc/self/smaps");
-            var at = Array.FindIndex(lines, l => l.StartsWith(header, StringComparison.Ordinal));
-            Assert.True(at >= 0, $"no mapping at {header}");
-            var rss = lines.Skip(at + 1).First(l => l.StartsWith("Rss:", StringComparison.Ordinal));
-            return long.Parse(rss.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+            written.Write(Enumerable.Range(0, 256 * Page).Select(i => (byte)i).ToArray());
+            written.Flush(flushToDisk: true);
+        }
+
+        Assert.Equal(256 * Page, File.ReadAllBytes(path).Length);
+        try
+        {
+            using var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.CopyOnWrite);
+            using (var around = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.CopyOnWrite))
+            {
+                foreach (var page in new[] { 40, 128, 216 })
+                {
+                    Assert.Equal((byte)0, around.ReadByte(page * Page));
+                }
+
+                Assert.True(Resident(around) > 3 * Page, $"{Resident(around)} bytes mapped around 3 pages read: the premise (fault-around) does not hold here");
+            }
+
+            using var cold = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.CopyOnWrite);
+            var start = (ulong)cold.SafeMemoryMappedViewHandle.DangerousGetHandle();
+            var mapping = new FilePages.FileMapping(start, start + (ulong)(256 * Page), path, Resident(cold));
+            Assert.Equal(0, ColdPages.Unmap([mapping]));
+            Assert.True(ColdPages.Dropped);
+
+            Assert.Equal((byte)0, cold.ReadByte(128 * Page));
+            Assert.Equal((byte)1, cold.ReadByte((128 * Page) + 1));
+            Assert.Equal(Page, Resident(cold));
+            Assert.Equal((byte)5, cold.ReadByte((200 * Page) + 5));
+            Assert.Equal(2 * Page, Resident(cold));
+
+            // The next release unmaps the two pages, drops nothing and sets read-ahead back: a page not cached comes
+            // with the neighbours read ahead with it again.
+            Assert.Equal(2 * Page, ColdPages.Unmap([mapping with { ResidentBytes = Resident(cold) }]));
+            Assert.Equal(0, Resident(cold));
+            Assert.Equal((byte)(100 * Page % 256 + 7), cold.ReadByte((100 * Page) + 7));
+            Assert.True(Resident(cold) > Page, $"{Resident(cold)} bytes mapped after a read with read-ahead back on");
+        }
+        finally
+        {
+            File.Delete(path);
         }
     }
 
@@ -166,6 +210,17 @@ public sealed class IdleMemoryTests
     [Fact]
     public void Under_a_JIT_runtime_only_the_heap_and_malloc_are_trimmed()
     {
-        Assert.Equal(0, IdleMemory.Release());
+        Assert.Equal(0, ProcessMemory.ReturnAll());
+    }
+
+    /// <summary>The resident bytes of a view's mapping, from <c>/proc/self/smaps</c>.</summary>
+    private static long Resident(MemoryMappedViewAccessor view)
+    {
+        var header = ((ulong)view.SafeMemoryMappedViewHandle.DangerousGetHandle()).ToString("x", CultureInfo.InvariantCulture) + "-";
+        var lines = File.ReadAllLines("/proc/self/smaps");
+        var at = Array.FindIndex(lines, l => l.StartsWith(header, StringComparison.Ordinal));
+        Assert.True(at >= 0, $"no mapping at {header}");
+        var rss = lines.Skip(at + 1).First(l => l.StartsWith("Rss:", StringComparison.Ordinal));
+        return long.Parse(rss.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
     }
 }

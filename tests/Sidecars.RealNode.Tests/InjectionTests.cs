@@ -113,6 +113,17 @@ public sealed class InjectionTests(RealNodeFixture fixture, ITestOutputHelper ou
         var addressB = $"{b.Status.PodIP}:{SidecarsNames.LightpeerDefaultPort}";
         Assert.Contains("lightpeer listening on", await fixture.Cluster.KubectlAsync(["logs", "-n", ns, "peer-a", "-c", SidecarsNames.LightpeerContainer]));
 
+        // Serving, it gives back its start-up code. The sidecar runs under containerd's default seccomp profile, which
+        // refuses userfaultfd: the pages it unmapped are dropped from the page cache instead (through the image's overlay).
+        await Eventually.HoldsAsync(
+            async () =>
+            {
+                var log = await fixture.Cluster.KubectlAsync(["logs", "-n", ns, "peer-a", "-c", SidecarsNames.LightpeerContainer]);
+                return (log.Contains("the pages no process maps dropped from the page cache (userfaultfd refused", StringComparison.Ordinal), log);
+            },
+            "the lightpeer to say that it dropped its start-up pages from the page cache",
+            TimeSpan.FromMinutes(1));
+
         // Joining is the network controller's work: the cluster agent deploy/ installed runs it for every namespace.
         await Eventually.HoldsAsync(
             async () =>

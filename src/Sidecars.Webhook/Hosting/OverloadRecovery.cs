@@ -47,8 +47,7 @@ public sealed partial class OverloadRecovery(AdmissionGate gate, IOptions<Webhoo
                 gate.ClearRefusalSignal();
 
                 var before = Environment.WorkingSet;
-                ProcessMemory.Return();
-                FilePages.Return();
+                ProcessMemory.ReturnAll();
                 using (var self = Process.GetCurrentProcess())
                 {
                     self.Refresh();

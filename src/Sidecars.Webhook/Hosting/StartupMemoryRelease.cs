@@ -42,9 +42,8 @@ public sealed partial class StartupMemoryRelease(
             }
 
             var before = Environment.WorkingSet;
-            ProcessMemory.Return();
-            var unmapped = FilePages.Return();
-            Log.Released(logger, before / (1024 * 1024), Environment.WorkingSet / (1024 * 1024), unmapped / (1024 * 1024), TouchedPagesOnly.Status);
+            var unmapped = ProcessMemory.ReturnAll();
+            Log.Released(logger, before / (1024 * 1024), Environment.WorkingSet / (1024 * 1024), unmapped / (1024 * 1024), FilePages.Faults);
             _released.TrySetResult(unmapped);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -55,7 +54,7 @@ public sealed partial class StartupMemoryRelease(
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "Ready: start-up memory returned, resident {Before} MiB -> {After} MiB ({Unmapped} MiB of file pages unmapped; page faults map only the page touched: {TouchedPagesOnly})")]
-        public static partial void Released(ILogger logger, long before, long after, long unmapped, string touchedPagesOnly);
+        [LoggerMessage(1, LogLevel.Information, "Ready: start-up memory returned, resident {Before} MiB -> {After} MiB ({Unmapped} MiB of file pages unmapped; a fault maps back {Faults})")]
+        public static partial void Released(ILogger logger, long before, long after, long unmapped, string faults);
     }
 }

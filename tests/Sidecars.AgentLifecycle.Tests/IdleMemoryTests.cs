@@ -96,17 +96,7 @@ public sealed class IdleMemoryTests
     [Fact]
     public void A_registered_file_mapping_maps_only_the_pages_touched()
     {
-        const int Page = 4096;
-        var path = Path.Combine(Path.GetTempPath(), "touched-" + Guid.NewGuid().ToString("N"));
-        using (var written = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
-        {
-            written.Write(Enumerable.Range(0, 256 * Page).Select(i => (byte)i).ToArray());
-            // Written back and clean, so that no page of it is locked for writeback when the kernel maps around a fault.
-            written.Flush(flushToDisk: true);
-        }
-
-        // Every page in the page cache: fault-around maps only cached pages.
-        Assert.Equal(256 * Page, File.ReadAllBytes(path).Length);
+        var path = CachedFile("touched-");
         try
         {
             using var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.CopyOnWrite);
@@ -116,16 +106,9 @@ public sealed class IdleMemoryTests
             Assert.Equal(1, TouchedPagesOnly.Register([(start, start + (ulong)(256 * Page))]));
             Assert.Equal("yes", TouchedPagesOnly.Status);
 
-            // Three reads, each in another 64 KiB window of the plain mapping.
-            foreach (var page in new[] { 40, 128, 216 })
-            {
-                Assert.Equal((byte)0, around.ReadByte(page * Page));
-            }
-
+            AssertFaultAround(around);
             Assert.Equal((byte)0, exact.ReadByte(128 * Page));
             Assert.Equal((byte)1, exact.ReadByte((128 * Page) + 1));
-
-            Assert.True(Resident(around) > 3 * Page, $"{Resident(around)} bytes mapped around 3 pages read: the premise (fault-around) does not hold here");
             Assert.Equal(Page, Resident(exact));
             Assert.Equal((byte)5, exact.ReadByte((200 * Page) + 5));
             Assert.Equal(2 * Page, Resident(exact));
@@ -143,26 +126,13 @@ public sealed class IdleMemoryTests
     [Fact]
     public void Dropped_pages_of_an_unmapped_file_range_map_back_one_at_a_time_until_the_next_release()
     {
-        const int Page = 4096;
-        var path = Path.Combine(Path.GetTempPath(), "cold-" + Guid.NewGuid().ToString("N"));
-        using (var written = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
-        {
-            written.Write(Enumerable.Range(0, 256 * Page).Select(i => (byte)i).ToArray());
-            written.Flush(flushToDisk: true);
-        }
-
-        Assert.Equal(256 * Page, File.ReadAllBytes(path).Length);
+        var path = CachedFile("cold-");
         try
         {
             using var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.CopyOnWrite);
             using (var around = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.CopyOnWrite))
             {
-                foreach (var page in new[] { 40, 128, 216 })
-                {
-                    Assert.Equal((byte)0, around.ReadByte(page * Page));
-                }
-
-                Assert.True(Resident(around) > 3 * Page, $"{Resident(around)} bytes mapped around 3 pages read: the premise (fault-around) does not hold here");
+                AssertFaultAround(around);
             }
 
             using var cold = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.CopyOnWrite);
@@ -211,6 +181,38 @@ public sealed class IdleMemoryTests
     public void Under_a_JIT_runtime_only_the_heap_and_malloc_are_trimmed()
     {
         Assert.Equal(0, ProcessMemory.ReturnAll());
+    }
+
+    private const int Page = 4096;
+
+    /// <summary>A new file of 256 pages, written back and wholly in the page cache; returns its path.</summary>
+    private static string CachedFile(string prefix)
+    {
+        var path = Path.Combine(Path.GetTempPath(), prefix + Guid.NewGuid().ToString("N"));
+        using (var written = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
+        {
+            written.Write(Enumerable.Range(0, 256 * Page).Select(i => (byte)i).ToArray());
+            // Written back and clean, so that no page of it is locked for writeback when the kernel maps around a fault.
+            written.Flush(flushToDisk: true);
+        }
+
+        // Every page in the page cache: fault-around maps only cached pages.
+        Assert.Equal(256 * Page, File.ReadAllBytes(path).Length);
+        return path;
+    }
+
+    /// <summary>
+    /// Reads three pages of a plain mapping of a <see cref="CachedFile"/>, each in another 64 KiB window, and checks the
+    /// tests' premise: the kernel mapped their cached neighbours too.
+    /// </summary>
+    private static void AssertFaultAround(MemoryMappedViewAccessor view)
+    {
+        foreach (var page in new[] { 40, 128, 216 })
+        {
+            Assert.Equal((byte)0, view.ReadByte(page * Page));
+        }
+
+        Assert.True(Resident(view) > 3 * Page, $"{Resident(view)} bytes mapped around 3 pages read: the premise (fault-around) does not hold here");
     }
 
     /// <summary>The resident bytes of a view's mapping, from <c>/proc/self/smaps</c>.</summary>

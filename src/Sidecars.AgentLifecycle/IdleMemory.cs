@@ -5,7 +5,8 @@ namespace Sidecars.AgentLifecycle;
 /// <summary>
 /// Gives back what starting up or a burst of work left resident, once an agent has nothing to do: the heap's free
 /// space and malloc's free pages (<see cref="ProcessMemory"/>), and its mappings of code and read-only data it no
-/// longer runs (<see cref="FilePages"/>), all in <see cref="ProcessMemory.ReturnAll"/>. An agent runs in every pod, so what it keeps resident counts once per pod.
+/// longer runs (<see cref="FilePages"/>), all in <see cref="ProcessMemory.ReturnAll"/>. An agent runs in every pod, so
+/// what it keeps resident counts once per pod.
 /// </summary>
 public static class IdleMemory
 {

@@ -41,9 +41,9 @@ public static partial class ColdPages
 
     /// <summary>
     /// Unmaps <paramref name="mappings"/> (clean, private, read-only file mappings of this process). A mapping seen for
-    /// the first time also has its file range's cached pages that no process maps dropped and its read-ahead turned
-    /// off; a mapping seen before that still reads page by page is set back to normal read-ahead. Returns the bytes
-    /// that were resident.
+    /// the first time also has its file's cached pages that no process maps dropped and its read-ahead turned off; a
+    /// mapping seen before that still reads page by page is set back to normal read-ahead. Returns the bytes that were
+    /// resident.
     /// </summary>
     /// <remarks>
     /// The page cache holds a file in folios of up to 2 MiB, and a fault maps the whole folio: one page that this

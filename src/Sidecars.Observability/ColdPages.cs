@@ -28,7 +28,6 @@ public static partial class ColdPages
 {
     private const int MadviseNormal = 0;
     private const int MadviseRandom = 1;
-    private const int MadviseDontNeed = 4;
     private const int FadviseDontNeed = 4;
 
     private static readonly Lock Gate = new();
@@ -66,12 +65,12 @@ public static partial class ColdPages
                     continue;
                 }
 
-                if (reading && Madvise(start, length, MadviseNormal) == 0)
+                if (reading && FilePages.Madvise(start, length, MadviseNormal) == 0)
                 {
                     Mappings[(mapping.Start, mapping.End)] = false;
                 }
 
-                released += Madvise(start, length, MadviseDontNeed) == 0 ? mapping.ResidentBytes : 0;
+                released += FilePages.Madvise(start, length, FilePages.MadviseDontNeed) == 0 ? mapping.ResidentBytes : 0;
             }
 
             if (first.Count == 0)
@@ -86,7 +85,7 @@ public static partial class ColdPages
                 for (var i = 0; i < first.Count; i++)
                 {
                     var (start, length) = ((nint)first[i].Start, (nuint)(first[i].End - first[i].Start));
-                    var random = files[first[i].Path] is not null && Madvise(start, length, MadviseRandom) == 0;
+                    var random = files[first[i].Path] is not null && FilePages.Madvise(start, length, MadviseRandom) == 0;
                     Mappings[(first[i].Start, first[i].End)] = random;
                     ranges[i] = new Range(start, length);
                 }
@@ -124,7 +123,7 @@ public static partial class ColdPages
     {
         for (var i = 0; i < ranges.Length; i++)
         {
-            unmapped[i] = MadviseNow(ranges[i].Start, ranges[i].Length, MadviseDontNeed);
+            unmapped[i] = MadviseNow(ranges[i].Start, ranges[i].Length, FilePages.MadviseDontNeed);
         }
 
         for (var i = 0; i < descriptors.Length; i++)
@@ -156,7 +155,4 @@ public static partial class ColdPages
     [LibraryImport("libc", EntryPoint = "madvise")]
     [SuppressGCTransition]
     private static partial int MadviseNow(nint address, nuint length, int advice);
-
-    [LibraryImport("libc", EntryPoint = "madvise")]
-    private static partial int Madvise(nint address, nuint length, int advice);
 }

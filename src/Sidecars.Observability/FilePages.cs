@@ -21,7 +21,7 @@ namespace Sidecars.Observability;
 /// </remarks>
 public static partial class FilePages
 {
-    private const int MadviseDontNeed = 4;
+    internal const int MadviseDontNeed = 4;
 
     /// <summary>
     /// Under NativeAOT on Linux, registers the clean file mappings so that faults map only the page touched, then
@@ -111,7 +111,7 @@ public static partial class FilePages
     }
 
     [LibraryImport("libc", EntryPoint = "madvise")]
-    private static partial int Madvise(nint address, nuint length, int advice);
+    internal static partial int Madvise(nint address, nuint length, int advice);
 
     public sealed record FileMapping(ulong Start, ulong End, string Path, long ResidentBytes);
 }

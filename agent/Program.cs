@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Sidecars.Lightpeer;
 using Sidecars.PodAgent;
+using Sidecars.Seccomp;
 
 // SIGTERM (the kubelet stopping the container) and SIGINT stop either role gracefully.
 using var stop = new CancellationTokenSource();
@@ -11,6 +12,7 @@ return args.FirstOrDefault() switch
 {
     "pod-agent" => await PodAgentCommand.RunAsync(args[1..], stop.Token),
     "lightpeer" => await LightpeerCommand.RunAsync(args[1..], stop.Token),
+    "seccomp-profile" => await SeccompProfileCommand.RunAsync(args[1..], stop.Token),
     _ => Usage(),
 };
 
@@ -22,6 +24,6 @@ void Stop(PosixSignalContext context)
 
 static int Usage()
 {
-    Console.Error.WriteLine($"usage: sidecars-agent <pod-agent|lightpeer> [options]\n\n{PodAgentOptionsParser.Usage}\n{LightpeerOptions.Usage}");
+    Console.Error.WriteLine($"usage: sidecars-agent <pod-agent|lightpeer|seccomp-profile> [options]\n\n{PodAgentOptionsParser.Usage}\n{LightpeerOptions.Usage}\n{SeccompProfileCommand.Usage}");
     return 2;
 }

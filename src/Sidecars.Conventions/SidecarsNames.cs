@@ -46,6 +46,12 @@ public static class SidecarsNames
     public const int ClusterAgentPort = 8443;
     public const int ClusterAgentMetricsPort = 9090;
 
+    /// <summary>
+    /// The sidecars' seccomp profile, relative to the kubelet's seccomp root (<c>/var/lib/kubelet/seccomp</c>), where the
+    /// node-profiles DaemonSet installs it: the pod's <c>localhostProfile</c>.
+    /// </summary>
+    public const string AgentSeccompProfile = "sidecars/agent.json";
+
     /// <summary>Directory of the shared socket volume in every container.</summary>
     public const string SocketDirectory = "/var/run/sidecars";
     public const string SocketPath = "/var/run/sidecars/agent.sock";

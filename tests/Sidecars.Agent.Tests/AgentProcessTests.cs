@@ -61,27 +61,10 @@ public sealed class AgentProcessTests
 
     private static async Task<Process> StartServingAsync(string role)
     {
-        var agent = ControlPlaneFixture.FindAgent() ?? throw new InvalidOperationException("build the agent first (dotnet build agent)");
         var (port, health) = (FreePort.Next(), FreePort.Next());
-        string[] args = role == "lightpeer"
+        var process = StartAgent(role == "lightpeer"
             ? ["lightpeer", "--address", "127.0.0.1", "--port", Text(port), "--health-port", Text(health)]
-            : ["pod-agent", "--tokens-only", "--pod-ip", "127.0.0.1", "--health-port", Text(health)];
-        var info = new ProcessStartInfo(agent.EndsWith(".dll", StringComparison.Ordinal) ? "dotnet" : agent)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        if (agent.EndsWith(".dll", StringComparison.Ordinal))
-        {
-            info.ArgumentList.Add(agent);
-        }
-
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        var process = Process.Start(info)!;
+            : ["pod-agent", "--tokens-only", "--pod-ip", "127.0.0.1", "--health-port", Text(health)]);
         _ = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         try
@@ -109,5 +92,27 @@ public sealed class AgentProcessTests
         }
     }
 
-    private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
+    /// <summary>The built agent binary (or its dll, through dotnet) with <paramref name="args"/>, its output redirected.</summary>
+    internal static Process StartAgent(IEnumerable<string> args)
+    {
+        var agent = ControlPlaneFixture.FindAgent() ?? throw new InvalidOperationException("build the agent first (dotnet build agent)");
+        var info = new ProcessStartInfo(agent.EndsWith(".dll", StringComparison.Ordinal) ? "dotnet" : agent)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        if (agent.EndsWith(".dll", StringComparison.Ordinal))
+        {
+            info.ArgumentList.Add(agent);
+        }
+
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        return Process.Start(info)!;
+    }
+
+    internal static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 }

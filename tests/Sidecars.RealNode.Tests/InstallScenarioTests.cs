@@ -134,6 +134,7 @@ public sealed class InstallScenarioTests(RealNodeFixture fixture, ITestOutputHel
         if (pods is not null)
         {
             await CheckAsync(failed, "the lightpeers know each other", () => NetworkFormedAsync(pods));
+            await CheckAsync(failed, "the sidecars run under the profile the DaemonSet keeps on the node, faults mapping only the page touched", () => SeccompProfileAsync(pods[0]));
         }
 
         // 7. The user-pods API through its Service.
@@ -189,6 +190,30 @@ public sealed class InstallScenarioTests(RealNodeFixture fixture, ITestOutputHel
         {
             output.WriteLine($"{step}: FAILED after {clock.Elapsed.TotalSeconds:0.0} s");
             failed.Add($"{step}: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// The node-profiles DaemonSet wrote the sidecars' seccomp profile where the kubelet reads it (this machine is the
+    /// node), the webhook named it, and under it userfaultfd is allowed: both sidecars say that a fault maps back only
+    /// the page touched, where the runtime's default profile would have refused the call.
+    /// </summary>
+    private async Task SeccompProfileAsync(V1Pod pod)
+    {
+        var onNode = Path.Combine("/var/lib/kubelet/seccomp", SidecarsNames.AgentSeccompProfile);
+        Assert.Equal(Sidecars.Seccomp.SeccompProfiles.Agent.ToArray(), await File.ReadAllBytesAsync(onNode));
+        foreach (var name in new[] { SidecarsNames.PodAgentContainer, SidecarsNames.LightpeerContainer })
+        {
+            var profile = pod.Spec.Containers.Single(c => c.Name == name).SecurityContext.SeccompProfile;
+            Assert.Equal(("Localhost", SidecarsNames.AgentSeccompProfile), (profile.Type, profile.LocalhostProfile));
+            await Eventually.HoldsAsync(
+                async () =>
+                {
+                    var log = await Cluster.KubectlAsync(["logs", "-n", pod.Metadata.NamespaceProperty, pod.Metadata.Name, "-c", name]);
+                    return (log.Contains("a fault maps back only the page touched", StringComparison.Ordinal), log);
+                },
+                $"{name} to say that a fault maps back only the page touched",
+                TimeSpan.FromMinutes(1));
         }
     }
 

@@ -10,6 +10,7 @@ internal static class SidecarsInstall
     public const string Namespace = "sidecars-system";
     public const string Webhook = "sidecars-webhook";
     public const string ClusterAgent = "sidecars-cluster-agent";
+    public const string NodeProfiles = "sidecars-node-profiles";
 
     /// <summary>The overlay for the lane's Kubernetes version (1.20: no policy/v1).</summary>
     public static string Overlay => Path.Combine(Lane.RepositoryRoot, "deploy", "overlays", "kubernetes-1.20");
@@ -48,6 +49,18 @@ internal static class SidecarsInstall
                 pods => pods.Count == deployment.Spec.Replicas && pods.All(p => p.Metadata.DeletionTimestamp is null),
                 $"only the current replicas of {Namespace}/{name}", timeout);
         }
+
+        // The sidecars' seccomp profile on every node before any injected pod asks for it.
+        await Eventually.UntilAsync(
+            async () =>
+            {
+                var profiles = await cluster.Client.AppsV1.ReadNamespacedDaemonSetAsync(NodeProfiles, Namespace);
+                var status = profiles.Status;
+                return status is not null && status.ObservedGeneration >= profiles.Metadata.Generation && status.DesiredNumberScheduled > 0
+                    && status.NumberReady == status.DesiredNumberScheduled && status.UpdatedNumberScheduled == status.DesiredNumberScheduled;
+            },
+            $"DaemonSet {Namespace}/{NodeProfiles} ready on every node",
+            timeout);
 
         // The elected webhook replica issues its serving certificate and writes its CA into the configuration it serves.
         await Eventually.UntilAsync(

@@ -73,6 +73,10 @@ if [ -f "$LANE/made-var-log-containers" ]; then
 else
   find /var/log/containers -maxdepth 1 -xtype l -delete 2>/dev/null
 fi
+# The seccomp profile directory, and the kubelet directories above it that the lane made (the outermost goes whole).
+for dir in /var/lib/kubelet /var/lib/kubelet/seccomp /var/lib/kubelet/seccomp/sidecars; do
+  if [ -f "$LANE/made$(echo "$dir" | tr / -)" ]; then rm -rf --one-file-system "$dir"; break; fi
+done
 findmnt -rn -o TARGET | grep -qE "^($LANE|$RUN)(/|$)" && { log "mounts remain under $LANE or $RUN; state kept"; exit 1; }
 rm -rf --one-file-system "$LANE" "$RUN"
 log "real node stopped"

@@ -33,4 +33,5 @@ iptables-save | grep -v '^#' | sed -E 's/ \[[0-9]+:[0-9]+\]$//' |
        { block = block "\n" $0; if ($0 !~ /^:[A-Z]+ ACCEPT$/) empty = 0 }' |
   sed 's/^/iptables-save: /'
 for s in "${CHANGED_SYSCTLS[@]}"; do echo "sysctl: $s = $(sysctl -n "$s" 2>/dev/null)"; done
-for d in "$LANE" "$RUN" /run/containerd /var/log/pods /var/log/containers; do [ ! -e "$d" ] || echo "directory: $d"; done
+for d in "$LANE" "$RUN" /run/containerd /var/log/pods /var/log/containers /var/lib/kubelet /var/lib/kubelet/seccomp \
+  /var/lib/kubelet/seccomp/sidecars; do [ ! -e "$d" ] || echo "directory: $d"; done

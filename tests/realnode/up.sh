@@ -21,8 +21,10 @@ make_pki
 if [ ! -f "$LANE/sysctl.saved" ]; then
   for s in "${CHANGED_SYSCTLS[@]}"; do echo "$s=$(sysctl -n "$s")"; done > "$LANE/sysctl.saved"
 fi
-# Directories outside the lane that containerd's shims and kubelet create; down.sh removes them if the lane made them.
-for dir in /run/containerd /var/log/pods /var/log/containers; do
+# Directories outside the lane that containerd's shims and kubelet create (kubelet 1.20 reads Localhost seccomp
+# profiles from /var/lib/kubelet/seccomp whatever its --root-dir, where deploy/'s node-profiles DaemonSet writes the
+# sidecars' profile, as on any node); down.sh removes them if the lane made them.
+for dir in /run/containerd /var/log/pods /var/log/containers /var/lib/kubelet /var/lib/kubelet/seccomp /var/lib/kubelet/seccomp/sidecars; do
   [ -e "$dir" ] || [ -f "$LANE/made$(echo "$dir" | tr / -)" ] || touch "$LANE/made$(echo "$dir" | tr / -)"
 done
 

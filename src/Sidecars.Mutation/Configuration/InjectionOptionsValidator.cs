@@ -72,6 +72,17 @@ public sealed class InjectionOptionsValidator : IValidateOptions<InjectionOption
             failures.AddRange(probes.Failures.Select(f => $"{prefix}Probes: {f}"));
         }
 
+        var security = options.SecurityContext;
+        if (!Enum.IsDefined(security.Seccomp))
+        {
+            failures.Add($"{prefix}SecurityContext:Seccomp must be Unset, RuntimeDefault or Localhost");
+        }
+
+        if (security.Seccomp is SidecarSeccomp.Localhost && !IsLocalhostProfile(security.SeccompLocalhostProfile))
+        {
+            failures.Add($"{prefix}SecurityContext:SeccompLocalhostProfile '{security.SeccompLocalhostProfile}' must be a relative path without '..' (under the kubelet's seccomp root)");
+        }
+
         ValidateResources(options.PodAgent, prefix + "PodAgent", failures);
         ValidateResources(options.Lightpeer, prefix + "Lightpeer", failures);
 
@@ -101,4 +112,8 @@ public sealed class InjectionOptionsValidator : IValidateOptions<InjectionOption
             }
         }
     }
+
+    /// <summary>What the apiserver accepts as a <c>localhostProfile</c>: relative, no <c>..</c> segment.</summary>
+    private static bool IsLocalhostProfile(string path) =>
+        path.Length > 0 && !path.StartsWith('/') && !path.Any(char.IsWhiteSpace) && !path.Split('/').Contains("..");
 }

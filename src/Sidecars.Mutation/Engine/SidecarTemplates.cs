@@ -342,10 +342,19 @@ internal sealed class SidecarTemplates
             writer.WriteEndObject();
         }
 
-        if (security.SeccompRuntimeDefault)
+        if (security.Seccomp is not SidecarSeccomp.Unset)
         {
             writer.WriteStartObject("seccompProfile"u8);
-            writer.WriteString("type"u8, "RuntimeDefault"u8);
+            if (security.Seccomp is SidecarSeccomp.Localhost)
+            {
+                writer.WriteString("type"u8, "Localhost"u8);
+                writer.WriteString("localhostProfile"u8, security.SeccompLocalhostProfile);
+            }
+            else
+            {
+                writer.WriteString("type"u8, "RuntimeDefault"u8);
+            }
+
             writer.WriteEndObject();
         }
 

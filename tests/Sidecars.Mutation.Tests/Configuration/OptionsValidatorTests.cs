@@ -11,6 +11,27 @@ public sealed class OptionsValidatorTests
     public void Test_options_are_valid() => Assert.True(Validator.Validate(null, Requests.Options()).Succeeded);
 
     [Theory]
+    [InlineData("sidecars/agent.json", true)]
+    [InlineData("profiles/team a.json", false)]
+    [InlineData("/var/lib/kubelet/seccomp/sidecars/agent.json", false)]
+    [InlineData("sidecars/../../../etc/passwd", false)]
+    [InlineData("", false)]
+    public void A_Localhost_seccomp_profile_is_a_relative_path_under_the_kubelet_s_seccomp_root(string profile, bool valid)
+    {
+        var options = new InjectionOptions();
+        options.SecurityContext.Seccomp = SidecarSeccomp.Localhost;
+        options.SecurityContext.SeccompLocalhostProfile = profile;
+
+        var result = Validator.Validate(null, options);
+
+        Assert.Equal(valid, result.Succeeded);
+        if (!valid)
+        {
+            Assert.Contains("Injection:SecurityContext:SeccompLocalhostProfile", result.FailureMessage, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
     [InlineData("Registry", "https://registry.example.org")]
     [InlineData("Registry", "registry.example.org/")]
     [InlineData("ImagePullSecret", "Bad_Secret")]

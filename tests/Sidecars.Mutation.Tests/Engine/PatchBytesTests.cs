@@ -50,8 +50,9 @@ public sealed class PatchBytesTests
             o.SecurityContext.ReadOnlyRootFilesystem = false;
             o.SecurityContext.AllowPrivilegeEscalation = true;
             o.SecurityContext.DropAllCapabilities = false;
-            o.SecurityContext.SeccompRuntimeDefault = false;
+            o.SecurityContext.Seccomp = SidecarSeccomp.Unset;
         },
+        ["seccomp-localhost"] = o => o.SecurityContext.Seccomp = SidecarSeccomp.Localhost,
         ["no-cluster-agent"] = o => o.ClusterAgentAddress = "",
         ["escaped-strings"] = o =>
         {

@@ -35,7 +35,8 @@ public sealed class DeployManifestEndToEndTests(ControlPlaneFixture fixture)
         Assert.Contains("deployment.apps/sidecars-cluster-agent", applied);
         Assert.Contains("service/sidecars-user-pods-api", applied);
         Assert.Contains("ingress.networking.k8s.io/sidecars-user-pods-api", applied);
-        Assert.Equal(29, applied.Length);
+        Assert.Contains("daemonset.apps/sidecars-node-profiles", applied);
+        Assert.Equal(30, applied.Length);
     }
 
     [Fact]

@@ -47,10 +47,10 @@ public static class SidecarsNames
     public const int ClusterAgentMetricsPort = 9090;
 
     /// <summary>
-    /// The sidecars' seccomp profile, relative to the kubelet's seccomp root (<c>/var/lib/kubelet/seccomp</c>), where the
-    /// node-profiles DaemonSet installs it: the pod's <c>localhostProfile</c>.
+    /// Sidecars' seccomp profile, relative to the kubelet's seccomp root (<c>/var/lib/kubelet/seccomp</c>), where the
+    /// node-profiles DaemonSet installs it: the <c>localhostProfile</c> of the injected sidecars and of the webhook.
     /// </summary>
-    public const string AgentSeccompProfile = "sidecars/agent.json";
+    public const string SeccompProfile = "sidecars/sidecars.json";
 
     /// <summary>Directory of the shared socket volume in every container.</summary>
     public const string SocketDirectory = "/var/run/sidecars";

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 namespace Sidecars.Seccomp;
 
 /// <summary>
-/// Keeps the sidecars' seccomp profile in one directory of a node's kubelet seccomp root: writes it when it is missing
+/// Keeps Sidecars' seccomp profile in one directory of a node's kubelet seccomp root: writes it when it is missing
 /// or differs, and checks again every <paramref name="checkPeriod"/> until stopped.
 /// </summary>
 /// <remarks>
@@ -16,21 +16,21 @@ public sealed partial class ProfileInstaller(string directory, TimeSpan checkPer
     public static readonly TimeSpan CheckPeriod = TimeSpan.FromMinutes(1);
 
     /// <summary>The profile's path on the node, as this process sees it.</summary>
-    public string ProfilePath { get; } = Path.Combine(directory, SeccompProfiles.AgentFileName);
+    public string ProfilePath { get; } = Path.Combine(directory, SidecarsSeccompProfile.FileName);
 
     /// <summary>Writes the profile unless the file holds it already; returns whether it wrote.</summary>
     /// <exception cref="IOException">The directory cannot be written.</exception>
     /// <exception cref="UnauthorizedAccessException">The directory cannot be written.</exception>
     public bool EnsureInstalled()
     {
-        var profile = SeccompProfiles.Agent.Span;
+        var profile = SidecarsSeccompProfile.Content.Span;
         if (File.Exists(ProfilePath) && File.ReadAllBytes(ProfilePath).AsSpan().SequenceEqual(profile))
         {
             return false;
         }
 
         Directory.CreateDirectory(directory);
-        var staging = Path.Combine(directory, $".{SeccompProfiles.AgentFileName}.{Environment.ProcessId}");
+        var staging = Path.Combine(directory, $".{SidecarsSeccompProfile.FileName}.{Environment.ProcessId}");
         var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())
         {

@@ -4,12 +4,12 @@ namespace Sidecars.Seccomp;
 
 /// <summary>
 /// Entry point of the agent's <c>seccomp-profile</c> role: the node-profiles DaemonSet runs it on every node with the
-/// directory of the kubelet's seccomp root that the sidecars' profile belongs in.
+/// directory of the kubelet's seccomp root that Sidecars' seccomp profile belongs in.
 /// </summary>
 public static class SeccompProfileCommand
 {
     public const string Usage =
-        "seccomp-profile --into DIR [--check-seconds N]   keeps the sidecars' seccomp profile in DIR (the kubelet's <seccomp root>/sidecars), checked every N s (60)";
+        "seccomp-profile --into DIR [--check-seconds N]   keeps Sidecars' seccomp profile in DIR (the kubelet's <seccomp root>/sidecars), checked every N s (60)";
 
     public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {

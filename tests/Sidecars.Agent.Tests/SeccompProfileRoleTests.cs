@@ -15,7 +15,7 @@ public sealed class SeccompProfileRoleTests : IDisposable
     public async Task It_writes_the_profile_puts_it_back_when_it_is_removed_or_changed_and_exits_cleanly_on_SIGTERM()
     {
         var directory = Path.Combine(_root, "sidecars");
-        var profile = Path.Combine(directory, SeccompProfiles.AgentFileName);
+        var profile = Path.Combine(directory, SidecarsSeccompProfile.FileName);
         using var process = AgentProcessTests.StartAgent(["seccomp-profile", "--into", directory, "--check-seconds", "1"]);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
@@ -29,7 +29,7 @@ public sealed class SeccompProfileRoleTests : IDisposable
 
             await File.WriteAllTextAsync(profile, """{"defaultAction":"SCMP_ACT_ALLOW"}""");
             await Eventually.UntilAsync(() => Task.FromResult(Holds(profile)), "the changed profile written again", TimeSpan.FromSeconds(30));
-            Assert.Equal([SeccompProfiles.AgentFileName], Directory.EnumerateFileSystemEntries(directory).Select(Path.GetFileName));
+            Assert.Equal([SidecarsSeccompProfile.FileName], Directory.EnumerateFileSystemEntries(directory).Select(Path.GetFileName));
 
             using (var kill = Process.Start("kill", ["-TERM", AgentProcessTests.Text(process.Id)])!)
             {
@@ -77,14 +77,14 @@ public sealed class SeccompProfileRoleTests : IDisposable
         await process.WaitForExitAsync();
 
         Assert.Equal(1, process.ExitCode);
-        Assert.Contains($"cannot write {Path.Combine(blocked, "sidecars", SeccompProfiles.AgentFileName)}", await stderr, StringComparison.Ordinal);
+        Assert.Contains($"cannot write {Path.Combine(blocked, "sidecars", SidecarsSeccompProfile.FileName)}", await stderr, StringComparison.Ordinal);
     }
 
     private static bool Holds(string path)
     {
         try
         {
-            return File.ReadAllBytes(path).AsSpan().SequenceEqual(SeccompProfiles.Agent.Span);
+            return File.ReadAllBytes(path).AsSpan().SequenceEqual(SidecarsSeccompProfile.Content.Span);
         }
         catch (IOException)
         {

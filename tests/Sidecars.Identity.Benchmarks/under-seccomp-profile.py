@@ -3,7 +3,7 @@
 
 usage: under-seccomp-profile.py PROFILE.json PROGRAM [ARGS...]   (the program keeps this process's pid)
 
-The benchmarks measure the agents as processes on the host; run through this with src/Sidecars.Seccomp/agent.json, an
+The benchmarks measure the agents as processes on the host; run through this with src/Sidecars.Seccomp/sidecars.json, an
 agent measures as it does in a pod injected with the sidecars' Localhost profile, and a call the profile does not list
 fails as it would there. Names this kernel's libseccomp does not know are skipped, as runc skips them.
 """

@@ -194,18 +194,18 @@ public sealed class InstallScenarioTests(RealNodeFixture fixture, ITestOutputHel
     }
 
     /// <summary>
-    /// The node-profiles DaemonSet wrote the sidecars' seccomp profile where the kubelet reads it (this machine is the
+    /// The node-profiles DaemonSet wrote Sidecars' seccomp profile where the kubelet reads it (this machine is the
     /// node), the webhook named it, and under it userfaultfd is allowed: both sidecars say that a fault maps back only
     /// the page touched, where the runtime's default profile would have refused the call.
     /// </summary>
     private async Task SeccompProfileAsync(V1Pod pod)
     {
-        var onNode = Path.Combine("/var/lib/kubelet/seccomp", SidecarsNames.AgentSeccompProfile);
-        Assert.Equal(Sidecars.Seccomp.SeccompProfiles.Agent.ToArray(), await File.ReadAllBytesAsync(onNode));
+        var onNode = Path.Combine("/var/lib/kubelet/seccomp", SidecarsNames.SeccompProfile);
+        Assert.Equal(Sidecars.Seccomp.SidecarsSeccompProfile.Content.ToArray(), await File.ReadAllBytesAsync(onNode));
         foreach (var name in new[] { SidecarsNames.PodAgentContainer, SidecarsNames.LightpeerContainer })
         {
             var profile = pod.Spec.Containers.Single(c => c.Name == name).SecurityContext.SeccompProfile;
-            Assert.Equal(("Localhost", SidecarsNames.AgentSeccompProfile), (profile.Type, profile.LocalhostProfile));
+            Assert.Equal(("Localhost", SidecarsNames.SeccompProfile), (profile.Type, profile.LocalhostProfile));
             await Eventually.HoldsAsync(
                 async () =>
                 {

@@ -50,7 +50,7 @@ internal static class SidecarsInstall
                 $"only the current replicas of {Namespace}/{name}", timeout);
         }
 
-        // The sidecars' seccomp profile on every node before any injected pod asks for it.
+        // Sidecars' seccomp profile on every node before any injected pod asks for it.
         await Eventually.UntilAsync(
             async () =>
             {

@@ -18,7 +18,7 @@ public sealed class ProfileInstallerTests : IDisposable
         var installer = Installer(Path.Combine(_root, "seccomp", "sidecars"));
 
         Assert.True(installer.EnsureInstalled());
-        Assert.Equal(SeccompProfiles.Agent.ToArray(), File.ReadAllBytes(installer.ProfilePath));
+        Assert.Equal(SidecarsSeccompProfile.Content.ToArray(), File.ReadAllBytes(installer.ProfilePath));
         var written = File.GetLastWriteTimeUtc(installer.ProfilePath);
 
         Assert.False(installer.EnsureInstalled());
@@ -36,8 +36,8 @@ public sealed class ProfileInstallerTests : IDisposable
 
         Assert.True(installer.EnsureInstalled());
 
-        Assert.Equal(SeccompProfiles.Agent.ToArray(), File.ReadAllBytes(installer.ProfilePath));
-        Assert.Equal([SeccompProfiles.AgentFileName], Directory.EnumerateFileSystemEntries(directory).Select(Path.GetFileName));
+        Assert.Equal(SidecarsSeccompProfile.Content.ToArray(), File.ReadAllBytes(installer.ProfilePath));
+        Assert.Equal([SidecarsSeccompProfile.FileName], Directory.EnumerateFileSystemEntries(directory).Select(Path.GetFileName));
         // A runtime reading the old file as it is replaced reads the old file to its end, not a mix.
         using var old = new StreamReader(reader);
         Assert.Equal("""{"defaultAction":"SCMP_ACT_ALLOW"}""", old.ReadToEnd());

@@ -145,7 +145,7 @@ check_agent() {
   container=$(bh from --pull=never --name "sidecars-check-agent-$$" "$image")
   bh run --network host "$container" -- /usr/local/bin/sidecars-agent > "$IMAGE_LOGS/check-agent.log" 2>&1 || status=$?
   bh rm "$container" >/dev/null
-  [ "$status" = 2 ] && grep -q '^usage: sidecars-agent <pod-agent|lightpeer>' "$IMAGE_LOGS/check-agent.log" \
+  [ "$status" = 2 ] && grep -q '^usage: sidecars-agent <pod-agent|lightpeer|seccomp-profile>' "$IMAGE_LOGS/check-agent.log" \
     || fail_check "sidecars-agent without arguments exited $status without its usage" agent
   log "check: $image runs /usr/local/bin/sidecars-agent as 65532 (usage printed)"
 }

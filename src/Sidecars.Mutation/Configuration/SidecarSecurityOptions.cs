@@ -24,7 +24,7 @@ public sealed class SidecarSecurityOptions
     public SidecarSeccomp Seccomp { get; set; } = SidecarSeccomp.RuntimeDefault;
 
     /// <summary>The Localhost profile's path under the kubelet's seccomp root.</summary>
-    public string SeccompLocalhostProfile { get; set; } = SidecarsNames.AgentSeccompProfile;
+    public string SeccompLocalhostProfile { get; set; } = SidecarsNames.SeccompProfile;
 }
 
 /// <summary>Which seccomp profile the sidecars' securityContext names.</summary>

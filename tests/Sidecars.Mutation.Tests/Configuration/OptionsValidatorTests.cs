@@ -11,9 +11,9 @@ public sealed class OptionsValidatorTests
     public void Test_options_are_valid() => Assert.True(Validator.Validate(null, Requests.Options()).Succeeded);
 
     [Theory]
-    [InlineData("sidecars/agent.json", true)]
+    [InlineData("sidecars/sidecars.json", true)]
     [InlineData("profiles/team a.json", false)]
-    [InlineData("/var/lib/kubelet/seccomp/sidecars/agent.json", false)]
+    [InlineData("/var/lib/kubelet/seccomp/sidecars/sidecars.json", false)]
     [InlineData("sidecars/../../../etc/passwd", false)]
     [InlineData("", false)]
     public void A_Localhost_seccomp_profile_is_a_relative_path_under_the_kubelet_s_seccomp_root(string profile, bool valid)

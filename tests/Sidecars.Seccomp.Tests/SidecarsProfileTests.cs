@@ -4,14 +4,14 @@ using Sidecars.Seccomp;
 namespace Sidecars.Seccomp.Tests;
 
 /// <summary>What the sidecars' profile lets through: an allowlist, <c>userfaultfd</c> only for user-mode faults.</summary>
-public sealed class AgentProfileTests
+public sealed class SidecarsProfileTests
 {
     private const ulong UserModeOnly = 1;
 
     // CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET.
     private const ulong NamespaceFlags = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000;
 
-    private static readonly JsonElement Profile = JsonDocument.Parse(SeccompProfiles.Agent).RootElement;
+    private static readonly JsonElement Profile = JsonDocument.Parse(SidecarsSeccompProfile.Content).RootElement;
 
     private static IEnumerable<JsonElement> Rules => Profile.GetProperty("syscalls").EnumerateArray();
 

@@ -195,24 +195,26 @@ public sealed class InstallScenarioTests(RealNodeFixture fixture, ITestOutputHel
 
     /// <summary>
     /// The node-profiles DaemonSet wrote Sidecars' seccomp profile where the kubelet reads it (this machine is the
-    /// node), the webhook named it, and under it userfaultfd is allowed: both sidecars say that a fault maps back only
-    /// the page touched, where the runtime's default profile would have refused the call.
+    /// node), the webhook named it for the sidecars and deploy/ for the webhook, and under it userfaultfd is allowed: both
+    /// sidecars and the webhook say that a fault maps back only the page touched, where the runtime's default profile
+    /// would have refused the call.
     /// </summary>
     private async Task SeccompProfileAsync(V1Pod pod)
     {
         var onNode = Path.Combine("/var/lib/kubelet/seccomp", SidecarsNames.SeccompProfile);
         Assert.Equal(Sidecars.Seccomp.SidecarsSeccompProfile.Content.ToArray(), await File.ReadAllBytesAsync(onNode));
-        foreach (var name in new[] { SidecarsNames.PodAgentContainer, SidecarsNames.LightpeerContainer })
+        var webhook = (await SidecarsInstall.PodsOfAsync(Cluster, SidecarsInstall.Webhook))[0];
+        foreach (var (running, name) in new[] { (pod, SidecarsNames.PodAgentContainer), (pod, SidecarsNames.LightpeerContainer), (webhook, "webhook") })
         {
-            var profile = pod.Spec.Containers.Single(c => c.Name == name).SecurityContext.SeccompProfile;
+            var profile = running.Spec.Containers.Single(c => c.Name == name).SecurityContext.SeccompProfile;
             Assert.Equal(("Localhost", SidecarsNames.SeccompProfile), (profile.Type, profile.LocalhostProfile));
             await Eventually.HoldsAsync(
                 async () =>
                 {
-                    var log = await Cluster.KubectlAsync(["logs", "-n", pod.Metadata.NamespaceProperty, pod.Metadata.Name, "-c", name]);
+                    var log = await Cluster.KubectlAsync(["logs", "-n", running.Metadata.NamespaceProperty, running.Metadata.Name, "-c", name]);
                     return (log.Contains("a fault maps back only the page touched", StringComparison.Ordinal), log);
                 },
-                $"{name} to say that a fault maps back only the page touched",
+                $"{running.Metadata.Name}/{name} to say that a fault maps back only the page touched",
                 TimeSpan.FromMinutes(1));
         }
     }

@@ -57,6 +57,8 @@ public sealed class CheckTests(ControlPlaneFixture fixture)
             Assert.True(afterOutput.Contains("caBundle: verifies the certificate presented at", StringComparison.Ordinal), afterOutput);
             Assert.True(afterOutput.Contains("ready: ", StringComparison.Ordinal), afterOutput);
             Assert.True(afterOutput.Contains($"[ok]   rbac {InstallNamespace}/sidecars-cluster-agent: all ", StringComparison.Ordinal), afterOutput);
+            // Installed piecemeal, without the node-profiles DaemonSet: said, but no failure (RuntimeDefault needs none).
+            Assert.True(afterOutput.Contains($"[warn] node profiles {InstallNamespace}/sidecars-node-profiles: not installed", StringComparison.Ordinal), afterOutput);
             Assert.True(afterOutput.Contains("check passed", StringComparison.Ordinal), afterOutput);
 
             // A pod that opts in is injected now, and the check still passes.
@@ -81,6 +83,13 @@ public sealed class CheckTests(ControlPlaneFixture fixture)
             Assert.Equal(2, failed.Count);
             Assert.Contains(failed, l => l.Contains(" caBundle: ", StringComparison.Ordinal));
             Assert.Contains(failed, l => l.Contains(" ready: ", StringComparison.Ordinal) && l.Contains("caBundle", StringComparison.Ordinal));
+
+            // The node-profiles DaemonSet on no node: the profile is missing wherever a sidecar may land.
+            await client.AppsV1.CreateNamespacedDaemonSetAsync(NodeProfilesOnNoNode(), InstallNamespace);
+            var (unprofiled, unprofiledOutput) = await CheckAsync();
+            Assert.True(unprofiled == 1, unprofiledOutput);
+            Assert.True(unprofiledOutput.Contains(
+                $"[FAIL] node profiles {InstallNamespace}/sidecars-node-profiles: {SidecarsNames.SeccompProfile} kept on 0 of 0 nodes", StringComparison.Ordinal), unprofiledOutput);
         }
         finally
         {
@@ -145,6 +154,29 @@ public sealed class CheckTests(ControlPlaneFixture fixture)
         {
             await client.AdmissionregistrationV1.DeleteMutatingWebhookConfigurationAsync(name);
         }
+    }
+
+    /// <summary>deploy/'s node-profiles DaemonSet as far as the check reads it, selecting no node.</summary>
+    private static V1DaemonSet NodeProfilesOnNoNode()
+    {
+        var labels = new Dictionary<string, string> { ["app.kubernetes.io/name"] = "sidecars-node-profiles" };
+        return new V1DaemonSet
+        {
+            Metadata = new V1ObjectMeta { Name = "sidecars-node-profiles", Labels = labels },
+            Spec = new V1DaemonSetSpec
+            {
+                Selector = new V1LabelSelector { MatchLabels = labels },
+                Template = new V1PodTemplateSpec
+                {
+                    Metadata = new V1ObjectMeta { Labels = labels },
+                    Spec = new V1PodSpec
+                    {
+                        NodeSelector = new Dictionary<string, string> { ["sidecars.io/no-such-node"] = "true" },
+                        Containers = [new V1Container { Name = "profiles", Image = "registry.test/sidecars/agent:1", Args = ["seccomp-profile", "--into", "/var/lib/sidecars/seccomp"] }],
+                    },
+                },
+            },
+        };
     }
 
     private static V1Pod OptedInPod(string name) => new()

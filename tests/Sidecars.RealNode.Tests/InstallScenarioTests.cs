@@ -154,6 +154,7 @@ public sealed class InstallScenarioTests(RealNodeFixture fixture, ITestOutputHel
             Assert.True(exit == 0, output);
             Assert.Contains($"[ok]   cluster agent {SidecarsInstall.Namespace}/{SidecarsInstall.ClusterAgent}", output, StringComparison.Ordinal);
             Assert.Contains($"[ok]   rbac {SidecarsInstall.Namespace}/sidecars-cluster-agent: all ", output, StringComparison.Ordinal);
+            Assert.Contains($"[ok]   node profiles {SidecarsInstall.Namespace}/{SidecarsInstall.NodeProfiles}: {SidecarsNames.SeccompProfile} kept on 1/1 nodes", output, StringComparison.Ordinal);
             Assert.Contains("check passed", output, StringComparison.Ordinal);
         });
 

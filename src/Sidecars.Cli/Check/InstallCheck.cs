@@ -35,6 +35,7 @@ internal sealed class InstallCheck(IKubernetes client, string installNamespace, 
 
         lines.AddRange(await WebhookAsync(cancellationToken));
         lines.AddRange(await ClusterAgentAsync(cancellationToken));
+        lines.Add(await NodeProfilesAsync(cancellationToken));
         lines.AddRange(await LeasesAsync(cancellationToken));
         lines.AddRange(await RbacAsync(cancellationToken));
         var labels = await NamespacesAsync(lines, cancellationToken);
@@ -110,6 +111,35 @@ internal sealed class InstallCheck(IKubernetes client, string installNamespace, 
                 : CheckLine.Fail(subject, $"not serving: {ready}/{wanted} replicas ready",
                     $"kubectl -n {installNamespace} describe deployment {InstalledComponents.ClusterAgent}; kubectl -n {installNamespace} logs deployment/{InstalledComponents.ClusterAgent}"),
         ];
+    }
+
+    /// <summary>
+    /// The DaemonSet that keeps Sidecars' seccomp profile on every node: a container naming the Localhost profile (the
+    /// injected sidecars as deploy/ configures the webhook, the webhook itself) does not start on a node without it.
+    /// </summary>
+    private async Task<CheckLine> NodeProfilesAsync(CancellationToken cancellationToken)
+    {
+        var subject = $"node profiles {installNamespace}/{InstalledComponents.NodeProfiles}";
+        V1DaemonSet profiles;
+        try
+        {
+            profiles = await client.AppsV1.ReadNamespacedDaemonSetAsync(InstalledComponents.NodeProfiles, installNamespace, cancellationToken: cancellationToken);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return CheckLine.Warn(subject, $"not installed: a container naming the Localhost seccomp profile {SidecarsNames.SeccompProfile} does not start",
+                "kubectl apply -k deploy installs it; without it set Sidecars:Injection:SecurityContext:Seccomp to RuntimeDefault");
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Forbidden)
+        {
+            return CheckLine.Warn(subject, $"could not check: reading daemonsets in {installNamespace} is forbidden to you");
+        }
+
+        var (desired, ready) = (profiles.Status?.DesiredNumberScheduled ?? 0, profiles.Status?.NumberReady ?? 0);
+        return desired > 0 && ready == desired
+            ? CheckLine.Ok(subject, $"{SidecarsNames.SeccompProfile} kept on {ready}/{desired} nodes")
+            : CheckLine.Fail(subject, $"{SidecarsNames.SeccompProfile} kept on {ready} of {desired} nodes: on the others a container naming it does not start",
+                $"kubectl -n {installNamespace} describe daemonset {InstalledComponents.NodeProfiles}; kubectl -n {installNamespace} logs daemonset/{InstalledComponents.NodeProfiles}");
     }
 
     /// <summary>Every <c>sidecars-*</c> Lease in the install namespace: who leads, and whether the lease is current.</summary>

@@ -30,6 +30,7 @@ internal static class InstalledComponents
     public const string WebhookServiceAccount = "sidecars-webhook";
     public const string ClusterAgent = "sidecars-cluster-agent";
     public const string ClusterAgentServiceAccount = "sidecars-cluster-agent";
+    public const string NodeProfiles = "sidecars-node-profiles";
 
     /// <summary>Leases in the install namespace whose names start with this are leader elections of the components.</summary>
     public const string LeasePrefix = "sidecars-";

@@ -233,9 +233,16 @@ public sealed class InstallScenarioTests(RealNodeFixture fixture, ITestOutputHel
         var identity = new Contracts.V1.Identity.IdentityClient(agent.Channel);
         var headers = new Metadata { { "authorization", "Bearer " + await AdminTokenAsync() } };
 
-        // Without credentials the admin calls are refused.
-        var anonymous = await Assert.ThrowsAsync<RpcException>(() => identity.NewSecretAsync(new NewSecretRequest { Extension = Blessing }).ResponseAsync);
-        Assert.Contains(anonymous.StatusCode, new[] { StatusCode.Unauthenticated, StatusCode.PermissionDenied });
+        // Without credentials the admin calls are refused. A replica that became Ready a moment ago may not be reached
+        // through the Service yet (Unavailable): the refusal is what must come.
+        await Eventually.HoldsAsync(
+            async () =>
+            {
+                var anonymous = await Assert.ThrowsAsync<RpcException>(() => identity.NewSecretAsync(new NewSecretRequest { Extension = Blessing }).ResponseAsync);
+                return (anonymous.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied, anonymous.Status.ToString());
+            },
+            "the cluster agent refusing an admin call without credentials",
+            TimeSpan.FromMinutes(1));
 
         try
         {

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using k8s;
 using k8s.Models;
 using Sidecars.Conventions;
@@ -49,6 +51,27 @@ internal static class SidecarsInstall
                 pods => pods.Count == deployment.Spec.Replicas && pods.All(p => p.Metadata.DeletionTimestamp is null),
                 $"only the current replicas of {Namespace}/{name}", timeout);
         }
+
+        // A client outside the cluster reaches the cluster agent through its Service once kube-proxy has programmed the
+        // Service for the ready replicas (until then a connection is refused).
+        var clusterAgent = (await cluster.Client.CoreV1.ReadNamespacedServiceAsync(ClusterAgent, Namespace)).Spec.ClusterIP;
+        await Eventually.UntilAsync(
+            async () =>
+            {
+                using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+                using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                try
+                {
+                    await socket.ConnectAsync(new IPEndPoint(IPAddress.Parse(clusterAgent), SidecarsNames.ClusterAgentPort), bound.Token);
+                    return true;
+                }
+                catch (Exception e) when (e is SocketException or OperationCanceledException)
+                {
+                    return false;
+                }
+            },
+            $"Service {Namespace}/{ClusterAgent} ({clusterAgent}:{SidecarsNames.ClusterAgentPort}) accepting connections",
+            timeout);
 
         // Sidecars' seccomp profile on every node before any injected pod asks for it.
         await Eventually.UntilAsync(
